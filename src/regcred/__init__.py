@@ -1,0 +1,72 @@
+"""regcred: Docker-compatible registry login and credential storage.
+
+The package imports nothing heavy at import time: every name below is
+loaded on first use (PEP 562), so a credential helper that imports
+``regcred.helpers.pass_`` pays only for what it needs.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from regcred._lookup import get_credentials, list_credentials
+    from regcred._version import __version__
+    from regcred.credentials import Credentials, CredentialStore
+    from regcred.errors import (
+        AddressError,
+        ConfigError,
+        CredentialsNotFoundError,
+        CredentialStoreError,
+        HelperError,
+        InsecureRedirectError,
+        LoginError,
+        RegcredError,
+        StoreUnavailableError,
+    )
+
+__all__ = [
+    "AddressError",
+    "ConfigError",
+    "CredentialStore",
+    "CredentialStoreError",
+    "Credentials",
+    "CredentialsNotFoundError",
+    "HelperError",
+    "InsecureRedirectError",
+    "LoginError",
+    "RegcredError",
+    "StoreUnavailableError",
+    "__version__",
+    "get_credentials",
+    "list_credentials",
+]
+
+_LAZY = {
+    "get_credentials": "regcred._lookup",
+    "list_credentials": "regcred._lookup",
+    "__version__": "regcred._version",
+    "Credentials": "regcred.credentials",
+    "CredentialStore": "regcred.credentials",
+    **{
+        name: "regcred.errors"
+        for name in __all__
+        if name.endswith("Error")
+    },
+}
+__lazy_modules__ = ["regcred._lookup", "regcred._version", "regcred.credentials", "regcred.errors"]
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'regcred' has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

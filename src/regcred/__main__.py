@@ -1,0 +1,3 @@
+from regcred.cli import main
+
+raise SystemExit(main())

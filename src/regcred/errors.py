@@ -1,0 +1,67 @@
+"""Every error regcred raises on purpose.
+
+The tree::
+
+    RegcredError
+    ├── ConfigError                  config.json (or an auth file) unreadable or invalid
+    ├── AddressError (ValueError)    a server address regcred refuses to use
+    ├── LoginError                   the registry refused the login, or could not be reached
+    │   └── InsecureRedirectError    the registry tried to send credentials elsewhere
+    └── CredentialStoreError         a credential store failed
+        ├── CredentialsNotFoundError (LookupError)
+        ├── StoreUnavailableError    the backend cannot run here (no bus, no pass …)
+        └── HelperError              a docker-credential-* program failed
+
+Messages say what to do next and never contain a secret.  Exit codes are
+mapped only in ``cli.py`` and ``helpers/_protocol.py``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AddressError",
+    "ConfigError",
+    "CredentialStoreError",
+    "CredentialsNotFoundError",
+    "HelperError",
+    "InsecureRedirectError",
+    "LoginError",
+    "RegcredError",
+    "StoreUnavailableError",
+]
+
+
+class RegcredError(Exception):
+    """Base for every error regcred raises on purpose."""
+
+
+class ConfigError(RegcredError):
+    """config.json or an auth file cannot be read, parsed or written."""
+
+
+class AddressError(RegcredError, ValueError):
+    """A server address that regcred refuses to use."""
+
+
+class LoginError(RegcredError):
+    """The registry refused the credentials, or could not be reached."""
+
+
+class InsecureRedirectError(LoginError):
+    """The registry tried to move the credentials to another origin."""
+
+
+class CredentialStoreError(RegcredError):
+    """A credential store failed."""
+
+
+class CredentialsNotFoundError(CredentialStoreError, LookupError):
+    """The store holds no credentials for that server."""
+
+
+class StoreUnavailableError(CredentialStoreError):
+    """The backend cannot run here; the message says why."""
+
+
+class HelperError(CredentialStoreError):
+    """A ``docker-credential-*`` program failed (its output is redacted)."""

@@ -1,0 +1,86 @@
+"""``StoreContract``: the pytest base class every credential store must pass.
+
+Subclass it in ``tests/stores/test_<name>.py`` and provide a ``store``
+fixture that yields a fresh, empty store::
+
+    class TestPassStore(StoreContract):
+        @pytest.fixture
+        def store(self, pass_env): return PassStore()
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
+from regcred.errors import CredentialsNotFoundError
+
+__all__ = ["StoreContract"]
+
+
+class StoreContract:
+    """Behaviour every :class:`~regcred.credentials.CredentialStore` must have."""
+
+    def test_round_trip(self, store: CredentialStore) -> None:
+        """What is stored comes back unchanged."""
+        store.store(Credentials("reg.example:5000", "alice", "s3cr<&>t"))
+        got = store.get("reg.example:5000")
+        assert (got.server, got.username, got.secret) == ("reg.example:5000", "alice", "s3cr<&>t")
+
+    def test_get_missing_raises_not_found(self, store: CredentialStore) -> None:
+        """A missing key raises CredentialsNotFoundError, not a generic error."""
+        with pytest.raises(CredentialsNotFoundError):
+            store.get("nothing.example")
+
+    def test_keys_are_exact(self, store: CredentialStore) -> None:
+        """`host` and `https://host` are different keys, as in the Go helpers."""
+        store.store(Credentials("https://index.docker.io/v1/", "bob", "pw"))
+        with pytest.raises(CredentialsNotFoundError):
+            store.get("index.docker.io")
+
+    def test_overwrite_replaces_other_username(self, store: CredentialStore) -> None:
+        """A second store for the same server replaces the first, whatever its username."""
+        store.store(Credentials("reg.example", "alice", "one"))
+        store.store(Credentials("reg.example", "bob", "two"))
+        got = store.get("reg.example")
+        assert (got.username, got.secret) == ("bob", "two")
+        assert store.list() == {"reg.example": "bob"}
+
+    def test_erase(self, store: CredentialStore) -> None:
+        """Erase removes the entry; erasing again is not an error."""
+        store.store(Credentials("reg.example", "alice", "pw"))
+        store.erase("reg.example")
+        with pytest.raises(CredentialsNotFoundError):
+            store.get("reg.example")
+        store.erase("reg.example")
+
+    def test_erase_missing_succeeds(self, store: CredentialStore) -> None:
+        """Erasing a key that was never stored succeeds."""
+        store.erase("never.example")
+
+    def test_unicode_and_awkward_values(self, store: CredentialStore) -> None:
+        """Non-ASCII, slashes in usernames and trailing newlines round-trip."""
+        cases = [
+            Credentials("reg.example", "ünï/cøde", "pässwörd\u2028✓"),
+            Credentials("newline.example", "a/b/../c", "ends with newline\n"),
+            Credentials("empty.example", "user", ""),
+        ]
+        for creds in cases:
+            store.store(creds)
+        for creds in cases:
+            got = store.get(creds.server)
+            assert (got.username, got.secret) == (creds.username, creds.secret)
+
+    def test_identity_token(self, store: CredentialStore) -> None:
+        """The `<token>` username is stored like any other."""
+        store.store(Credentials("acr.example", TOKEN_USERNAME, "eyJ.refresh.token"))
+        got = store.get("acr.example")
+        assert got.is_identity_token
+        assert got.secret == "eyJ.refresh.token"
+
+    def test_list(self, store: CredentialStore) -> None:
+        """list maps every server to its username."""
+        assert store.list() == {}
+        store.store(Credentials("https://index.docker.io/v1/", "alice", "a"))
+        store.store(Credentials("reg.example:5000", "bob", "b"))
+        assert store.list() == {"https://index.docker.io/v1/": "alice", "reg.example:5000": "bob"}

@@ -1,0 +1,63 @@
+"""Shared test set-up.
+
+Real components (registry, keyring, pass, docker CLI, Go helpers, skopeo)
+come from fixtures in ``tests/fixtures``.  When one is missing the test is
+skipped on a developer machine, but **fails** under ``CI=true``: a green
+CI run that skipped the real tests would be a lie.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.keyring",
+    "tests.fixtures.passstore",
+    "tests.fixtures.registry",
+]
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(component: str, why: str) -> NoReturn:
+    """Skip locally, fail in CI: ``component`` is needed and not usable."""
+    message = f"{component} is not available: {why}"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def require_program(name: str, package: str) -> str:
+    """Path of ``name`` on PATH, or missing() naming the Debian package."""
+    path = shutil.which(name)
+    if path is None:
+        missing(name, f"install the Debian package {package!r} (scripts/test does)")
+    return path
+
+
+_SCRUBBED_PREFIXES = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own HOME and no inherited docker/pass/D-Bus settings."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUBBED_PREFIXES) or name in {"REGISTRY_AUTH_FILE", "DISPLAY"}:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh DOCKER_CONFIG directory (not created yet); returns config.json's path."""
+    config_dir = tmp_path / "docker-config"
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    return config_dir / "config.json"
