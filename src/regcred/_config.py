@@ -1,0 +1,466 @@
+"""Docker's ``config.json``: find it, read it strictly, change it safely.
+
+Reading follows the Docker CLI (case-insensitive field names, an empty file
+is an empty config) but refuses to *write* a file it could not fully
+understand, so a malformed config is never clobbered (docker/cli#5075).
+
+Writing keeps everything we do not own (unknown top-level keys, unknown
+per-entry fields, the symlink, the file mode), and is:
+
+* locked: every read-modify-write holds ``flock`` on a sidecar
+  ``config.json.lock`` and re-reads the file inside the lock, so parallel
+  logins never lose each other's entries;
+* atomic: a temp file in the target's directory, created ``0600`` with
+  ``O_EXCL`` before any secret is written, then ``fsync`` and ``rename``.
+  A SIGKILL at any point leaves the old file or the new one.  Temp files
+  left by a killed writer are removed by the next save.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from regcred._gojson import dumps_indent
+from regcred.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+__all__ = [
+    "AuthEntry",
+    "Config",
+    "config_dir",
+    "config_path",
+    "load",
+    "update",
+]
+
+T = TypeVar("T")
+
+CONFIG_NAME = "config.json"
+
+# Docker's ConfigFile struct order; it is also the order docker writes them in.
+_TOP_LEVEL_ORDER = (
+    "auths", "HttpHeaders", "psFormat", "imagesFormat", "networksFormat", "pluginsFormat",
+    "volumesFormat", "statsFormat", "detachKeys", "credsStore", "credHelpers",
+    "serviceInspectFormat", "servicesFormat", "tasksFormat", "secretFormat", "configFormat",
+    "nodesFormat", "pruneFilters", "proxies", "experimental", "currentContext",
+    "cliPluginsExtraDirs", "plugins", "aliases", "features",
+)  # fmt: skip
+_ENTRY_ORDER = (
+    "username", "password", "auth", "email", "serveraddress", "identitytoken", "registrytoken",
+)  # fmt: skip
+_ENTRY_STRINGS = _ENTRY_ORDER
+
+
+def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """``--config DIR``, else ``$DOCKER_CONFIG``, else ``~/.docker``."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("DOCKER_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".docker"
+
+
+def config_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """The ``config.json`` inside :func:`config_dir`."""
+    return config_dir(override) / CONFIG_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEntry:
+    """One decoded ``auths`` entry.  ``password`` and ``identitytoken`` are secrets."""
+
+    key: str
+    username: str
+    password: str
+    identitytoken: str
+    has_secret: bool  # False for the ``{}`` markers a native store leaves
+
+    def __repr__(self) -> str:
+        return f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"
+
+
+class Config:
+    """A parsed config file.  ``data`` is the raw JSON object, edited in place."""
+
+    def __init__(self, path: Path, data: dict[str, Any], raw: bytes | None) -> None:
+        self.path = path
+        self.data = data
+        self.raw = raw  # None when the file does not exist
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return self.raw is not None
+
+    @property
+    def creds_store(self) -> str:
+        key = _find(self.data, "credsStore")
+        return str(self.data[key]) if key else ""
+
+    @property
+    def cred_helpers(self) -> dict[str, str]:
+        key = _find(self.data, "credHelpers")
+        return dict(self.data[key]) if key else {}
+
+    def auth_keys(self) -> list[str]:
+        return list(self._auths())
+
+    def entry(self, key: str) -> AuthEntry | None:
+        """The decoded entry stored under exactly ``key``, or None."""
+        auths = self._auths()
+        if key not in auths:
+            return None
+        return _decode_entry(self.path, key, auths[key])
+
+    def entries(self) -> Iterator[AuthEntry]:
+        for key, raw in self._auths().items():
+            yield _decode_entry(self.path, key, raw)
+
+    def contains_auth(self) -> bool:
+        """Docker's ``ContainsAuth``: any credsStore, credHelpers or auths at all."""
+        return bool(self.creds_store or self.cred_helpers or self._auths())
+
+    # -- changing ----------------------------------------------------------
+
+    def set_auth(self, key: str, username: str, password: str, identitytoken: str = "") -> None:
+        """Store a plaintext (base64) entry, keeping the entry's unknown fields."""
+        entry = self._editable_entry(key)
+        for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
+            _pop(entry, field)
+        if username or password:
+            entry["auth"] = base64.b64encode(f"{username}:{password}".encode()).decode()
+        if identitytoken:
+            entry["identitytoken"] = identitytoken
+
+    def set_marker(self, key: str) -> None:
+        """Leave docker's ``"key": {}`` marker for a credential kept by a helper."""
+        entry = self._editable_entry(key)
+        for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
+            _pop(entry, field)
+
+    def remove_auth(self, key: str) -> bool:
+        auths = self._auths()
+        if key in auths:
+            del auths[key]
+            return True
+        return False
+
+    def set_creds_store(self, name: str) -> None:
+        self.data[_find(self.data, "credsStore") or "credsStore"] = name
+
+    def render(self) -> bytes:
+        """The file's new bytes: docker's layout, our unknown keys kept after docker's."""
+        out: dict[str, Any] = {}
+        by_lower = {k.lower(): k for k in self.data}
+        for name in _TOP_LEVEL_ORDER:
+            actual = name if name in self.data else by_lower.get(name.lower())
+            if actual is not None and actual not in out:
+                out[actual] = self.data[actual]
+        if _find(self.data, "auths") is None:
+            out = {"auths": {}, **out}
+        for name, value in self.data.items():
+            if name not in out:
+                out[name] = value
+        auths_key = _find(out, "auths") or "auths"
+        out[auths_key] = {k: _ordered_entry(v) for k, v in out[auths_key].items()}
+        return dumps_indent(out).encode()
+
+    def _auths(self) -> dict[str, dict[str, Any]]:
+        key = _find(self.data, "auths")
+        if key is None:
+            return {}
+        auths: dict[str, dict[str, Any]] = self.data[key]
+        return auths
+
+    def _editable_entry(self, key: str) -> dict[str, Any]:
+        auths_key = _find(self.data, "auths")
+        if auths_key is None:
+            self.data = {"auths": {}, **self.data}
+            auths_key = "auths"
+        auths: dict[str, dict[str, Any]] = self.data[auths_key]
+        return auths.setdefault(key, {})
+
+
+def load(path: Path) -> Config:
+    """Read and validate ``path``; a missing or empty file is an empty config."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path, {}, None)
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return Config(path, parse(path, raw), raw)
+
+
+def parse(path: Path, raw: bytes) -> dict[str, Any]:
+    """Validate the fields regcred uses; errors name the file and the place, never a value."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            "fix or move the file (regcred will not overwrite it)"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object, not {_kind(data)}")
+    _validate(path, data)
+    return data
+
+
+def _validate(path: Path, data: dict[str, Any]) -> None:
+    key = _find(data, "auths")
+    if key is not None:
+        auths = data[key]
+        if not isinstance(auths, dict):
+            raise ConfigError(f'{path}: "{key}" must be a JSON object, not {_kind(auths)}')
+        for server, entry in auths.items():
+            if not isinstance(entry, dict):
+                raise ConfigError(f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}')
+            for field in _ENTRY_STRINGS:
+                actual = _find(entry, field)
+                if actual is not None and not isinstance(entry[actual], (str, type(None))):
+                    raise ConfigError(
+                        f'{path}: {key}["{server}"].{actual} must be a string, not {_kind(entry[actual])}'
+                    )
+            _decode_entry(path, server, entry)
+    key = _find(data, "credsStore")
+    if key is not None and not isinstance(data[key], str):
+        raise ConfigError(f'{path}: "{key}" must be a string, not {_kind(data[key])}')
+    key = _find(data, "credHelpers")
+    if key is not None:
+        helpers = data[key]
+        if not isinstance(helpers, dict):
+            raise ConfigError(f'{path}: "{key}" must be a JSON object, not {_kind(helpers)}')
+        for server, name in helpers.items():
+            if not isinstance(name, str):
+                raise ConfigError(f'{path}: {key}["{server}"] must be a string, not {_kind(name)}')
+
+
+def _decode_entry(path: Path, key: str, entry: dict[str, Any]) -> AuthEntry:
+    def text(name: str) -> str:
+        actual = _find(entry, name)
+        value = entry[actual] if actual else None
+        return value if isinstance(value, str) else ""
+
+    username, password = text("username"), text("password")
+    auth = text("auth")
+    if auth:
+        try:
+            decoded = base64.b64decode(auth.replace("\r", "").replace("\n", ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f'{path}: auths["{key}"].auth is not valid base64') from None
+        user_b, sep, pass_b = decoded.partition(b":")
+        if not sep or not user_b:
+            raise ConfigError(
+                f'{path}: auths["{key}"].auth does not decode to "username:password"'
+            )
+        try:
+            username = user_b.decode()
+            password = pass_b.decode().strip("\x00")
+        except UnicodeDecodeError:
+            raise ConfigError(f'{path}: auths["{key}"].auth is not UTF-8 once decoded') from None
+    token = text("identitytoken")
+    return AuthEntry(key, username, password, token, bool(password or token))
+
+
+def _ordered_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    out = {name: entry[name] for name in _ENTRY_ORDER if name in entry}
+    out.update((k, v) for k, v in entry.items() if k not in out)
+    return out
+
+
+def _find(obj: dict[str, Any], name: str) -> str | None:
+    """Go's field matching: the exact key, else the first case-insensitive one."""
+    if name in obj:
+        return name
+    lower = name.lower()
+    return next((k for k in obj if k.lower() == lower), None)
+
+
+def _pop(obj: dict[str, Any], name: str) -> None:
+    for k in [k for k in obj if k.lower() == name.lower()]:
+        del obj[k]
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+# -- writing ---------------------------------------------------------------
+
+
+def update(path: Path, change: Callable[[Config], T]) -> T:
+    """Lock, re-read ``path``, apply ``change``, and save if the bytes changed."""
+    target = Path(os.path.realpath(path))
+    with _locked(target):
+        config = load(path)
+        result = change(config)
+        new = config.render()
+        if new != config.raw:
+            _atomic_write(target, new)
+        return result
+
+
+class _locked:
+    """``flock`` on ``<target>.lock``, polled so a stuck holder cannot hang us forever."""
+
+    def __init__(self, target: Path) -> None:
+        self.lock_path = target.with_name(target.name + ".lock")
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        _make_dir(self.lock_path.parent)
+        try:
+            self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
+        deadline = time.monotonic() + float(os.environ.get("REGCRED_LOCK_TIMEOUT", "30"))
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise ConfigError(
+                        f"timed out waiting for {self.lock_path}; is another regcred still running?"
+                    ) from None
+                time.sleep(0.005)
+            else:
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the flock
+
+
+def _make_dir(directory: Path) -> None:
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {directory}: {exc.strerror}") from None
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.regcred-"
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    directory = target.parent
+    _remove_stale_temps(target)
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+    tmp = directory / f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        if st is not None:
+            _copy_owner_and_mode(fd, st)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        if exc.errno in {errno.EBUSY, errno.EXDEV}:
+            # config.json is itself a mount point (k8s subPath, docker -v file):
+            # rename cannot work, so write in place, still under our lock.
+            _write_in_place(target, data)
+            return
+        raise ConfigError(f"cannot replace {target}: {exc.strerror}") from None
+    _fsync_dir(directory)
+
+
+def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    # As docker does: give a user's file back to that user when root rewrites it.
+    if os.geteuid() == 0 and st.st_uid > 0 and st.st_gid > 0:
+        try:
+            os.fchown(fd, st.st_uid, st.st_gid)
+        except OSError:
+            pass
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Temp files of ours can only be left by a writer that died holding the lock we hold now."""
+    prefix = _temp_prefix(target)
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            _unlink_quietly(target.parent / name)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,196 @@
+"""Finding credentials: the library's read side.
+
+Precedence for ``get_credentials(server)``, first hit wins:
+
+1. Docker's ``config.json`` (``--config``/``config_dir``, ``$DOCKER_CONFIG``,
+   ``~/.docker``):
+
+   a. the helper named by ``credHelpers[key]``, else by ``credsStore``;
+   b. ``auths[key]`` (base64 ``auth``; an ``identitytoken`` is returned
+      with username ``<token>``, as docker does), then a legacy key for
+      the same host (``https://host``, ``http://host/v1/``…).
+
+   A helper that answers "not found" falls through to (b); any other
+   helper failure is an error (fail closed, never a silent fallback).
+
+2. podman's auth files, read-only, unless ``podman=False`` or
+   ``REGCRED_PODMAN_AUTH=0``: ``$REGISTRY_AUTH_FILE`` if set (then only
+   it), else ``$XDG_RUNTIME_DIR/containers/auth.json`` and
+   ``${XDG_CONFIG_HOME:-~/.config}/containers/auth.json``.  Namespaced keys
+   (``quay.io/org/repo``) match most specific first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from regcred import _config
+from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, to_hostname
+from regcred.credentials import TOKEN_USERNAME, Credentials
+from regcred.errors import CredentialsNotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from regcred.credentials import CredentialStore
+
+__all__ = ["get_credentials", "helper_for", "list_credentials", "podman_auth_files"]
+
+
+def get_credentials(
+    server: str | None = None,
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+    podman: bool | None = None,
+) -> Credentials | None:
+    """Credentials for ``server`` (a registry or ``host/namespace/repo``), or None.
+
+    ``server`` None or ``""`` means Docker Hub.  Raises
+    :class:`~regcred.errors.ConfigError` for an unreadable config,
+    :class:`~regcred.errors.AddressError` for a bad address and
+    :class:`~regcred.errors.CredentialStoreError` when a helper fails.
+    """
+    key, repo = split_repository(server) if server else (DOCKER_HUB, "")
+    config = _config.load(_config.config_path(config_dir))
+    found = _from_docker_config(config, key)
+    if found is None and _podman_enabled(podman):
+        found = _from_podman_files(key, repo)
+    return found
+
+
+def list_credentials(*, config_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """``{key: username}`` for every credential in config.json and its helpers.
+
+    Reads no secret: helpers are asked with ``list``.
+    """
+    config = _config.load(_config.config_path(config_dir))
+    result: dict[str, str] = {}
+    for entry in config.entries():
+        if entry.has_secret:
+            result[entry.key] = TOKEN_USERNAME if not entry.password else entry.username
+    if config.creds_store:
+        for key, username in _store(config.creds_store).list().items():
+            if not config.cred_helpers.get(key):
+                result[key] = username
+    by_helper: dict[str, list[str]] = {}
+    for key, name in config.cred_helpers.items():
+        if name:
+            by_helper.setdefault(name, []).append(key)
+    for name, keys in by_helper.items():
+        listed = _store(name).list()
+        result.update((k, listed[k]) for k in keys if k in listed)
+    return dict(sorted(result.items()))
+
+
+def helper_for(config: _config.Config, key: str) -> str:
+    """The helper name that owns ``key`` (``credHelpers``, then ``credsStore``), or ``""``."""
+    helpers = config.cred_helpers
+    if helpers.get(key):
+        return helpers[key]
+    for name, helper in helpers.items():
+        if helper and _same_registry(name, key):
+            return helper
+    return config.creds_store
+
+
+def podman_auth_files() -> list[Path]:
+    """podman's auth files in the order they are read (they may not exist)."""
+    explicit = os.environ.get("REGISTRY_AUTH_FILE")
+    if explicit:
+        return [Path(explicit)]
+    files = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        files.append(Path(runtime) / "containers" / "auth.json")
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    files.append(Path(config_home) / "containers" / "auth.json")
+    return files
+
+
+def _from_docker_config(config: _config.Config, key: str) -> Credentials | None:
+    helper = helper_for(config, key)
+    if helper:
+        try:
+            return _store(helper).get(key)
+        except CredentialsNotFoundError:
+            pass
+    return _from_auths(config, key, _candidate_keys(config, key, ""))
+
+
+def _from_podman_files(key: str, repo: str) -> Credentials | None:
+    for path in podman_auth_files():
+        config = _config.load(path)
+        if not config.exists:
+            continue
+        host = "docker.io" if key == DOCKER_HUB else key
+        helper = config.cred_helpers.get(host) or config.cred_helpers.get(key)
+        if helper:
+            try:
+                return _store(helper).get(host)
+            except CredentialsNotFoundError:
+                continue
+        found = _from_auths(config, key, _candidate_keys(config, key, repo))
+        if found is not None:
+            return found
+    return None
+
+
+def _candidate_keys(config: _config.Config, key: str, repo: str) -> Iterator[str]:
+    """Exact keys (most specific namespace first), then legacy spellings of the host."""
+    hosts = [key] if key != DOCKER_HUB else [DOCKER_HUB, "docker.io", "index.docker.io"]
+    parts = repo.split("/") if repo else []
+    for host in hosts:
+        for n in range(len(parts), 0, -1):
+            yield f"{host}/{'/'.join(parts[:n])}"
+        yield host
+    legacy = [k for k in config.auth_keys() if _same_registry(k, key)]
+    legacy.sort(key=lambda k: (not k.startswith("https://"), not k.startswith("http://"), k))
+    yield from legacy
+
+
+def _from_auths(config: _config.Config, key: str, keys: Iterator[str]) -> Credentials | None:
+    seen: set[str] = set()
+    for candidate in keys:
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        entry = config.entry(candidate)
+        if entry is None or not entry.has_secret:
+            continue
+        if entry.identitytoken:
+            return Credentials(key, TOKEN_USERNAME, entry.identitytoken)
+        return Credentials(key, entry.username, entry.password)
+    return None
+
+
+def _same_registry(stored_key: str, key: str) -> bool:
+    """Does a key found in a file (any legacy spelling) name the registry ``key``?
+
+    Only a bare host, or a URL whose path is empty, ``/v1/`` or ``/v2/``,
+    is a legacy spelling: ``quay.io/org-a`` names a namespace, and must
+    never serve ``quay.io/org-b`` (ggcr#1510).
+    """
+    if stored_key == key:
+        return True
+    rest = stored_key.split("://", 1)[1] if "://" in stored_key else stored_key
+    path = rest.partition("/")[2]
+    if path.strip("/") not in {"", "v1", "v2"}:
+        return False
+    host = to_hostname(stored_key).lower()
+    if key == DOCKER_HUB:
+        return host in HUB_HOSTS
+    return host == key.lower()
+
+
+def _store(name: str) -> CredentialStore:
+    from regcred._helper_client import HelperStore
+
+    return HelperStore(name)
+
+
+def _podman_enabled(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return os.environ.get("REGCRED_PODMAN_AUTH", "1").lower() not in {"0", "false", "no", "off"}

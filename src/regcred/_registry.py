@@ -1,0 +1,192 @@
+"""Server addresses: one place for Docker's keys and their aliases.
+
+Keys are what the Docker CLI uses in ``config.json`` and sends to helpers:
+
+* Docker Hub is ``https://index.docker.io/v1/``.  Unlike docker, every Hub
+  alias (``docker.io``, ``index.docker.io``, ``registry-1.docker.io``, with
+  or without scheme or path) maps to it, so ``login docker.io`` and
+  ``logout docker.io`` do what users mean.
+* Any other registry is ``host[:port]``: scheme and path stripped, case
+  kept (as docker keeps it), IPv6 literals bracketed.
+
+``normalize`` is strict (it refuses userinfo, whitespace, control
+characters, tags, digests, odd schemes); ``to_hostname`` is docker's
+lenient ``ConvertToHostname``, used only on keys already in a file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from regcred.errors import AddressError
+
+__all__ = [
+    "DOCKER_HUB",
+    "HUB_HOSTS",
+    "is_hub",
+    "logout_aliases",
+    "normalize",
+    "split_repository",
+    "to_hostname",
+]
+
+DOCKER_HUB = "https://index.docker.io/v1/"
+HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?")
+_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f\u0085\u00a0\u2028\u2029]")
+
+
+def is_hub(key: str) -> bool:
+    """True for the Docker Hub key and every alias of it."""
+    if key == DOCKER_HUB:
+        return True
+    try:
+        host, _ = _split(key)
+    except AddressError:
+        return False
+    return host.lower() in HUB_HOSTS
+
+
+def normalize(server: str | None) -> str:
+    """The config.json / helper key for a ``login``/``logout`` argument.
+
+    Raises :class:`AddressError` (a ValueError) with a one-line reason.
+    """
+    if server is None or server == "":
+        return DOCKER_HUB
+    host, path = _split(server)
+    if path:
+        _check_path(server, path)
+    if host.lower() in HUB_HOSTS:
+        return DOCKER_HUB
+    return host
+
+
+def split_repository(reference: str) -> tuple[str, str]:
+    """Split ``host[:port]/ns/repo`` into ``(key, "ns/repo")`` for namespaced lookups.
+
+    The path may be empty.  Hub references keep their path (``library/x``).
+    """
+    host, path = _split(reference)
+    if path:
+        _check_path(reference, path)
+    key = DOCKER_HUB if host.lower() in HUB_HOSTS else host
+    return key, path.strip("/")
+
+
+def logout_aliases(key: str) -> list[str]:
+    """Every key a credential for ``key`` may have been stored under, ``key`` first."""
+    if key == DOCKER_HUB:
+        hosts = sorted(HUB_HOSTS)
+        aliases = [DOCKER_HUB, "https://index.docker.io/v1", *hosts]
+        aliases += [f"{scheme}://{h}" for h in hosts for scheme in ("https", "http")]
+        return aliases
+    return [key, f"https://{key}", f"http://{key}"]
+
+
+def to_hostname(key: str) -> str:
+    """Docker's ``ConvertToHostname``: strip any scheme and path, never fail."""
+    rest = key.split("://", 1)[1] if "://" in key else key
+    host = rest.split("/", 1)[0]
+    if "@" in host:
+        host = host.rsplit("@", 1)[1]
+    if host.count(":") > 1 and not host.startswith("["):
+        host = _bracket_ipv6(host) or host
+    return host
+
+
+def _split(server: str) -> tuple[str, str]:
+    """``(host[:port] with IPv6 bracketed, path)``; raises AddressError."""
+    if _FORBIDDEN_RE.search(server):
+        raise AddressError(f"invalid registry address {_safe(server)}: whitespace or control characters")
+    rest = server
+    if "://" in rest:
+        scheme, rest = rest.split("://", 1)
+        if scheme.lower() not in {"http", "https"}:
+            raise AddressError(
+                f"invalid registry address {_safe(server)}: unsupported scheme {scheme!r} "
+                "(use https://, http:// or none)"
+            )
+    hostport, sep, path = rest.partition("/")
+    if "@" in hostport:
+        raise AddressError(
+            f"invalid registry address: user information ('user@host') is not allowed in {_safe(server)}"
+        )
+    if "?" in hostport or "#" in hostport or "?" in path or "#" in path:
+        raise AddressError(f"invalid registry address {_safe(server)}: query or fragment")
+    if not hostport:
+        raise AddressError(f"invalid registry address {_safe(server)}: no host name")
+    return _check_hostport(server, hostport), path if sep else ""
+
+
+def _check_hostport(server: str, hostport: str) -> str:
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise AddressError(f"invalid registry address {_safe(server)}: unclosed '['")
+        addr, port = hostport[1:end], hostport[end + 1 :]
+        try:
+            ipaddress.IPv6Address(addr)
+        except ValueError:
+            raise AddressError(f"invalid registry address {_safe(server)}: bad IPv6 literal") from None
+        if port and not port.startswith(":"):
+            raise AddressError(f"invalid registry address {_safe(server)}: junk after ']'")
+        _check_port(server, port[1:] if port else None)
+        return f"[{addr}]{port}"
+    if hostport.count(":") > 1:
+        bracketed = _bracket_ipv6(hostport)
+        if bracketed is None:
+            raise AddressError(f"invalid registry address {_safe(server)}: bad IPv6 literal")
+        return bracketed
+    host, colon, port = hostport.partition(":")
+    if not host:
+        raise AddressError(f"invalid registry address {_safe(server)}: no host name")
+    if not _HOST_RE.fullmatch(host):
+        raise AddressError(f"invalid registry address {_safe(server)}: bad host name {host!r}")
+    _check_port(server, port if colon else None)
+    return hostport
+
+
+def _check_port(server: str, port: str | None) -> None:
+    if port is None:
+        return
+    if not port.isdigit() or not port.isascii() or not 0 < int(port) < 65536:
+        raise AddressError(f"invalid registry address {_safe(server)}: bad port {port!r}")
+
+
+def _bracket_ipv6(text: str) -> str | None:
+    """``::1:5000`` → ``[::1]:5000`` (docker's reading), ``fe80::1`` → ``[fe80::1]``."""
+    addr, _, port = text.rpartition(":")
+    if port.isdigit() and port.isascii() and 0 < int(port) < 65536 and _is_ipv6(addr):
+        return f"[{addr}]:{port}"
+    if _is_ipv6(text):
+        return f"[{text}]"
+    return None
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_path(server: str, path: str) -> None:
+    """Reject tags and digests; allow ``/v1/``, ``/v2/`` and repository paths."""
+    if "@" in path:
+        raise AddressError(f"invalid registry address {_safe(server)}: a digest is not a registry")
+    if ":" in path:
+        raise AddressError(f"invalid registry address {_safe(server)}: a tag is not a registry")
+    for part in path.strip("/").split("/"):
+        if part and not _PATH_COMPONENT_RE.fullmatch(part):
+            raise AddressError(f"invalid registry address {_safe(server)}: bad path component {part!r}")
+
+
+def _safe(server: str) -> str:
+    """``server`` with any userinfo removed, for error messages (it may hold a password)."""
+    scheme, sep, rest = server.rpartition("://")
+    return repr(f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}")
