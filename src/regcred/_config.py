@@ -87,7 +87,9 @@ class AuthEntry:
     has_secret: bool  # False for the ``{}`` markers a native store leaves
 
     def __repr__(self) -> str:
-        return f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"
+        return (
+            f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"
+        )
 
 
 class Config:
@@ -136,6 +138,9 @@ class Config:
 
     def set_auth(self, key: str, username: str, password: str, identitytoken: str = "") -> None:
         """Store a plaintext (base64) entry, keeping the entry's unknown fields."""
+        if ":" in username:
+            # "auth" is base64("user:password"), split on the first colon.
+            raise ConfigError("a username containing ':' cannot be stored in config.json")
         entry = self._editable_entry(key)
         for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
             _pop(entry, field)
@@ -235,7 +240,9 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
             raise ConfigError(f'{path}: "{key}" must be a JSON object, not {_kind(auths)}')
         for server, entry in auths.items():
             if not isinstance(entry, dict):
-                raise ConfigError(f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}')
+                raise ConfigError(
+                    f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}'
+                )
             for field in _ENTRY_STRINGS:
                 actual = _find(entry, field)
                 if actual is not None and not isinstance(entry[actual], (str, type(None))):
@@ -271,9 +278,7 @@ def _decode_entry(path: Path, key: str, entry: dict[str, Any]) -> AuthEntry:
             raise ConfigError(f'{path}: auths["{key}"].auth is not valid base64') from None
         user_b, sep, pass_b = decoded.partition(b":")
         if not sep or not user_b:
-            raise ConfigError(
-                f'{path}: auths["{key}"].auth does not decode to "username:password"'
-            )
+            raise ConfigError(f'{path}: auths["{key}"].auth does not decode to "username:password"')
         try:
             username = user_b.decode()
             password = pass_b.decode().strip("\x00")
@@ -380,7 +385,9 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     tmp = directory / f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
+        )
     except OSError as exc:
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     try:

@@ -154,7 +154,8 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
     except OSError as exc:
         raise HelperError(f"cannot run {program}: {exc.strerror}") from None
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    out: dict[int, bytearray] = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    out: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
     pending = memoryview(payload)
     deadline = time.monotonic() + timeout
     failure = ""
@@ -187,7 +188,9 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
                     continue
                 out[key.fd] += chunk
                 if len(out[key.fd]) > _OUTPUT_CAP:
-                    failure = f"{program} {action} wrote more than {_OUTPUT_CAP} bytes and was stopped"
+                    failure = (
+                        f"{program} {action} wrote more than {_OUTPUT_CAP} bytes and was stopped"
+                    )
                     break
             if failure:
                 break
@@ -206,7 +209,7 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
             stream.close()
     if failure:
         raise HelperError(failure)
-    return _Result(returncode, bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()]))
+    return _Result(returncode, bytes(out[out_fd]), bytes(out[err_fd]))
 
 
 def _decode_object(out: bytes, program: str, action: str) -> dict[str, object]:
@@ -223,16 +226,24 @@ def _decode_object(out: bytes, program: str, action: str) -> dict[str, object]:
 def _check_server(server: str) -> None:
     if not server or any(c in server for c in "\r\n\x00"):
         # Helpers join stdin lines: a newline would change which key they act on.
-        raise HelperError("refusing to pass a server URL that is empty or has line breaks to a helper")
+        raise HelperError(
+            "refusing to pass a server URL that is empty or has line breaks to a helper"
+        )
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Replace each secret, raw or in any JSON spelling a helper might echo."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-            escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
-            if escaped != secret:
-                text = text.replace(escaped, _REDACTED)
+        if not secret:
+            continue
+        spellings = {
+            secret,
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            json.dumps(secret)[1:-1],
+            dumps_compact(secret)[1:-2],
+        }
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = text.replace(spelling, _REDACTED)
     return text
 
 

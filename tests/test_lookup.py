@@ -1,0 +1,187 @@
+"""Credential lookup precedence (regcred.get_credentials / list_credentials)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import regcred
+from regcred import _config
+from regcred.errors import AddressError, ConfigError, HelperError
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _write(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def _fake_helper(bin_dir: Path, name: str, entries: dict[str, tuple[str, str]]) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / f"docker-credential-{name}"
+    script.write_text(
+        f"#!{sys.executable}\nimport sys, json\nE = {entries!r}\n"
+        "a = sys.argv[1]\n"
+        "if a == 'list':\n    print(json.dumps({k: v[0] for k, v in E.items()})); sys.exit(0)\n"
+        "k = sys.stdin.read()\n"
+        "if a == 'get' and k in E:\n"
+        "    print(json.dumps({'ServerURL': k, 'Username': E[k][0], 'Secret': E[k][1]})); sys.exit(0)\n"
+        "if a == 'get':\n    print('credentials not found in native keychain'); sys.exit(1)\n"
+        "print('boom'); sys.exit(1)\n"
+    )
+    script.chmod(0o755)
+
+
+@pytest.fixture
+def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    return bin_dir
+
+
+def test_file_store_and_missing(docker_config: Path) -> None:
+    """auths entries are decoded; an unknown server gives None."""
+    _write(docker_config, {"auths": {"reg.example": {"auth": _b64("alice:pw")}}})
+    creds = regcred.get_credentials("https://reg.example/v2/")
+    assert creds is not None
+    assert (creds.server, creds.username, creds.secret) == ("reg.example", "alice", "pw")
+    assert "pw" not in repr(creds)
+    assert "pw" not in str(creds)
+    assert regcred.get_credentials("other.example") is None
+
+
+def test_identity_token_is_token_username(docker_config: Path) -> None:
+    """An identitytoken comes back as username <token>, as docker does."""
+    _write(docker_config, {"auths": {"acr.example": {"auth": _b64("bob:"), "identitytoken": "rt"}}})
+    creds = regcred.get_credentials("acr.example")
+    assert creds is not None
+    assert creds.is_identity_token
+    assert creds.secret == "rt"
+
+
+def test_hub_aliases_and_legacy_keys(docker_config: Path) -> None:
+    """Every Hub spelling finds the Hub key; legacy https://host keys are found for host."""
+    _write(
+        docker_config,
+        {"auths": {
+            "https://index.docker.io/v1/": {"auth": _b64("hub:pw")},
+            "http://legacy.example/v1/": {"auth": _b64("old:pw")},
+            "quay.io/org-a": {"auth": _b64("a:pw")},
+        }},
+    )
+    for alias in (None, "docker.io", "index.docker.io", "registry-1.docker.io/library/x"):
+        creds = regcred.get_credentials(alias)
+        assert creds is not None
+        assert creds.username == "hub"
+    legacy = regcred.get_credentials("legacy.example")
+    assert legacy is not None
+    assert (legacy.server, legacy.username) == ("legacy.example", "old")
+
+
+def test_namespaced_key_never_serves_another_namespace(docker_config: Path) -> None:
+    """quay.io/org-a is not used for quay.io, quay.io/org-b or quay.io/org-ab (S11, ggcr#1510)."""
+    _write(docker_config, {"auths": {"quay.io/org-a": {"auth": _b64("a:pw")}}})
+    for other in ("quay.io", "quay.io/org-b", "quay.io/org-ab", "quay.io:443"):
+        assert regcred.get_credentials(other) is None
+
+
+def test_port_and_suffix_are_different_registries(docker_config: Path) -> None:
+    """reg.example:5000, reg.example and reg.example.evil are three registries (S11)."""
+    _write(docker_config, {"auths": {"reg.example:5000": {"auth": _b64("u:pw")}}})
+    assert regcred.get_credentials("reg.example") is None
+    assert regcred.get_credentials("reg.example.evil:5000") is None
+    assert regcred.get_credentials("reg.example:5000") is not None
+
+
+def test_cred_helpers_beat_creds_store_beat_file(docker_config: Path, helpers: Path) -> None:
+    """credHelpers[key], then credsStore, then auths."""
+    _fake_helper(helpers, "per", {"a.example": ("per-user", "s1")})
+    _fake_helper(helpers, "global", {"a.example": ("global-user", "s2"), "b.example": ("g", "s3")})
+    _write(docker_config, {
+        "auths": {"a.example": {}, "c.example": {"auth": _b64("file:s4")}},
+        "credHelpers": {"a.example": "per"},
+        "credsStore": "global",
+    })
+    got = {s: regcred.get_credentials(s) for s in ("a.example", "b.example", "c.example")}
+    assert {s: (c.username if c else None) for s, c in got.items()} == {
+        "a.example": "per-user", "b.example": "g", "c.example": "file",
+    }
+    assert regcred.list_credentials() == {
+        "a.example": "per-user", "b.example": "g", "c.example": "file",
+    }
+
+
+def test_failing_helper_fails_closed(docker_config: Path, helpers: Path) -> None:
+    """A helper that errors (not "not found") raises; no silent fallback (S10a)."""
+    _write(docker_config, {"credsStore": "missing-helper", "auths": {}})
+    with pytest.raises(regcred.StoreUnavailableError):
+        regcred.get_credentials("reg.example")
+
+
+def test_podman_auth_files(docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """podman's files are a read-only fallback; namespaces match most specific first."""
+    runtime = tmp_path / "run"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    _write(runtime / "containers" / "auth.json", {"auths": {
+        "quay.io": {"auth": _b64("host-user:1")},
+        "quay.io/org": {"auth": _b64("org-user:2")},
+        "quay.io/org/repo": {"auth": _b64("repo-user:3")},
+        "docker.io": {"auth": _b64("hub-user:4")},
+    }})
+    assert [
+        getattr(regcred.get_credentials(s), "username", None)
+        for s in ("quay.io/org/repo", "quay.io/org/other", "quay.io/elsewhere", "docker.io/library/x")
+    ] == ["repo-user", "org-user", "host-user", "hub-user"]
+    assert regcred.get_credentials("quay.io", podman=False) is None
+    monkeypatch.setenv("REGCRED_PODMAN_AUTH", "0")
+    assert regcred.get_credentials("quay.io") is None
+    monkeypatch.delenv("REGCRED_PODMAN_AUTH")
+    _write(docker_config, {"auths": {"quay.io": {"auth": _b64("docker-user:5")}}})
+    creds = regcred.get_credentials("quay.io")
+    assert creds is not None
+    assert creds.username == "docker-user"
+
+
+def test_registry_auth_file_is_the_only_podman_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$REGISTRY_AUTH_FILE, when set, is the only podman file read."""
+    runtime = tmp_path / "run"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    _write(runtime / "containers" / "auth.json", {"auths": {"r.example": {"auth": _b64("x:1")}}})
+    explicit = tmp_path / "explicit.json"
+    _write(explicit, {"auths": {"s.example": {"auth": _b64("y:2")}}})
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(explicit))
+    assert regcred.get_credentials("r.example") is None
+    assert regcred.get_credentials("s.example") is not None
+
+
+def test_errors_are_typed(docker_config: Path) -> None:
+    """Bad addresses and bad files raise regcred errors with one root."""
+    with pytest.raises(AddressError):
+        regcred.get_credentials("user@reg.example")
+    _write(docker_config, {"auths": []})
+    with pytest.raises(ConfigError):
+        regcred.get_credentials("reg.example")
+    assert issubclass(HelperError, regcred.RegcredError)
+
+
+def test_public_api_matches_all() -> None:
+    """__all__ lists exactly the public names, and each resolves."""
+    public = {n for n in dir(regcred) if not n.startswith("_")} | {"__version__"}
+    assert set(regcred.__all__) == public
+    for name in regcred.__all__:
+        assert getattr(regcred, name) is not None
+
+
+def test_lookup_in_a_large_config(docker_config: Path) -> None:
+    """The last of 500 entries is found (timing lives in benchmarks/, not here)."""
+    _config.update(docker_config, lambda c: [c.set_auth(f"r{i}.example", "u", str(i)) for i in range(500)])
+    creds = regcred.get_credentials("r499.example")
+    assert creds is not None
+    assert creds.secret == "499"
