@@ -1,0 +1,474 @@
+"""Verify credentials against a registry: docker's ``loginV2``, safer.
+
+The flow is sans-I/O: :func:`login_flow` is a generator that yields
+:class:`~regcred._http.Request` objects and is sent the matching
+:class:`~regcred._http.Response` (a transport failure is thrown into it as a
+:class:`~regcred._http.TransportError`).  :func:`verify_login` drives it with
+:class:`~regcred._http.Client`.  Tests step the generator by hand.
+
+Per endpoint (``https://`` first; ``http://`` only for loopback registries or
+``insecure=True``, and only when https failed to connect)::
+
+    GET /v2/                       no auth          -> 200: no challenge, verified=False
+                                                    -> 401: read WWW-Authenticate
+    Basic:  GET /v2/               Authorization: Basic      -> must be exactly 200
+    Bearer: GET <realm>?account=..&client_id=docker&offline_token=true&service=..
+              (or POST grant_type=refresh_token for an identity token)
+            GET /v2/               Authorization: Bearer     -> must be exactly 200
+
+Where docker is looser, this module is stricter:
+
+* Credentials go only to the registry's own origin (scheme, host, port) and
+  to a realm that passes :func:`check_realm`.  Any redirect to another origin
+  raises :class:`~regcred.errors.InsecureRedirectError`; same-origin
+  redirects are followed at most ``MAX_REDIRECTS`` times.
+* Once https has answered, plain http is never tried (no downgrade, and never
+  a credential retry over http after an https 401).
+* When a registry offers both Basic and Bearer, Basic is used (the password
+  stays with the registry; docker ends up sending Basic too).  An identity
+  token is only ever exchanged at a realm, never sent as a Basic password.
+* ``log`` lines and error messages never carry a secret: credentials, tokens,
+  ``Authorization`` values and URL query values are redacted, and any text a
+  server sends back is scrubbed of the secrets in play.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+from regcred._http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._www_authenticate import Challenge, parse_headers
+from regcred.credentials import TOKEN_USERNAME
+from regcred.errors import AddressError, InsecureRedirectError, LoginError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Sequence
+
+__all__ = [
+    "HUB_ENDPOINT",
+    "HUB_KEY",
+    "MAX_REDIRECTS",
+    "LoginResult",
+    "check_realm",
+    "login_endpoints",
+    "login_flow",
+    "verify_login",
+]
+
+HUB_KEY = "https://index.docker.io/v1/"
+HUB_ENDPOINT = "https://registry-1.docker.io"
+MAX_REDIRECTS = 5
+_HUB_HOSTS = {"docker.io", "index.docker.io"}
+_HOST_PORT = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::([0-9]{1,5}))?"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """What a successful :func:`verify_login` learned."""
+
+    endpoint: str  # e.g. "https://reg.example:5000" or "http://127.0.0.1:5000"
+    verified: bool  # False when the registry issued no challenge at all
+    identity_token: str | None  # a refresh token to store instead of the password
+
+
+class _Secrets:
+    """The secrets in play, and the one place that scrubs them from text."""
+
+    def __init__(self, *values: str) -> None:
+        self.values: set[str] = set()
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        # Very short values would turn every message into noise; they are
+        # never put in a message by us, only possibly echoed by a server.
+        if len(value) >= 4:
+            self.values.add(value)
+
+    def scrub(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "REDACTED")
+        return text
+
+
+def _clean(text: str, secrets: _Secrets, limit: int = 300) -> str:
+    """Server-supplied text made safe to print: no secrets, no control characters."""
+    text = _CONTROL.sub(" ", secrets.scrub(text)).strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[str, bool]]:
+    """``[(endpoint, verify_tls), ...]`` to try, in order, for a docker server key."""
+    if server_key == HUB_KEY or server_key.lower() in _HUB_HOSTS:
+        return [(HUB_ENDPOINT, True)]
+    match = _HOST_PORT.fullmatch(server_key)
+    if match is None or (match.group(1) is not None and not 0 < int(match.group(1)) < 65536):
+        raise AddressError(
+            f"invalid registry address {_CONTROL.sub('?', server_key)[:200]!r}: "
+            "expected host[:port] (IPv6 in brackets)"
+        )
+    if insecure:
+        return [(f"https://{server_key}", False), (f"http://{server_key}", True)]
+    host = server_key.rpartition(":")[0] if match.group(1) else server_key
+    if _is_loopback_name(host):
+        return [(f"https://{server_key}", True), (f"http://{server_key}", True)]
+    return [(f"https://{server_key}", True)]
+
+
+def _is_loopback_name(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    address = _ip_literal(host)
+    return address is not None and address.is_loopback
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name *is* (not resolves to), including ``127.1`` or ``0x7f000001``."""
+    host = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not re.fullmatch(r"[0-9A-Fa-fXx.]+", host) or not host[0].isdigit():
+            return None
+        try:  # the shorthand forms the resolver would accept as an IPv4 address
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _same_host(a: str, b: str) -> bool:
+    ip_a, ip_b = _ip_literal(a), _ip_literal(b)
+    if ip_a is not None or ip_b is not None:
+        return ip_a == ip_b
+    return a.lower().rstrip(".") == b.lower().rstrip(".")
+
+
+def check_realm(realm: str | None, endpoint: str) -> str:
+    """Return ``realm`` if credentials may be sent there for ``endpoint``, else raise.
+
+    The realm must be an https URL, or http on the registry's own host when
+    the registry itself is plain http.  A realm on an IP literal that is not
+    global (loopback, private, link-local such as 169.254.169.254, unspecified,
+    ...) or on ``localhost`` is refused unless it is the registry's own host.
+    """
+    if not realm:
+        raise LoginError("no realm specified for token auth challenge")
+    shown = redact_url(_CONTROL.sub("?", realm))[:300]
+    parts = urlsplit(realm)
+    scheme, host, port = origin(realm)
+    reg_scheme, reg_host, _ = origin(endpoint)
+    if scheme not in {"http", "https"} or not host or port < 0 or "@" in parts.netloc:
+        raise LoginError(f"refusing token realm {shown!r}: not a plain http(s) URL")
+    same_host = _same_host(host, reg_host)
+    if scheme == "http" and not (reg_scheme == "http" and same_host):
+        raise LoginError(
+            f"refusing token realm {shown!r}: credentials are only sent to an https realm"
+        )
+    if not same_host:
+        address = _ip_literal(host)
+        local_name = host == "localhost" or host.endswith(".localhost")
+        if local_name or (address is not None and (not address.is_global or address.is_multicast)):
+            raise LoginError(
+                f"refusing token realm {shown!r}: a loopback, private or link-local address "
+                "that is not the registry's own host"
+            )
+    return realm
+
+
+def _describe_challenge(challenge: Challenge, secrets: _Secrets) -> str:
+    params = []
+    for name, value in challenge.params.items():
+        shown = redact_url(value) if name == "realm" else value
+        params.append(f"{name}={_clean(shown, secrets, 120)!r}")
+    if challenge.token68 is not None:
+        params.append("<token68>")
+    return " ".join([challenge.scheme.capitalize(), *params])
+
+
+def _login_failed(endpoint: str, response: Response) -> LoginError:
+    return LoginError(
+        f"login attempt to {endpoint}/v2/ failed with status: {response.status} {response.reason}"
+    )
+
+
+def _fetch(
+    request: Request, log: Callable[[str], None], note: str = ""
+) -> Generator[Request, Response, Response]:
+    """Perform ``request``, following same-origin redirects only (bounded)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        response = yield request
+        auth = next((v.split(" ")[0] for k, v in request.headers if k == "Authorization"), None)
+        shown = f"{request.method} {redact_url(request.url)}{note}"
+        if auth:
+            shown += f" (Authorization: {auth} REDACTED)"
+        log(f"{shown} -> {response.status} {response.reason}")
+        if not response.is_redirect:
+            return response
+        location = urljoin(request.url, (response.get("location") or "").strip())
+        if origin(location) != origin(request.url):
+            raise InsecureRedirectError(
+                f"{redact_url(request.url)} redirected to another origin "
+                f"({redact_url(_CONTROL.sub('?', location))[:300]}); "
+                "refusing to follow it with credentials"
+            )
+        if response.status in {307, 308}:
+            request = Request(
+                request.method, location, request.headers, request.body, request.verify
+            )
+        else:
+            request = Request("GET", location, request.headers, b"", request.verify)
+    raise LoginError(f"{redact_url(request.url)}: stopped after {MAX_REDIRECTS} redirects")
+
+
+def _token_error(response: Response, secrets: _Secrets) -> str:
+    """docker's ``HandleErrorResponse`` wording for a failed token request."""
+    if not 400 <= response.status < 500:
+        return f"received unexpected HTTP status: {response.status} {response.reason}"
+    for challenge in parse_headers(response.get_all("www-authenticate")):
+        code = {"invalid_token": "unauthorized", "insufficient_scope": "denied"}.get(
+            challenge.get("error") or ""
+        )
+        if challenge.scheme == "bearer" and code:
+            default = "authentication required" if code == "unauthorized" else "access denied"
+            return f"{code}: {_clean(challenge.get('error_description') or default, secrets)}"
+    code = {401: "unauthorized", 403: "denied", 429: "toomanyrequests"}.get(response.status)
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        details = body.get("details")
+        if isinstance(details, str) and details:
+            return f"{code or 'unknown'}: {_clean(details, secrets)}"
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            name = str(first.get("code") or code or "unknown").lower().replace("_", " ")
+            return (
+                f"{_clean(name, secrets, 40)}: {_clean(str(first.get('message') or ''), secrets)}"
+            )
+    if code == "unauthorized":
+        return "unauthorized: authentication required"
+    return f"received unexpected HTTP status: {response.status} {response.reason}"
+
+
+def _token_request(
+    challenge: Challenge, realm: str, username: str, secret: str, verify: bool
+) -> Request:
+    service = challenge.get("service") or ""
+    if username == TOKEN_USERNAME:
+        form = {"client_id": "docker", "grant_type": "refresh_token", "refresh_token": secret}
+        form |= {"scope": "", "service": service}
+        body = urlencode(sorted(form.items())).encode("ascii")
+        headers = (("Content-Type", "application/x-www-form-urlencoded"),)
+        return Request("POST", realm, headers, body, verify)
+    parts = urlsplit(realm)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {"account": username, "client_id": "docker", "offline_token": "true"}
+    if service:
+        ours["service"] = service
+    query = [(k, v) for k, v in query if k not in ours] + list(ours.items())
+    url = parts._replace(query=urlencode(sorted(query, key=lambda kv: kv[0])), fragment="")
+    return Request("GET", url.geturl(), (("Authorization", _basic(username, secret)),), b"", verify)
+
+
+def _basic(username: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
+
+
+def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None]:
+    """``(access token, refresh token or None)`` from a token server's JSON."""
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise LoginError("authorization server returned an invalid token response")
+    token = body.get("access_token") or body.get("token")
+    refresh = body.get("refresh_token")
+    for value in (token, refresh):
+        if isinstance(value, str):
+            secrets.add(value)
+    if not isinstance(token, str) or not token:
+        raise LoginError("authorization server did not include a token in the response")
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise LoginError("authorization server returned a malformed token")
+    if not isinstance(refresh, str) or not _TOKEN_CHARS.fullmatch(refresh):
+        refresh = None
+    return token, refresh
+
+
+def login_flow(  # noqa: PLR0913 - keyword-only options
+    server_key: str,
+    *,
+    username: str,
+    secret: str,
+    insecure: bool = False,
+    log: Callable[[str], None] | None = None,
+    secrets: _Secrets | None = None,
+) -> Generator[Request, Response, LoginResult]:
+    """The login exchange for ``server_key``, as a generator of requests (see module doc)."""
+    secrets = secrets if secrets is not None else _Secrets(secret)
+    emit = _safe_log(log, secrets)
+    if not username or not secret:
+        raise LoginError("no basic auth credentials")
+    first_error: TransportError | None = None
+    for endpoint, verify in login_endpoints(server_key, insecure=insecure):
+        emit(f"trying {endpoint}/v2/" + ("" if verify else " (TLS verification disabled)"))
+        try:
+            ping = yield from _fetch(Request("GET", f"{endpoint}/v2/", verify=verify), emit)
+        except TransportError as exc:
+            emit(f"{exc}")
+            first_error = first_error or exc
+            continue
+        if first_error is not None and ping.status not in {200, 401}:
+            # Plain http reached something that is not a registry (often the
+            # TLS port itself): the https error is the one that explains it.
+            raise LoginError(f"{first_error} (and over plain http: {ping.status} {ping.reason})")
+        login = _Login(endpoint, verify, username, secret, secrets, emit)
+        return (yield from login.authenticate(ping))
+    assert first_error is not None  # noqa: S101 - login_endpoints never returns []
+    raise first_error
+
+
+@dataclass(slots=True)
+class _Login:
+    """Step B of ``loginV2`` against one endpoint that answered the ping."""
+
+    endpoint: str
+    verify: bool
+    username: str
+    secret: str
+    secrets: _Secrets
+    emit: Callable[[str], None]
+
+    def _v2(self, authorization: str) -> Request:
+        url = f"{self.endpoint}/v2/"
+        return Request("GET", url, (("Authorization", authorization),), verify=self.verify)
+
+    def authenticate(self, ping: Response) -> Generator[Request, Response, LoginResult]:
+        """Pick a challenge from the ping's 401 and prove the credentials with it."""
+        if ping.status == 200:
+            self.emit("the registry asked for no credentials: they could not be verified")
+            return LoginResult(self.endpoint, verified=False, identity_token=None)
+        if ping.status != 401:
+            raise _login_failed(self.endpoint, ping)
+        challenges = parse_headers(ping.get_all("www-authenticate"))
+        for challenge in challenges:
+            self.emit(f"challenge: {_describe_challenge(challenge, self.secrets)}")
+        basic = next((c for c in challenges if c.scheme == "basic"), None)
+        bearer = next((c for c in challenges if c.scheme == "bearer"), None)
+        is_token = self.username == TOKEN_USERNAME
+        if basic is not None and not is_token:
+            response = yield from _fetch(self._v2(_basic(self.username, self.secret)), self.emit)
+            if response.status != 200:
+                raise _login_failed(self.endpoint, response)
+            return LoginResult(self.endpoint, verified=True, identity_token=None)
+        if bearer is not None:
+            return (yield from self._bearer(bearer))
+        if not challenges:
+            raise _login_failed(self.endpoint, ping)
+        if basic is not None:
+            raise LoginError(
+                f"{self.endpoint} only accepts Basic authentication, so an identity token "
+                "cannot be used; log in with a username and password"
+            )
+        schemes = _clean(", ".join(sorted({c.scheme for c in challenges})), self.secrets)
+        raise LoginError(f"{self.endpoint} asks for unsupported authentication ({schemes})")
+
+    def _bearer(self, challenge: Challenge) -> Generator[Request, Response, LoginResult]:
+        realm = check_realm(challenge.get("realm"), self.endpoint)
+        # --insecure names the registry's host; the realm elsewhere is verified.
+        same_host = _same_host(origin(realm)[1], origin(self.endpoint)[1])
+        request = _token_request(
+            challenge, realm, self.username, self.secret, self.verify or not same_host
+        )
+        response = yield from _fetch(request, self.emit, " (token request)")
+        if not 200 <= response.status < 300:
+            reason = _token_error(response, self.secrets)
+            raise LoginError(f'Get "{self.endpoint}/v2/": {reason}')
+        token, refresh = _parse_token(response, self.secrets)
+        self.emit("token received" + (" with a refresh token" if refresh else ""))
+        response = yield from _fetch(self._v2(f"Bearer {token}"), self.emit)
+        if response.status != 200:
+            raise _login_failed(self.endpoint, response)
+        is_token = self.username == TOKEN_USERNAME
+        identity = refresh or (self.secret if is_token else None)
+        return LoginResult(self.endpoint, verified=True, identity_token=identity)
+
+
+def _safe_log(log: Callable[[str], None] | None, secrets: _Secrets) -> Callable[[str], None]:
+    def emit(line: str) -> None:
+        if log is not None:
+            log(_CONTROL.sub(" ", secrets.scrub(line)))
+
+    return emit
+
+
+def verify_login(  # noqa: PLR0913 - keyword-only options, as agreed with the CLI
+    server_key: str,
+    *,
+    username: str,
+    secret: str,
+    insecure: bool = False,
+    cert_dirs: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
+) -> LoginResult:
+    """Check ``username``/``secret`` against the registry for ``server_key``.
+
+    ``server_key`` is a normalised docker key: ``https://index.docker.io/v1/``
+    for Docker Hub, else ``host[:port]``.  ``username == "<token>"`` makes
+    ``secret`` an identity token.  ``cert_dirs`` hold docker ``certs.d``
+    material for this registry's host (see ``_http.registry_cert_dirs``).
+    Raises :class:`~regcred.errors.LoginError` (or
+    :class:`~regcred.errors.InsecureRedirectError`); messages hold no secret.
+    """
+    secrets = _Secrets(secret)
+    try:
+        flow = login_flow(
+            server_key,
+            username=username,
+            secret=secret,
+            insecure=insecure,
+            log=log,
+            secrets=secrets,
+        )
+        registry_host = origin(login_endpoints(server_key, insecure=insecure)[0][0])[1]
+        dirs = {} if server_key == HUB_KEY else {registry_host: tuple(cert_dirs)}
+        client = Client(cert_dirs=dirs)
+        try:
+            return _drive(flow, client)
+        finally:
+            client.close()
+    except LoginError as exc:
+        raise type(exc)(secrets.scrub(str(exc))) from None
+
+
+def _drive(flow: Generator[Request, Response, LoginResult], client: Client) -> LoginResult:
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = client.send(request)
+            except TransportError as exc:  # noqa: PERF203 - one request per loop
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
+    except StopIteration as stop:
+        result: LoginResult = stop.value
+        return result

@@ -1,0 +1,432 @@
+"""The only HTTP code in regcred: one request in, one response out.
+
+Built on the standard library's ``http.client`` and ``ssl`` (zero
+dependencies and cheap to import; ``urllib.request`` alone costs more than a
+whole ``docker login``).  What it does, and deliberately does not do:
+
+* **Timeouts** on every request: ``REGCRED_HTTP_TIMEOUT`` seconds (default
+  15, as docker), applied to connecting and to every read, plus an overall
+  deadline while the response is read.
+* **Proxies** from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` (either
+  case; upper case wins, as in Go).  Loopback targets are never proxied.
+  Only ``http://`` proxies are supported (CONNECT tunnels for https targets).
+* **TLS** with the system trust store, TLS 1.2 or newer.  For a registry the
+  caller names certificate directories in docker's ``certs.d`` layout:
+  ``*.crt`` are extra CA bundles, ``*.cert`` + ``*.key`` are client
+  certificate pairs.  They apply only to that one ``host[:port]``.
+* **No redirects**: a 3xx is returned like any other response; the caller
+  owns the redirect policy (see :func:`origin`).
+* **A body size cap** (1 MiB by default).
+
+Errors become :class:`TransportError` (a :class:`~regcred.errors.LoginError`)
+with a docker-like message (``Get "https://reg/v2/": connect: connection
+refused``) whose URL has its query values and userinfo redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import ipaddress
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from regcred._version import __version__
+from regcred.errors import LoginError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_BODY",
+    "Client",
+    "Request",
+    "Response",
+    "TransportError",
+    "is_loopback_host",
+    "origin",
+    "proxy_for",
+    "redact_url",
+    "registry_cert_dirs",
+    "timeout_from_env",
+]
+
+DEFAULT_TIMEOUT = 15.0
+MAX_BODY = 1 << 20
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class TransportError(LoginError):
+    """The request got no usable HTTP response (connect, TLS, timeout, size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request.  ``verify=False`` skips TLS verification (``--insecure``)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One HTTP response, body fully read (and capped)."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    url: str
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), in order."""
+        name = name.lower()
+        return [value for key, value in self.headers if key.lower() == name]
+
+    def get(self, name: str) -> str | None:
+        """The first value of header ``name``, or None."""
+        values = self.get_all(name)
+        return values[0] if values else None
+
+    @property
+    def is_redirect(self) -> bool:
+        """True for a 3xx with a ``Location`` header."""
+        return 300 <= self.status < 400 and self.get("location") is not None
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` with the host lower-cased and the default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # an invalid port never equals a real origin
+    return scheme, (parts.hostname or ""), port or _DEFAULT_PORTS.get(scheme, -1)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without userinfo, fragment or query values (keys are kept)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{item.partition('=')[0]}=REDACTED" for item in parts.query.split("&") if item
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def timeout_from_env() -> float:
+    """``REGCRED_HTTP_TIMEOUT`` in seconds when it is a positive number, else 15."""
+    try:
+        value = float(os.environ.get("REGCRED_HTTP_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
+
+
+def registry_cert_dirs(
+    host_port: str, *, config_dir: str | None = None, cert_dir: str | None = None
+) -> list[str]:
+    """docker's certificate directories for ``host[:port]``, in load order.
+
+    ``/etc/docker/certs.d/<host[:port]>/``, then ``<config_dir>/certs.d/<host[:port]>/``,
+    then an explicit ``--cert-dir`` (used as is).  Missing ones are left out.
+    """
+    # os.path rather than pathlib throughout: pathlib costs import time on every login.
+    dirs = [os.path.join("/etc/docker/certs.d", host_port)]  # noqa: PTH118
+    if config_dir:
+        dirs.append(os.path.join(config_dir, "certs.d", host_port))  # noqa: PTH118
+    if cert_dir:
+        dirs.append(cert_dir)
+    return [d for d in dirs if os.path.isdir(d)]  # noqa: PTH112
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
+    host = host.strip("[]").lower()
+    if host in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _no_proxy_entry_matches(
+    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int, entry: str
+) -> bool:
+    """One ``NO_PROXY`` entry: ``*``, an IP, a CIDR, a domain (with subdomains), ``:port``."""
+    if entry == "*":
+        return True
+    if "/" in entry:
+        try:
+            return address is not None and address in ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return False
+    entry_port = -1
+    if entry.count(":") == 1 or entry.startswith("["):
+        name, _, port_text = entry.rpartition(":")
+        if name and port_text.isdigit():
+            entry, entry_port = name, int(port_text)
+    if entry_port not in {-1, port}:
+        return False
+    entry = entry.strip("[]").rstrip(".").removeprefix("*")
+    if entry.startswith("."):  # ".example.com": subdomains only
+        return host.endswith(entry)
+    return host == entry or host.endswith("." + entry)
+
+
+def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
+    """Go's ``NO_PROXY`` rules (``golang.org/x/net/http/httpproxy``)."""
+    host = host.strip("[]").lower().rstrip(".")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    entries = (raw.strip() for raw in no_proxy.lower().split(","))
+    return any(_no_proxy_entry_matches(host, address, port, e) for e in entries if e)
+
+
+def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:
+    """``(proxy host, proxy port, Proxy-Authorization)`` for a target, or None for direct."""
+    if is_loopback_host(host):
+        return None
+    env = os.environ
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    if _no_proxy_matches(host, port, no_proxy):
+        return None
+    if scheme == "https":
+        raw = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
+    else:
+        # httpoxy: under CGI, HTTP_PROXY may come from a request header.
+        upper = "" if "REQUEST_METHOD" in env else env.get("HTTP_PROXY", "")
+        raw = upper or env.get("http_proxy") or ""
+    if not raw:
+        return None
+    parts = urlsplit(raw if "://" in raw else "http://" + raw)
+    if parts.scheme != "http" or not parts.hostname:
+        raise TransportError(f"unsupported proxy {redact_url(raw)!r}: only http:// proxies work")
+    try:
+        proxy_port = parts.port or 80
+    except ValueError as exc:
+        raise TransportError(f"invalid proxy {redact_url(raw)!r}") from exc
+    auth = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    return parts.hostname, proxy_port, auth
+
+
+def _load_cert_dirs(context: ssl.SSLContext, dirs: Sequence[str]) -> None:
+    """Add docker ``certs.d`` material: ``*.crt`` CAs, ``*.cert``/``*.key`` client pairs."""
+    for directory in dirs:
+        try:
+            names = sorted(os.listdir(directory))  # noqa: PTH208
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)  # noqa: PTH118
+            try:
+                if name.endswith(".crt"):
+                    context.load_verify_locations(cafile=path)
+                elif name.endswith(".cert"):
+                    key = name[: -len(".cert")] + ".key"
+                    if key not in names:
+                        raise LoginError(
+                            f"missing key {key} for client certificate {name}. "
+                            "CA certificates must use the extension .crt"
+                        )
+                    # An encrypted key fails instead of prompting on the terminal.
+                    key_path = os.path.join(directory, key)  # noqa: PTH118
+                    context.load_cert_chain(path, key_path, password=b"")
+                elif name.endswith(".key") and name[: -len(".key")] + ".cert" not in names:
+                    cert = name[: -len(".key")] + ".cert"
+                    raise LoginError(f"missing client certificate {cert} for key {name}")
+            except (ssl.SSLError, OSError) as exc:
+                raise LoginError(f"cannot load {path}: {exc}") from exc
+
+
+_SERVER_SPOKE_HTTP = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"}
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free reason for a transport failure (docker's wording where it has one)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = f"tls: {exc.verify_message or 'certificate verify failed'}"
+    elif isinstance(exc, ssl.SSLError):
+        reason = f"tls: {exc.reason or exc}"
+        if exc.reason in _SERVER_SPOKE_HTTP:
+            reason = "http: server gave HTTP response to HTTPS client"
+    elif isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
+        reason = "timeout awaiting response"
+    elif isinstance(exc, ConnectionRefusedError):
+        reason = "connect: connection refused"
+    elif isinstance(exc, socket.gaierror):
+        reason = "lookup: no such host"
+    elif isinstance(exc, http.client.HTTPException):
+        reason = f"malformed HTTP response ({type(exc).__name__})"
+    elif isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+    else:
+        reason = type(exc).__name__
+    return reason
+
+
+class Client:
+    """Sends :class:`Request` objects; keeps one connection per origin alive.
+
+    ``cert_dirs`` maps a host name (lower case, IPv6 without brackets) to its
+    ``certs.d``-style directories; every port of that host uses them.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        cert_dirs: Mapping[str, Sequence[str]] | None = None,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self.timeout = timeout if timeout is not None else timeout_from_env()
+        self.cert_dirs = {key.lower(): tuple(dirs) for key, dirs in (cert_dirs or {}).items()}
+        self.max_body = max_body
+        self._contexts: dict[tuple[str, bool], ssl.SSLContext] = {}
+        self._pool: dict[tuple[str, str, int, bool], http.client.HTTPConnection] = {}
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        for conn in self._pool.values():
+            conn.close()
+        self._pool.clear()
+
+    def _context(self, host: str, verify: bool) -> ssl.SSLContext:
+        key = (host, verify)
+        if key not in self._contexts:
+            context = ssl.create_default_context()
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            _load_cert_dirs(context, self.cert_dirs.get(host, ()))
+            self._contexts[key] = context
+        return self._contexts[key]
+
+    def _connect(
+        self, scheme: str, host: str, port: int, verify: bool
+    ) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection for the target and whether requests must use absolute URLs."""
+        proxy = proxy_for(scheme, host, port)
+        tunnel_headers = {"Proxy-Authorization": proxy[2]} if proxy and proxy[2] else None
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            context = self._context(host, verify)
+            if proxy is None:
+                conn = http.client.HTTPSConnection(
+                    host, port, timeout=self.timeout, context=context
+                )
+            else:
+                conn = http.client.HTTPSConnection(
+                    proxy[0], proxy[1], timeout=self.timeout, context=context
+                )
+                conn.set_tunnel(host, port, headers=tunnel_headers)
+            return conn, False
+        if proxy is None:
+            return http.client.HTTPConnection(host, port, timeout=self.timeout), False
+        return http.client.HTTPConnection(proxy[0], proxy[1], timeout=self.timeout), True
+
+    def send(self, request: Request) -> Response:
+        """Perform ``request`` once (no redirects); raise :class:`TransportError` on failure."""
+        where = f'{request.method.capitalize()} "{redact_url(request.url)}"'
+        parts = urlsplit(request.url)
+        scheme, host, port = origin(request.url)
+        if scheme not in _DEFAULT_PORTS or not host or port < 0:
+            raise TransportError(f"{where}: unsupported URL")
+        netloc = parts.netloc.rpartition("@")[2].lower()
+        target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        headers = {"User-Agent": f"regcred/{__version__}", **dict(request.headers)}
+        key = (scheme, netloc, port, request.verify)
+        for attempt in range(2):
+            reused = key in self._pool
+            try:
+                if reused:
+                    conn = self._pool[key]
+                    absolute = scheme == "http" and proxy_for(scheme, host, port) is not None
+                else:
+                    conn, absolute = self._connect(scheme, host, port, request.verify)
+                    self._pool[key] = conn
+                if absolute:
+                    auth = proxy_for(scheme, host, port)
+                    if auth and auth[2]:
+                        headers["Proxy-Authorization"] = auth[2]
+                path = urlunsplit((scheme, parts.netloc.rpartition("@")[2], target, "", ""))
+                return self._exchange(conn, request, path if absolute else target, headers)
+            except _STALE as exc:
+                self._drop(key)
+                if reused and attempt == 0 and request.method in {"GET", "HEAD"}:
+                    continue
+                raise TransportError(f"{where}: {_describe(exc)}") from None
+            except TransportError as exc:
+                self._drop(key)
+                raise TransportError(f"{where}: {exc}") from None
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self._drop(key)
+                raise TransportError(f"{where}: {_describe(exc)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drop(self, key: tuple[str, str, int, bool]) -> None:
+        conn = self._pool.pop(key, None)
+        if conn is not None:
+            conn.close()
+
+    def _exchange(
+        self,
+        conn: http.client.HTTPConnection,
+        request: Request,
+        target: str,
+        headers: dict[str, str],
+    ) -> Response:
+        deadline = time.monotonic() + self.timeout
+        conn.request(request.method, target, body=request.body or None, headers=headers)
+        if conn.sock is not None:
+            conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        response = conn.getresponse()
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if conn.sock is not None:
+                conn.sock.settimeout(remaining)
+            chunk = response.read1(65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > self.max_body:
+                raise TransportError(f"response body larger than {self.max_body} bytes")
+            chunks.append(chunk)
+        if response.will_close:
+            self._drop_conn(conn)
+        elif conn.sock is not None:
+            conn.sock.settimeout(self.timeout)
+        return Response(
+            status=response.status,
+            reason=response.reason,
+            headers=tuple(response.getheaders()),
+            body=b"".join(chunks),
+            url=request.url,
+        )
+
+    def _drop_conn(self, conn: http.client.HTTPConnection) -> None:
+        for key, pooled in list(self._pool.items()):
+            if pooled is conn:
+                self._drop(key)
