@@ -1,0 +1,398 @@
+"""Credentials in the ``pass`` password store, in docker-credential-pass's layout.
+
+Layout (the Go helper's, so either helper reads what the other wrote)::
+
+    $PASSWORD_STORE_DIR/                  (default ~/.password-store)
+      .gpg-id                             recipients, one per line (pass init)
+      docker-credential-helpers/
+        <base64url(ServerURL), padded>/
+          <username>.gpg                  the secret, encrypted to the recipients
+
+Differences from the Go helper, all readable by it:
+
+* **gpg is called directly** (no ``pass`` shell script): ``get`` is one
+  ``gpg --decrypt``; ``list`` runs nothing, it only reads directory names.
+  Recipients come from the nearest ``.gpg-id`` (server directory, then
+  ``docker-credential-helpers/``, then the store root, as pass walks) or from
+  ``PASSWORD_STORE_KEY``; ``PASSWORD_STORE_GPG_OPTS`` is passed to gpg.  pass's
+  git auto-commit and ``.gpg-id`` signature checks are not done.
+* **Trailing newlines.**  The file holds ``secret + "\\n"`` (what ``pass insert``
+  writes), and reading drops exactly one trailing ``"\\n"``.  So every secret,
+  including one that ends in newlines, round-trips through regcred; the Go
+  helper, which strips all trailing ``\\r``/``\\n``, and ``pass show`` read
+  ordinary secrets unchanged; and files the Go helper wrote (the raw secret)
+  or a user wrote with ``pass insert``/``pass edit`` read back as the Go
+  helper reads them.
+* **Usernames with "/"** would make the Go helper create nested directories.
+  regcred percent-encodes ``%`` → ``%25``, ``/`` → ``%2F`` and NUL → ``%00``,
+  but only for usernames that need it (one with ``/`` or NUL, or one that
+  contains one of those three escapes); every other username, ``50%off``
+  included, is the plain file name, exactly as the Go helper writes it.
+  Reads decode those three escapes and also accept the Go helper's nested
+  ``a/b.gpg`` layout.
+* **store replaces** the other usernames of the same server (the new file is
+  written and renamed into place first, then the others are removed), under
+  an ``flock`` so concurrent stores of one server cannot lose both entries.
+* **erase** of a missing entry succeeds; ``list`` skips directory names that
+  are not base64 instead of failing.
+* gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  With no
+  terminal, no ``GPG_TTY`` and no display, it runs with
+  ``--pinentry-mode error``, so a locked key fails at once with a clear
+  message instead of waiting for a prompt nobody can see.
+"""
+
+# os.path, not pathlib: pathlib (and the urllib.parse it imports) slows every helper start.
+# ruff: noqa: PTH102, PTH105, PTH106, PTH108, PTH111, PTH112, PTH113, PTH118, PTH119, PTH120, PTH123
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import os
+import re
+
+from regcred._gojson import encode_utf8
+from regcred.credentials import Credentials, CredentialStore
+from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["PassStore"]
+
+FOLDER = "docker-credential-helpers"
+_SUFFIX = ".gpg"
+_NAME_MAX = 255
+_DEFAULT_TIMEOUT = 30.0
+_ESCAPE = re.compile("%(25|2[fF]|00)")
+_UNESCAPED = {"25": "%", "2f": "/", "2F": "/", "00": "\0"}
+_B64 = re.compile("[A-Za-z0-9_-]*={0,2}")
+_TO_STD = str.maketrans("-_", "+/")
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+# gpg's INV_RECP reason codes (doc/DETAILS).
+_INV_RECP = {
+    "1": "no public key",
+    "4": "key revoked",
+    "5": "key expired",
+    "8": "key not usable for encryption",
+    "10": "key not trusted",
+}
+
+
+def encode_server(server: str) -> str:
+    """Directory name of ``server``: Go's ``base64.URLEncoding`` (padded)."""
+    raw = binascii.b2a_base64(encode_utf8(server), newline=False)
+    return raw.translate(_TO_URL).decode("ascii")
+
+
+def decode_server(name: str) -> str | None:
+    """Inverse of :func:`encode_server`; None for a name that is not padded base64url."""
+    if len(name) % 4 or not _B64.fullmatch(name):
+        return None
+    try:
+        raw = binascii.a2b_base64(name.translate(_TO_STD))
+    except binascii.Error:
+        return None
+    return raw.decode("utf-8", "replace")
+
+
+def encode_username(username: str) -> str:
+    """File name (without ``.gpg``) of ``username``; see the module docstring."""
+    if "/" not in username and "\0" not in username and not _ESCAPE.search(username):
+        return username
+    return username.replace("%", "%25").replace("/", "%2F").replace("\0", "%00")
+
+
+def decode_username(name: str) -> str:
+    """Inverse of :func:`encode_username`."""
+    return _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], name)
+
+
+class PassStore(CredentialStore):
+    """docker-credential-pass's store, with gpg called directly."""
+
+    name = "pass"
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = os.path.normpath(os.fspath(root) if root is not None else _default_root())
+        self.folder = os.path.join(self.root, FOLDER)
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise StoreUnavailableError unless gpg is installed and the store initialized."""
+        if _which(_gpg_program()) is None:
+            raise StoreUnavailableError(_NO_GPG)
+        store = cls()
+        store._recipients(store.folder)
+
+    # --- CredentialStore ---------------------------------------------------
+
+    def get(self, server: str) -> Credentials:
+        server_dir = os.path.join(self.folder, encode_server(server))
+        for _ in range(5):
+            entry = next(iter(self._entries(server_dir)), None)
+            if entry is None:
+                self._recipients(server_dir)  # not initialized: say so, not "not found"
+                raise CredentialsNotFoundError(f"no credentials for {server}")
+            username, path = entry
+            try:
+                with open(path, "rb") as file:
+                    ciphertext = file.read()
+            except FileNotFoundError:
+                continue  # replaced by a concurrent store: look again
+            plain = self._gpg(("--decrypt",), ciphertext, path)
+            secret = plain[:-1] if plain.endswith(b"\n") else plain
+            return Credentials(server, username, secret.decode("utf-8", "replace"))
+        raise CredentialStoreError(f"the pass entry for {server} kept changing; try again")
+
+    def store(self, creds: Credentials) -> None:
+        if not creds.username:
+            raise CredentialStoreError("no credentials username")
+        server_dir = os.path.join(self.folder, encode_server(creds.server))
+        file_name = encode_username(creds.username) + _SUFFIX
+        if len(os.fsencode(os.path.basename(server_dir))) > _NAME_MAX:
+            raise CredentialStoreError("server URL too long for the pass store (189 bytes max)")
+        if len(os.fsencode(file_name)) > _NAME_MAX or file_name in {".gpg", "..gpg"}:
+            raise CredentialStoreError("username cannot be a file name in the pass store")
+        args: tuple[str, ...] = ("--encrypt", "--no-encrypt-to", "--compress-algo=none")
+        for recipient in self._recipients(server_dir):
+            args += ("--recipient", recipient)
+        ciphertext = self._gpg(args, encode_utf8(creds.secret) + b"\n", server_dir)
+        target = os.path.join(server_dir, file_name)
+        _mkdir(self.folder)
+        with self._locked():
+            temp = _write_temp(self.folder, ciphertext)
+            try:
+                _mkdir(server_dir)
+                os.replace(temp, target)
+            except BaseException:
+                _unlink(temp)
+                raise
+            _remove_entries(server_dir, keep=target)
+
+    def erase(self, server: str) -> None:
+        server_dir = os.path.join(self.folder, encode_server(server))
+        if not os.path.isdir(server_dir):
+            return
+        with self._locked():
+            _remove_entries(server_dir, keep=None)
+            _rmdir(server_dir)
+
+    def list(self) -> dict[str, str]:
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            self._recipients(self.folder)
+            return {}
+        except NotADirectoryError:
+            return {}
+        result: dict[str, str] = {}
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):  # as Go: lstat, dirs only
+                continue
+            server = decode_server(entry.name)
+            first = next(iter(self._entries(entry.path)), None)
+            if server is not None and first is not None:
+                result[server] = first[0]
+        return result
+
+    # --- internals -----------------------------------------------------------
+
+    def _entries(self, server_dir: str, prefix: str = "") -> Iterator[tuple[str, str]]:
+        """(username, path) of each ``.gpg`` file, in the order the Go helper picks."""
+        try:
+            with os.scandir(server_dir) as it:
+                found = sorted(it, key=lambda e: os.fsencode(e.name))  # Go sorts bytes
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in found:
+            if entry.is_dir(follow_symlinks=False):  # the Go helper's "a/b" layout
+                yield from self._entries(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(_SUFFIX) and entry.name != _SUFFIX:
+                yield prefix + decode_username(entry.name[: -len(_SUFFIX)]), entry.path
+
+    def _recipients(self, start: str) -> tuple[str, ...]:
+        """Recipients for entries under ``start``, as ``pass`` finds them."""
+        override = tuple(os.environ.get("PASSWORD_STORE_KEY", "").split())
+        if override:
+            return override
+        current = start
+        while True:
+            path = os.path.join(current, ".gpg-id")
+            try:
+                with open(path, encoding="utf-8") as file:
+                    lines = file.read().splitlines()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                pass
+            else:
+                ids = [line.partition("#")[0].strip() for line in lines]
+                if not any(ids):
+                    raise StoreUnavailableError(
+                        f"{path} lists no gpg key: run `pass init <gpg-id>`"
+                    )
+                return tuple(key for key in ids if key)
+            if current == self.root or len(current) <= len(self.root):
+                break
+            current = os.path.dirname(current)
+        raise StoreUnavailableError(
+            f"the pass store {self.root} is not initialized: run `pass init <gpg-id>`"
+        )
+
+    def _locked(self) -> _Lock:
+        return _Lock(os.path.join(self.folder, ".regcred.lock"))
+
+    def _gpg(self, args: tuple[str, ...], data: bytes, path: str) -> bytes:
+        """Run gpg on ``data``; translate failures into one-line errors (never the data)."""
+        import subprocess
+
+        command = [_gpg_program(), "--batch", "--quiet", "--yes", "--status-fd", "2"]
+        env = dict(os.environ)
+        if not env.get("GPG_TTY") and os.isatty(2):
+            env["GPG_TTY"] = os.ttyname(2)  # lets a curses pinentry ask on the user's terminal
+        if not (env.get("GPG_TTY") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+            command += ["--pinentry-mode", "error"]  # nobody could answer a prompt
+        command += os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
+        timeout = _timeout()
+        try:
+            done = subprocess.run(
+                [*command, *args],
+                input=data,
+                capture_output=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise StoreUnavailableError(_NO_GPG) from None
+        except subprocess.TimeoutExpired:
+            raise StoreUnavailableError(
+                f"gpg did not finish within {timeout:g} s (waiting for a passphrase?);"
+                " unlock the key first or raise REGCRED_GPG_TIMEOUT"
+            ) from None
+        if done.returncode != 0:
+            raise _gpg_error(done.stderr, os.path.relpath(path, self.root))
+        return done.stdout
+
+
+_NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"
+
+
+def _gpg_error(stderr: bytes, entry: str) -> CredentialStoreError:
+    """One-line error from gpg's status lines (``--status-fd``) and messages."""
+    text = stderr.decode("utf-8", "replace")
+    status = [line[9:].split() for line in text.splitlines() if line.startswith("[GNUPG:] ")]
+    keywords = {words[0] for words in status if words}
+    messages = [line for line in text.splitlines() if line.startswith("gpg: ")]
+    last = messages[-1][5:] if messages else "gpg failed"
+    if "DECRYPTION_FAILED" in keywords or "NO_SECKEY" in keywords:
+        if "KEY_CONSIDERED" in keywords:
+            return StoreUnavailableError(
+                f"cannot decrypt {entry}: the secret key is locked and no passphrase prompt"
+                " can be shown here; unlock it first (for example `pass show` it in a"
+                " terminal) or set GPG_TTY"
+            )
+        return StoreUnavailableError(
+            f"cannot decrypt {entry}: no secret key for it in this GnuPG home"
+            " (import the key it was encrypted to, or log in again)"
+        )
+    for words in status:
+        if words[0] == "INV_RECP" and len(words) >= 3:
+            why = _INV_RECP.get(words[1], "unusable key")
+            return CredentialStoreError(
+                f"cannot encrypt to {words[2]} (from .gpg-id): {why}; check `gpg --list-keys`"
+            )
+    return CredentialStoreError(f"gpg failed on {entry}: {last}")
+
+
+def _default_root() -> str:
+    return os.environ.get("PASSWORD_STORE_DIR") or os.path.expanduser("~/.password-store")
+
+
+def _gpg_program() -> str:
+    return os.environ.get("REGCRED_GPG") or "gpg"
+
+
+def _which(program: str) -> str | None:
+    if os.sep in program:
+        return program if os.access(program, os.X_OK) else None
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(directory or ".", program)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _timeout() -> float:
+    try:
+        value = float(os.environ.get("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT))
+    except ValueError:
+        return _DEFAULT_TIMEOUT
+    return value if value > 0 else _DEFAULT_TIMEOUT
+
+
+def _mkdir(path: str) -> None:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+
+
+def _rmdir(path: str) -> None:
+    with contextlib.suppress(OSError):  # gone already, or holds files that are not ours
+        os.rmdir(path)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _write_temp(directory: str, data: bytes) -> str:
+    """A new 0600 file in ``directory`` holding ``data``; never a pre-existing one."""
+    while True:
+        path = os.path.join(directory, f".regcred-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with open(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException:
+            _unlink(path)
+            raise
+        return path
+
+
+def _remove_entries(directory: str, keep: str | None) -> None:
+    """Remove the ``.gpg`` files (and emptied sub-directories) under ``directory``."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.path == keep:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _remove_entries(entry.path, keep=None)
+            _rmdir(entry.path)
+        elif entry.name.endswith(_SUFFIX):
+            _unlink(entry.path)
+
+
+class _Lock:
+    """An exclusive ``flock`` on a lock file, held while entries change."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the lock
