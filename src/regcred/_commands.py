@@ -1,14 +1,202 @@
-"""Subcommands beyond get/list: login, logout (and later doctor, migrate, export)."""
+"""The ``login`` and ``logout`` subcommands: flags, prompts and messages (docker's).
+
+Everything that decides anything lives in ``_api``; this module only turns
+flags, stdin and the terminal into arguments, and outcomes into messages.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+from regcred.errors import LoginError
+
+_PLAINTEXT_WARNING = """
+WARNING! Your credentials are stored unencrypted in '{path}'.
+Configure a credential helper to remove this warning ('regcred doctor' shows
+which stores work here, 'regcred migrate' moves credentials into one). See
+https://docs.docker.com/go/credential-store/
+"""
 
 
 def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register the subcommands on ``sub`` (an argparse subparsers action)."""
+    """Register login and logout on ``sub`` (an argparse subparsers action)."""
+    login = sub.add_parser(
+        "login",
+        parents=[common],
+        help="log in to a registry (default: Docker Hub)",
+        description='Log in to a registry. If no server is given, "https://index.docker.io/v1/" '
+        "(Docker Hub) is the default. The credentials are checked against the registry before "
+        "they are stored.",
+    )
+    login.add_argument("server", metavar="SERVER", nargs="?", help="registry, e.g. localhost:8080")
+    login.add_argument("-u", "--username", help="username")
+    login.add_argument("-p", "--password", help="password (insecure: prefer --password-stdin)")
+    login.add_argument("--password-stdin", action="store_true", help="take the password from stdin")
+    login.add_argument(
+        "--cert-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a directory with *.crt CA files and *.cert/*.key client certificates (repeatable)",
+    )
+    login.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP and unverified TLS for this registry",
+    )
+    login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
+
+    logout = sub.add_parser(
+        "logout",
+        parents=[common],
+        help="log out of a registry (default: Docker Hub)",
+        description="Remove the credentials for SERVER, under every spelling of its address, "
+        "from config.json and from the credential helper that holds them.",
+    )
+    logout.add_argument("server", metavar="SERVER", nargs="?", help="registry")
+    logout.add_argument("-a", "--all", action="store_true", help="log out of every registry")
+    logout.add_argument("-v", "--verbose", action="store_true", help="explain every step")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError(args.command)
+    if args.command == "login":
+        return _login(args)
+    if args.command == "logout":
+        return _logout(args)
+    raise LoginError(f"unknown command {args.command!r}")
+
+
+def _log(args: argparse.Namespace) -> Any:
+    if not getattr(args, "verbose", False):
+        return None
+
+    def log(line: str) -> None:
+        print(f"regcred: {line}", file=sys.stderr)
+
+    return log
+
+
+def _login(args: argparse.Namespace) -> int:
+    from regcred import _api
+    from regcred._registry import normalize
+
+    username, password = _flag_credentials(args)
+    log = _log(args)
+    key = normalize(args.server)
+    common = {
+        "config_dir": args.config,
+        "insecure": args.insecure,
+        "cert_dirs": args.cert_dir,
+        "log": log,
+    }
+    if username is None and password is None:
+        stored = _api.stored_credentials(key, config_dir=args.config)
+        if stored is not None and stored.username and stored.secret:
+            shown = "" if stored.is_identity_token else f" [Username: {stored.username}]"
+            print(f"Authenticating with existing credentials...{shown}", file=sys.stderr)
+            try:
+                outcome = _api.login(
+                    key, username=stored.username, password=stored.secret, store=False, **common
+                )
+            except LoginError as exc:
+                print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
+            else:
+                return _succeeded(outcome)
+        default_user = (
+            stored.username if stored is not None and not stored.is_identity_token else None
+        )
+        username, password = _prompt(key, default_user)
+    elif username is None or password is None:
+        username, password = _prompt(key, username, ask_username=username is None)
+    outcome = _api.login(key, username=username, password=password, **common)
+    if outcome.plaintext:
+        from regcred import _config
+
+        path = _config.config_path(args.config)
+        print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
+    elif log:
+        log(f"stored in {outcome.store}")
+    return _succeeded(outcome)
+
+
+def _succeeded(outcome: Any) -> int:
+    if not outcome.verified:
+        print(
+            f"WARNING! {outcome.endpoint} did not ask for credentials, so they could not be "
+            "verified. They were stored anyway.",
+            file=sys.stderr,
+        )
+        print("Login Succeeded (credentials not verified)")
+        return 0
+    print("Login Succeeded")
+    return 0
+
+
+def _flag_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Docker's flag rules: -p warns, --password-stdin needs -u, one trailing EOL stripped."""
+    username: str | None = args.username
+    password: str | None = args.password
+    from_stdin = args.password_stdin or password == "-"
+    if args.password_stdin and password not in (None, "-"):
+        raise LoginError("conflicting options: cannot specify both --password and --password-stdin")
+    if from_stdin and not username:
+        raise LoginError("the --password-stdin option requires --username to be set")
+    if username is not None and not username.strip():
+        raise LoginError("username is empty")
+    if from_stdin:
+        raw = sys.stdin.buffer.read()
+        text = raw.decode("utf-8", "surrogateescape")
+        for eol in ("\r\n", "\n", "\r"):
+            if text.endswith(eol):
+                text = text[: -len(eol)]
+                break
+        if not text.strip():
+            raise LoginError("password is empty")
+        password = text
+    elif password is not None:
+        if not password:
+            raise LoginError("password is empty")
+        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=sys.stderr)
+    return username, password
+
+
+def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) -> tuple[str, str]:
+    """Username and no-echo password from the terminal; never hang on a non-TTY."""
+    if not sys.stdin.isatty():
+        raise LoginError("cannot perform an interactive login from a non-TTY device")
+    import getpass
+
+    username = default_user or ""
+    if ask_username:
+        label = f"Username ({default_user}): " if default_user else "Username: "
+        sys.stdout.write(label)
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip()
+        username = answer or username
+        if not username:
+            raise LoginError("username is required")
+    password = getpass.getpass("Password: ").strip()
+    if not password:
+        raise LoginError("password is required")
+    _ = key
+    return username, password
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from regcred import _api
+    from regcred._registry import normalize
+
+    if args.all and args.server:
+        raise LoginError("give a SERVER or --all, not both")
+    outcome = _api.logout(
+        args.server, all_registries=args.all, config_dir=args.config, log=_log(args)
+    )
+    if args.all:
+        keys = sorted({k for ks in outcome.removed.values() for k in ks})
+        for key in keys:
+            print(f"Removing login credentials for {key}")
+        return 0
+    print(f"Removing login credentials for {normalize(args.server)}")
+    return 0

@@ -1,0 +1,328 @@
+"""``login()`` and ``logout()``: config + registry verification + credential store.
+
+Where a credential goes (``select_store``):
+
+1. ``credHelpers[key]``, then ``credsStore``;
+2. when the config names no store and holds no credentials yet (docker's
+   rule for its default), the best store that really works here, recorded
+   in config.json as ``credsStore`` the way docker records its default:
+   ``regcred-secretservice`` if a Secret Service answers, else
+   ``regcred-pass`` if the password store is initialised, else the file;
+3. otherwise the config file itself, with a one-time "stored unencrypted"
+   warning.
+
+A helper that fails to store is an error: regcred never falls back to
+plaintext.  The helper is written first and config.json second, so a
+failure leaves config.json untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from regcred import _config
+from regcred._lookup import helper_for, podman_auth_files
+from regcred._registry import DOCKER_HUB, logout_aliases, normalize
+from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
+from regcred.errors import (
+    CredentialsNotFoundError,
+    CredentialStoreError,
+    LoginError,
+    RegcredError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+__all__ = ["LoginOutcome", "LogoutOutcome", "login", "logout", "select_store", "stored_credentials"]
+
+#: Stores regcred may pick by itself, best first.
+AUTO_STORES = (
+    ("regcred-secretservice", "regcred.stores.secretservice", "SecretServiceStore"),
+    ("regcred-pass", "regcred.stores.pass_", "PassStore"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChoice:
+    helper: str  # "" means the config file itself
+    auto_detected: bool = False
+    why: str = ""
+
+    def describe(self, path: Path) -> str:
+        if self.helper:
+            return f"credential helper docker-credential-{self.helper}"
+        return f"the config file {path} (base64, not encrypted)"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    key: str
+    username: str
+    store: str  # human description of where the credential went
+    verified: bool
+    plaintext: bool
+    used_identity_token: bool = False
+    endpoint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutOutcome:
+    removed: dict[str, list[str]] = field(default_factory=dict)  # store description -> keys
+
+
+def select_store(config: _config.Config, key: str, *, log: Callable[[str], None] | None = None) -> StoreChoice:
+    """Where a new credential for ``key`` goes (see the module docstring)."""
+    named = helper_for(config, key)
+    if named:
+        return StoreChoice(named, why="named in config.json")
+    if config.contains_auth():
+        return StoreChoice("", why="config.json already keeps credentials and names no helper")
+    from regcred._helper_client import find_helper
+
+    reasons = []
+    for helper, module, cls in AUTO_STORES:
+        if find_helper(helper) is None:
+            reasons.append(f"docker-credential-{helper} is not on PATH")
+            continue
+        try:
+            _store_class(module, cls).check()
+        except CredentialStoreError as exc:
+            reasons.append(f"{helper}: {exc}")
+            continue
+        return StoreChoice(helper, auto_detected=True, why="the best store that works here")
+    why = "; ".join(reasons)
+    if log:
+        log(f"no encrypted store works here ({why})")
+    return StoreChoice("", why=why)
+
+
+def stored_credentials(key: str, *, config_dir: str | os.PathLike[str] | None = None) -> Credentials | None:
+    """What docker's config (not podman's) holds for ``key``, through its store."""
+    from regcred._lookup import get_credentials
+
+    return get_credentials(key, config_dir=config_dir, podman=False)
+
+
+def login(
+    server: str | None,
+    *,
+    username: str,
+    password: str,
+    config_dir: str | os.PathLike[str] | None = None,
+    insecure: bool = False,
+    cert_dirs: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
+    store: bool = True,
+) -> LoginOutcome:
+    """Verify ``username``/``password`` against the registry, then store them.
+
+    ``username == "<token>"`` logs in with an identity token.  Returns what
+    happened; raises :class:`~regcred.errors.LoginError` when the registry
+    refuses, and leaves every store untouched then.
+    """
+    key = normalize(server)
+    if not username:
+        raise LoginError("username is empty")
+    if not password:
+        raise LoginError("password is empty")
+    path = _config.config_path(config_dir)
+    config = _config.load(path)  # a malformed config fails here, before any network
+    choice = select_store(config, key, log=log)
+    if log:
+        log(f"config file: {path}")
+        log(f"registry key: {key}")
+        log(f"credential store: {choice.describe(path)} ({choice.why})")
+    result = _verify(key, username, password, insecure, cert_dirs, path, log)
+    if not store:
+        return LoginOutcome(key, username, choice.describe(path), result.verified, False, endpoint=result.endpoint)
+
+    token = result.identity_token or (password if username == TOKEN_USERNAME else "")
+    if choice.helper:
+        creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, password)
+        _helper(choice.helper).store(creds)
+
+        def mark(c: _config.Config) -> None:
+            c.set_marker(key)
+            if choice.auto_detected and not c.creds_store:
+                c.set_creds_store(choice.helper)
+
+        _config.update(path, mark)
+        plaintext = False
+    else:
+        shown_user = "" if username == TOKEN_USERNAME else username
+        if token:
+            _config.update(path, lambda c: c.set_auth(key, shown_user, "", identitytoken=token))
+        else:
+            _config.update(path, lambda c: c.set_auth(key, username, password))
+        plaintext = True
+    return LoginOutcome(
+        key,
+        username,
+        choice.describe(path),
+        result.verified,
+        plaintext,
+        used_identity_token=bool(token),
+        endpoint=result.endpoint,
+    )
+
+
+def logout(
+    server: str | None,
+    *,
+    all_registries: bool = False,
+    config_dir: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> LogoutOutcome:
+    """Erase every alias of ``server`` (or everything) from config.json and its helpers.
+
+    Raises :class:`CredentialsNotFoundError` when there was nothing to
+    remove; a helper that fails to erase raises and leaves config.json as it was.
+    """
+    path = _config.config_path(config_dir)
+    config = _config.load(path)
+    if all_registries:
+        plan = _plan_all(config)
+    else:
+        key = normalize(server)
+        plan = _plan_aliases(config, logout_aliases(key))
+    if log:
+        for helper, keys in plan.items():
+            log(f"erase from {helper or 'config.json'}: {', '.join(keys)}")
+    if not any(plan.values()) and not _file_keys(config, plan, all_registries, server):
+        what = "any registry" if all_registries else normalize(server)
+        hint = _podman_hint(normalize(server) if not all_registries else "")
+        raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
+    removed: dict[str, list[str]] = {}
+    for helper, keys in plan.items():
+        if not helper or not keys:
+            continue
+        store = _helper(helper)
+        for k in keys:
+            store.erase(k)
+        removed[f"docker-credential-{helper}"] = list(keys)
+
+    file_keys = _file_keys(config, plan, all_registries, server)
+
+    def drop(c: _config.Config) -> list[str]:
+        return [k for k in file_keys if c.remove_auth(k)]
+
+    gone = _config.update(path, drop) if file_keys else []
+    if gone:
+        removed[str(path)] = gone
+    return LogoutOutcome(removed)
+
+
+# -- internals -----------------------------------------------------------------
+
+
+def _verify(
+    key: str,
+    username: str,
+    password: str,
+    insecure: bool,
+    cert_dirs: Sequence[str],
+    path: Path,
+    log: Callable[[str], None] | None,
+) -> _VerifyResult:
+    from regcred._auth import verify_login
+
+    dirs = [*cert_dirs]
+    result = verify_login(
+        key,
+        username=username,
+        secret=password,
+        insecure=insecure,
+        cert_dirs=_cert_dirs(key, path, dirs),
+        log=log,
+    )
+    return _VerifyResult(result.endpoint, result.verified, result.identity_token)
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifyResult:
+    endpoint: str
+    verified: bool
+    identity_token: str | None
+
+
+def _cert_dirs(key: str, path: Path, explicit: list[str]) -> list[str]:
+    """certs.d directories for ``key``: docker's two, then each ``--cert-dir``."""
+    from regcred._http import registry_cert_dirs
+
+    if key == DOCKER_HUB:
+        return list(explicit)
+    return [*registry_cert_dirs(key, config_dir=str(path.parent)), *explicit]
+
+
+def _plan_aliases(config: _config.Config, aliases: list[str]) -> dict[str, list[str]]:
+    """For each helper that owns one of ``aliases``, the aliases it really holds."""
+    plan: dict[str, list[str]] = {}
+    listed: dict[str, dict[str, str]] = {}
+    for alias in aliases:
+        helper = helper_for(config, alias)
+        if not helper:
+            continue
+        if helper not in listed:
+            try:
+                listed[helper] = _helper(helper).list()
+            except CredentialStoreError:
+                listed[helper] = {}
+                plan.setdefault(helper, []).extend(a for a in aliases if helper_for(config, a) == helper)
+        if alias in listed[helper]:
+            plan.setdefault(helper, [])
+            if alias not in plan[helper]:
+                plan[helper].append(alias)
+    return plan
+
+
+def _plan_all(config: _config.Config) -> dict[str, list[str]]:
+    plan: dict[str, list[str]] = {}
+    helpers = {h for h in config.cred_helpers.values() if h}
+    if config.creds_store:
+        helpers.add(config.creds_store)
+    for helper in sorted(helpers):
+        keys = [k for k in _helper(helper).list() if helper_for(config, k) == helper]
+        if keys:
+            plan[helper] = keys
+    return plan
+
+
+def _file_keys(
+    config: _config.Config, plan: dict[str, list[str]], all_registries: bool, server: str | None
+) -> list[str]:
+    if all_registries:
+        return config.auth_keys()
+    aliases = logout_aliases(normalize(server))
+    return [k for k in aliases if k in config.auth_keys()]
+
+
+def _podman_hint(key: str) -> str:
+    if not key:
+        return ""
+    from regcred._lookup import _from_podman_files
+
+    try:
+        found = _from_podman_files(key, "")
+    except RegcredError:
+        return ""
+    if found is None:
+        return ""
+    files = ", ".join(str(p) for p in podman_auth_files() if p.exists())
+    return f" (credentials for it exist in podman's auth file {files}; use 'podman logout')"
+
+
+def _helper(name: str) -> CredentialStore:
+    from regcred._helper_client import HelperStore
+
+    return HelperStore(name)
+
+
+def _store_class(module: str, name: str) -> type[CredentialStore]:
+    from importlib import import_module
+
+    cls: type[CredentialStore] = getattr(import_module(module), name)
+    return cls
