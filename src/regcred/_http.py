@@ -414,6 +414,7 @@ class Client:
             if size > self.max_body:
                 raise TransportError(f"response body larger than {self.max_body} bytes")
             chunks.append(chunk)
+        response.close()  # fully read: lets the connection carry the next request
         if response.will_close:
             self._drop_conn(conn)
         elif conn.sock is not None:
