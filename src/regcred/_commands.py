@@ -59,13 +59,19 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     logout.add_argument("-a", "--all", action="store_true", help="log out of every registry")
     logout.add_argument("-v", "--verbose", action="store_true", help="explain every step")
 
+    from regcred import _more_commands
+
+    _more_commands.add_subcommands(sub, common)
+
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "login":
         return _login(args)
     if args.command == "logout":
         return _logout(args)
-    raise LoginError(f"unknown command {args.command!r}")
+    from regcred import _more_commands
+
+    return _more_commands.run(args)
 
 
 def _log(args: argparse.Namespace) -> Any:
