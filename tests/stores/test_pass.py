@@ -1,0 +1,338 @@
+"""PassStore against a real pass store and real gpg keys."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from regcred.credentials import Credentials
+from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.stores.pass_ import (
+    PassStore,
+    decode_server,
+    decode_username,
+    encode_server,
+    encode_username,
+)
+from regcred.testing import StoreContract
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.fixtures.passstore import PassEnv
+
+HUB = "https://index.docker.io/v1/"
+
+
+def b64(server: str) -> str:
+    """Go's base64.URLEncoding of ``server``."""
+    return base64.urlsafe_b64encode(server.encode()).decode()
+
+
+class TestPassStore(StoreContract):
+    """The shared store contract, on a real pass store."""
+
+    @pytest.fixture
+    def store(self, pass_env: PassEnv) -> PassStore:
+        """A PassStore on a fresh, initialized pass store."""
+        return PassStore()
+
+
+# --- encoding ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("server", "name"),
+    [("https://a.example/v1/", "aHR0cHM6Ly9hLmV4YW1wbGUvdjEv"), ("b.example", "Yi5leGFtcGxl")],
+)
+def test_server_encoding_matches_go(server: str, name: str) -> None:
+    """Directory names are Go's padded base64url (values from the reference)."""
+    assert encode_server(server) == name
+    assert decode_server(name) == server
+
+
+@pytest.mark.parametrize("name", ["not base64!", "Yi5leGFtcGxl=", "abc", "a+b/", ".regcred.lock"])
+def test_decode_server_rejects_non_base64url(name: str) -> None:
+    """Names that Go's URLEncoding would reject decode to None."""
+    assert decode_server(name) is None
+
+
+@pytest.mark.parametrize(
+    ("username", "name"),
+    [
+        ("alice", "alice"),
+        ("50%off", "50%off"),
+        ("a/b", "a%2Fb"),
+        ("a/../b", "a%2F..%2Fb"),
+        ("nul\0", "nul%00"),
+        ("lit%2Fral", "lit%252Fral"),
+        ("x/100%", "x%2F100%25"),
+    ],
+)
+def test_username_encoding(username: str, name: str) -> None:
+    """Only usernames that need it are percent-encoded, and decoding inverts it."""
+    assert encode_username(username) == name
+    assert decode_username(name) == username
+    assert "/" not in name
+    assert "\0" not in name
+
+
+# --- layout -------------------------------------------------------------------
+
+
+def test_layout_is_the_go_helpers(pass_env: PassEnv) -> None:
+    """An entry is <folder>/<base64url(server)>/<username>.gpg, 0600 in a 0700 dir."""
+    PassStore().store(Credentials(HUB, "alice", "pw"))
+    entry = pass_env.folder / b64(HUB) / "alice.gpg"
+    assert sorted(p.name for p in pass_env.folder.iterdir() if not p.name.startswith(".")) == [
+        b64(HUB)
+    ]
+    assert [p.name for p in entry.parent.iterdir()] == ["alice.gpg"]
+    assert entry.stat().st_mode & 0o777 == 0o600
+    assert entry.parent.stat().st_mode & 0o777 == 0o700
+    assert pass_env.gnupg.run("--decrypt", str(entry)).stdout == b"pw\n"
+
+
+def test_pass_show_reads_what_we_write(pass_env: PassEnv) -> None:
+    """`pass show` prints the secret as pass users expect (one trailing newline)."""
+    PassStore().store(Credentials("reg.example", "bob", "s3cr\u00e9t"))
+    done = pass_env.pass_("show", f"docker-credential-helpers/{b64('reg.example')}/bob")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "s3cr\u00e9t\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("insert_args", "stdin", "expected"),
+    [
+        (("-m",), b"raw-go-style", "raw-go-style"),  # the Go helper: insert -f -m
+        (("-m",), b"two\nlines", "two\nlines"),
+        (("-e",), b"echo-style\n", "echo-style"),  # pass insert -e adds "\n"
+    ],
+)
+def test_reads_what_pass_insert_writes(
+    pass_env: PassEnv, insert_args: tuple[str, ...], stdin: bytes, expected: str
+) -> None:
+    """Entries written by `pass insert` (as the Go helper or a user does) read back."""
+    path = f"docker-credential-helpers/{b64('reg.example')}/carol"
+    done = pass_env.pass_("insert", "-f", *insert_args, path, stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    got = PassStore().get("reg.example")
+    assert (got.username, got.secret) == ("carol", expected)
+
+
+def test_gpg_id_recipients_all_lines(pass_env: PassEnv) -> None:
+    """Every key listed in .gpg-id (comments and blank lines ignored) is a recipient."""
+    gpg = pass_env.gnupg
+    first, second = gpg.fingerprints
+    (pass_env.store_dir / ".gpg-id").write_text(f"{first}  # me\n\n# laptop\n{second}\n")
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    entry = pass_env.folder / b64("reg.example") / "alice.gpg"
+    assert gpg.recipients(entry) == gpg.subkey_ids(first) | gpg.subkey_ids(second)
+
+
+def test_nearest_gpg_id_wins(pass_env: PassEnv) -> None:
+    """A .gpg-id in docker-credential-helpers/ (pass init -p) overrides the root's."""
+    gpg = pass_env.gnupg
+    done = pass_env.pass_("init", "-p", "docker-credential-helpers", gpg.fingerprints[1])
+    assert done.returncode == 0, done.stderr
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    entry = pass_env.folder / b64("reg.example") / "alice.gpg"
+    assert gpg.recipients(entry) == gpg.subkey_ids(gpg.fingerprints[1])
+
+
+def test_password_store_key_overrides_gpg_id(
+    pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PASSWORD_STORE_KEY replaces .gpg-id, as in pass."""
+    gpg = pass_env.gnupg
+    monkeypatch.setenv("PASSWORD_STORE_KEY", gpg.fingerprints[1])
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    entry = pass_env.folder / b64("reg.example") / "alice.gpg"
+    assert gpg.recipients(entry) == gpg.subkey_ids(gpg.fingerprints[1])
+
+
+def test_unknown_recipient_is_a_clear_error(pass_env: PassEnv) -> None:
+    """A .gpg-id naming a key we do not have fails with the recipient, not gpg noise."""
+    (pass_env.store_dir / ".gpg-id").write_text("nobody@regcred.invalid\n")
+    with pytest.raises(CredentialStoreError, match=r"cannot encrypt to nobody@regcred\.invalid"):
+        PassStore().store(Credentials("reg.example", "alice", "pw"))
+    assert not (pass_env.folder / b64("reg.example")).exists()
+
+
+# --- usernames with slashes -------------------------------------------------------
+
+
+def test_slash_username_is_one_flat_file(pass_env: PassEnv) -> None:
+    """A username with '/' is a single percent-encoded file, never nested directories."""
+    PassStore().store(Credentials("reg.example", "team/ci", "pw"))
+    server_dir = pass_env.folder / b64("reg.example")
+    assert [p.name for p in server_dir.iterdir()] == ["team%2Fci.gpg"]
+    assert PassStore().get("reg.example").username == "team/ci"
+    assert PassStore().list() == {"reg.example": "team/ci"}
+
+
+def test_reads_the_go_helpers_nested_layout(pass_env: PassEnv) -> None:
+    """An entry the Go helper nested (a/b.gpg) reads back as username 'a/b'."""
+    path = f"docker-credential-helpers/{b64('reg.example')}/a/b"
+    assert pass_env.pass_("insert", "-f", "-m", path, stdin=b"nested").returncode == 0
+    got = PassStore().get("reg.example")
+    assert (got.username, got.secret) == ("a/b", "nested")
+    assert PassStore().list() == {"reg.example": "a/b"}
+
+
+def test_store_replaces_the_nested_layout(pass_env: PassEnv) -> None:
+    """Storing again removes the Go helper's nested entry and its directory."""
+    path = f"docker-credential-helpers/{b64('reg.example')}/a/b"
+    assert pass_env.pass_("insert", "-f", "-m", path, stdin=b"old").returncode == 0
+    PassStore().store(Credentials("reg.example", "a/b", "new"))
+    server_dir = pass_env.folder / b64("reg.example")
+    assert [p.name for p in server_dir.iterdir()] == ["a%2Fb.gpg"]
+    assert PassStore().get("reg.example").secret == "new"
+
+
+# --- list, erase -----------------------------------------------------------------
+
+
+def test_list_skips_what_is_not_an_entry(pass_env: PassEnv) -> None:
+    """Non-base64 dirs, plain files and empty server dirs are skipped, not fatal."""
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    (pass_env.folder / "not base64!").mkdir()
+    (pass_env.folder / "docker-pass-initialized-check.gpg").write_bytes(b"legacy")
+    (pass_env.folder / b64("empty.example")).mkdir()
+    (pass_env.folder / b64("junk.example")).mkdir()
+    (pass_env.folder / b64("junk.example") / "README").write_text("not an entry")
+    assert PassStore().list() == {"reg.example": "alice"}
+    with pytest.raises(CredentialsNotFoundError):
+        PassStore().get("junk.example")
+
+
+def test_list_runs_no_gpg(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list reads directory names only: it works with gpg gone."""
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    monkeypatch.setenv("REGCRED_GPG", "/nonexistent/gpg")
+    assert PassStore().list() == {"reg.example": "alice"}
+
+
+def test_erase_keeps_other_servers(pass_env: PassEnv) -> None:
+    """Erase removes one server's directory and nothing else."""
+    store = PassStore()
+    store.store(Credentials("a.example", "alice", "1"))
+    store.store(Credentials("b.example", "bob", "2"))
+    store.erase("a.example")
+    assert not (pass_env.folder / b64("a.example")).exists()
+    assert store.list() == {"b.example": "bob"}
+
+
+def test_erase_missing_on_empty_store(pass_uninitialized: Path) -> None:
+    """Erasing from a store that was never initialized succeeds (logout must not fail)."""
+    PassStore().erase("reg.example")
+
+
+def test_explicit_root(pass_env: PassEnv, tmp_path: Path) -> None:
+    """PassStore(root) uses that store, whatever PASSWORD_STORE_DIR says."""
+    PassStore(pass_env.store_dir).store(Credentials("reg.example", "alice", "pw"))
+    assert PassStore(str(pass_env.store_dir)).list() == {"reg.example": "alice"}
+    assert PassStore(tmp_path / "elsewhere").folder.endswith("elsewhere/docker-credential-helpers")
+
+
+# --- unavailable backends ------------------------------------------------------------
+
+
+def test_not_initialized(pass_uninitialized: Path) -> None:
+    """Without .gpg-id: store, get, list and check() say to run `pass init`."""
+    store = PassStore()
+    with pytest.raises(StoreUnavailableError, match=r"not initialized: run `pass init <gpg-id>`"):
+        store.store(Credentials("reg.example", "alice", "pw"))
+    with pytest.raises(StoreUnavailableError, match="pass init"):
+        store.get("reg.example")
+    with pytest.raises(StoreUnavailableError, match="pass init"):
+        store.list()
+    with pytest.raises(StoreUnavailableError, match="pass init"):
+        PassStore.check()
+    assert list(pass_uninitialized.iterdir()) == []
+
+
+def test_check_passes_when_usable(pass_env: PassEnv) -> None:
+    """check() is silent for an initialized store with gpg installed."""
+    PassStore.check()
+
+
+def test_gpg_missing(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no gpg, get of an existing entry and check() name the package to install."""
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    monkeypatch.setenv("REGCRED_GPG", "/nonexistent/gpg")
+    with pytest.raises(StoreUnavailableError, match="gpg is not installed"):
+        PassStore().get("reg.example")
+    with pytest.raises(StoreUnavailableError, match="gpg is not installed"):
+        PassStore.check()
+
+
+@pytest.fixture
+def empty_gnupg_home() -> Iterator[Path]:
+    """A GnuPG home with no keys at all."""
+    home = Path(tempfile.mkdtemp(prefix="rc-nokey-", dir="/tmp"))
+    try:
+        yield home
+    finally:
+        env = {**os.environ, "GNUPGHOME": str(home)}
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, timeout=30)
+        subprocess.run(["rm", "-rf", str(home)], check=False, timeout=30)
+
+
+def test_missing_secret_key(
+    pass_env: PassEnv, empty_gnupg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry encrypted to a key we lack fails with 'no secret key', no secret shown."""
+    PassStore().store(Credentials("reg.example", "alice", "do-not-print"))
+    monkeypatch.setenv("GNUPGHOME", str(empty_gnupg_home))
+    with pytest.raises(StoreUnavailableError, match="no secret key") as info:
+        PassStore().get("reg.example")
+    assert "do-not-print" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_locked_key_fails_fast_without_a_prompt(
+    empty_gnupg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passphrase-protected key with nobody to ask fails at once, never hangs."""
+    env = {**os.environ, "GNUPGHOME": str(empty_gnupg_home)}
+    uid = "locked <locked@regcred.invalid>"
+    subprocess.run(
+        [
+            *("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "hunter2"),
+            *("--quick-gen-key", uid, "future-default", "default", "never"),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=True, timeout=30)
+    store_dir = tmp_path / "locked-store"
+    store_dir.mkdir()
+    (store_dir / ".gpg-id").write_text("locked@regcred.invalid\n")
+    monkeypatch.setenv("GNUPGHOME", str(empty_gnupg_home))
+    monkeypatch.setenv("PASSWORD_STORE_DIR", str(store_dir))
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="locked"):
+        PassStore().get("reg.example")
+    assert time.monotonic() - started < 10
+
+
+def test_too_long_names_are_rejected(pass_env: PassEnv) -> None:
+    """Names that cannot be file names fail with a clear error, storing nothing."""
+    with pytest.raises(CredentialStoreError, match="server URL too long"):
+        PassStore().store(Credentials("r" * 190, "alice", "pw"))
+    with pytest.raises(CredentialStoreError, match="username"):
+        PassStore().store(Credentials("reg.example", "u" * 252, "pw"))
+    with pytest.raises(CredentialStoreError, match="no credentials username"):
+        PassStore().store(Credentials("reg.example", "", "pw"))
+    assert PassStore().list() == {}
