@@ -322,14 +322,14 @@ class _Scanner:
             raise self._fail("looking for beginning of object key string")
         start = self.pos
         self._string()
-        if len(self.stack) == 1:
-            self.key = (start, self.pos)
+        key = (start, self.pos)
         self._skip_ws()
         if self._peek() != 0x3A:  # :
             raise self._fail("after object key")
         self.pos += 1
         self._skip_ws()
-        self.member_start = self.pos
+        if len(self.stack) == 1:
+            self.key, self.member_start = key, self.pos
 
     def _skip_ws(self) -> None:
         match = _WS.match(self.data, self.pos)
