@@ -1,0 +1,232 @@
+"""The installed docker-credential-regcred-pass against Debian's Go docker-credential-pass.
+
+Both helpers run as real processes on the same real pass store: what
+either writes, the other reads, and their ``list`` outputs agree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import missing, require_program
+
+if TYPE_CHECKING:
+    from tests.fixtures.passstore import PassEnv
+
+HUB = "https://index.docker.io/v1/"
+OURS = "docker-credential-regcred-pass"
+
+
+@pytest.fixture(scope="module")
+def ours() -> str:
+    """Path of the installed regcred pass helper (pip install -e . puts it next to python)."""
+    path = Path(sys.executable).parent / OURS
+    if not path.exists():
+        missing(OURS, "run `.venv/bin/pip install -e .`")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def go() -> str:
+    """Path of Debian's Go pass helper (v0.6.4)."""
+    return require_program("docker-credential-pass", "golang-docker-credential-helpers")
+
+
+def call(
+    helper: str, action: str, env: PassEnv, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``helper action`` on the pass store of ``env``."""
+    return subprocess.run(
+        [helper, action], input=stdin, capture_output=True, env=env.env(), timeout=60, check=False
+    )
+
+
+def store(helper: str, env: PassEnv, server: str, username: str, secret: str) -> None:
+    """Store one credential through ``helper``; fail the test on error."""
+    body = json.dumps({"ServerURL": server, "Username": username, "Secret": secret}).encode()
+    done = call(helper, "store", env, body + b"\n")
+    assert (done.returncode, done.stdout) == (0, b""), done.stdout + done.stderr
+
+
+def get(helper: str, env: PassEnv, server: str) -> dict[str, str]:
+    """``get`` through ``helper``, decoded."""
+    done = call(helper, "get", env, server.encode())
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def listing(helper: str, env: PassEnv) -> dict[str, str]:
+    """``list`` through ``helper``, decoded."""
+    done = call(helper, "list", env, b"unused")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+ENTRIES = [
+    (HUB, "alice", "s3cr<&>t"),
+    ("reg.example:5000", "bob", "p\u00e4ss w\u00f6rd \u2713"),
+    ("ghcr.io", "<token>", "eyJhbGciOi.identity.token"),
+    ("https://multi.example", "carol", "line one\nline two"),
+]
+
+
+def test_go_reads_what_we_store(pass_env: PassEnv, ours: str, go: str) -> None:
+    """Entries stored by regcred read back identically through the Go helper."""
+    for server, username, secret in ENTRIES:
+        store(ours, pass_env, server, username, secret)
+    for server, username, secret in ENTRIES:
+        assert get(go, pass_env, server) == {
+            "ServerURL": server,
+            "Username": username,
+            "Secret": secret,
+        }
+    assert listing(go, pass_env) == listing(ours, pass_env) == {s: u for s, u, _ in ENTRIES}
+
+
+def test_we_read_what_go_stores(pass_env: PassEnv, ours: str, go: str) -> None:
+    """Entries stored by the Go helper read back identically through regcred."""
+    for server, username, secret in ENTRIES:
+        store(go, pass_env, server, username, secret)
+    for server, username, secret in ENTRIES:
+        assert get(ours, pass_env, server) == {
+            "ServerURL": server,
+            "Username": username,
+            "Secret": secret,
+        }
+    assert listing(ours, pass_env) == listing(go, pass_env) == {s: u for s, u, _ in ENTRIES}
+
+
+def test_trailing_newline_secret(pass_env: PassEnv, ours: str, go: str) -> None:
+    """A secret ending in newlines round-trips through regcred; Go reads it trimmed, as always."""
+    store(ours, pass_env, "nl.example", "dave", "ends\n\n")
+    assert get(ours, pass_env, "nl.example")["Secret"] == "ends\n\n"
+    assert get(go, pass_env, "nl.example")["Secret"] == "ends"
+    store(go, pass_env, "go-nl.example", "erin", "ends\n")
+    assert (
+        get(ours, pass_env, "go-nl.example")["Secret"]
+        == get(go, pass_env, "go-nl.example")["Secret"]
+    )
+
+
+def test_store_replaces_go_entries_of_other_usernames(
+    pass_env: PassEnv, ours: str, go: str
+) -> None:
+    """Go leaves several usernames per server; a regcred store leaves exactly one."""
+    store(go, pass_env, "reg.example", "alice", "one")
+    store(go, pass_env, "reg.example", "zed", "two")
+    store(ours, pass_env, "reg.example", "mallory", "three")
+    assert get(go, pass_env, "reg.example")["Username"] == "mallory"
+    assert listing(go, pass_env) == {"reg.example": "mallory"}
+
+
+def test_erase_is_seen_by_both(pass_env: PassEnv, ours: str, go: str) -> None:
+    """An erase by either helper removes the entry for both."""
+    store(go, pass_env, "a.example", "alice", "1")
+    store(ours, pass_env, "b.example", "bob", "2")
+    assert call(ours, "erase", pass_env, b"a.example").returncode == 0
+    assert call(go, "erase", pass_env, b"b.example").returncode == 0
+    assert listing(go, pass_env) == listing(ours, pass_env) == {}
+    done = call(ours, "get", pass_env, b"b.example")
+    assert (done.returncode, done.stdout) == (1, b"credentials not found in native keychain\n")
+
+
+def test_erase_missing_succeeds_unlike_go(pass_env: PassEnv, ours: str, go: str) -> None:
+    """Erasing a missing entry is a success for regcred (Go 0.6.4 exits 1)."""
+    assert call(go, "erase", pass_env, b"never.example").returncode == 1
+    done = call(ours, "erase", pass_env, b"never.example")
+    assert (done.returncode, done.stdout) == (0, b"")
+
+
+def test_installed_helper_transcript(pass_env: PassEnv, ours: str) -> None:
+    """The console script speaks the protocol: version, not-found, unknown action."""
+    done = call(ours, "version", pass_env)
+    assert done.returncode == 0
+    assert done.stdout.startswith(f"{OURS} (regcred) v".encode())
+    done = call(ours, "get", pass_env, b"missing.example")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        b"credentials not found in native keychain\n",
+        b"",
+    )
+    done = call(ours, "frobnicate", pass_env)
+    assert (done.returncode, done.stdout) == (1, f"{OURS}: unknown action: frobnicate\n".encode())
+
+
+def test_uninitialized_store(pass_env: PassEnv, ours: str) -> None:
+    """No .gpg-id: get says not found plus a stderr hint; store fails with `pass init` advice."""
+    (pass_env.store_dir / ".gpg-id").unlink()
+    done = call(ours, "get", pass_env, b"reg.example")
+    assert (done.returncode, done.stdout) == (1, b"credentials not found in native keychain\n")
+    assert b"pass init" in done.stderr
+    assert done.stderr.count(b"\n") == 1
+    body = b'{"ServerURL":"reg.example","Username":"u","Secret":"s"}'
+    done = call(ours, "store", pass_env, body)
+    assert done.returncode == 1
+    assert b"run `pass init <gpg-id>`" in done.stdout
+    assert done.stdout.count(b"\n") == 1
+
+
+@pytest.mark.slow
+def test_concurrent_processes_on_distinct_keys(pass_env: PassEnv, ours: str) -> None:
+    """32 concurrent helpers storing, reading and erasing distinct keys lose nothing."""
+    count = 32
+    servers = [f"reg{i}.example" for i in range(count)]
+
+    def run_all(jobs: list[tuple[str, bytes]]) -> list[tuple[int, bytes]]:
+        """Start every (action, stdin) job at once, then collect (exit code, output)."""
+        procs = [
+            subprocess.Popen(
+                [ours, action],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=pass_env.env(),
+            )
+            for action, _ in jobs
+        ]
+        results = []
+        for proc, (_, payload) in zip(procs, jobs, strict=True):
+            out, err = proc.communicate(payload, timeout=120)
+            results.append((proc.returncode, out + err))
+        return results
+
+    def body(server: str, user: str) -> bytes:
+        secret = f"pw-{server}-{user}"
+        return json.dumps({"ServerURL": server, "Username": user, "Secret": secret}).encode()
+
+    results = run_all([("store", body(s, "first")) for s in servers])
+    assert all(code == 0 for code, _ in results), results
+    # Then, all at once: half the keys change username, the other half are erased,
+    # and the first round is read back.
+    results = run_all(
+        [("store", body(s, "second")) for s in servers[::2]]
+        + [("erase", s.encode()) for s in servers[1::2]]
+    )
+    assert all(code == 0 for code, _ in results), results
+    gotten = run_all([("get", s.encode()) for s in servers[::2]])
+    for (code, out), server in zip(gotten, servers[::2], strict=True):
+        assert code == 0, out
+        assert json.loads(out) == {
+            "ServerURL": server,
+            "Username": "second",
+            "Secret": f"pw-{server}-second",
+        }
+    assert listing(ours, pass_env) == dict.fromkeys(servers[::2], "second")
+    for server in servers[::2]:
+        assert [p.name for p in (pass_env.folder / _b64(server)).iterdir()] == ["second.gpg"]
+    leftovers = [p.name for p in pass_env.folder.iterdir() if p.name.startswith(".regcred-")]
+    assert leftovers == []
+
+
+def _b64(server: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(server.encode()).decode()
