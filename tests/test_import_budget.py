@@ -1,0 +1,65 @@
+"""Helpers import only what they need: checked in a fresh interpreter per helper.
+
+A credential helper runs once per docker pull, build step and login, so
+its start-up cost is paid constantly.  Timing belongs in
+``benchmarks/bench_helpers.py``; this test pins the *set* of modules.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+# Never acceptable in any helper process: HTTP/TLS stacks, entry-point scanning,
+# CLI and logging frameworks, and the library half of regcred.
+FORBIDDEN = {
+    "urllib.request",
+    "http.client",
+    "ssl",
+    "importlib.metadata",
+    "argparse",
+    "logging",
+    "regcred._api",
+    "regcred._http",
+    "regcred._config",
+    "regcred.cli",
+}
+
+HELPERS = {
+    # helper module: modules of *other* stores that it must not load
+    "regcred.helpers.pass_": {"regcred.stores.secretservice", "jeepney", "secretstorage"},
+    "regcred.helpers.secretservice": {"regcred.stores.pass_"},
+}
+
+# Loaded lazily, only by the action that needs it.
+LAZY = {"regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_"}}
+
+
+def imported_modules(code: str) -> set[str]:
+    """sys.modules after running ``code`` in a fresh interpreter."""
+    script = f"import sys\n{code}\nloaded = sorted(sys.modules)\nprint(repr(loaded))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, check=True, timeout=60
+    )
+    names = done.stdout.decode().splitlines()[-1].strip("[]").split(", ")
+    return {name.strip("'") for name in names}
+
+
+@pytest.mark.parametrize("helper", sorted(HELPERS))
+def test_helper_import_budget(helper: str) -> None:
+    """Importing a helper loads no HTTP, TLS, entry points, argparse, logging or other store."""
+    if importlib.util.find_spec(helper) is None:
+        pytest.skip(f"{helper} does not exist yet")
+    loaded = imported_modules(f"import {helper}")
+    assert helper in loaded
+    assert loaded & (FORBIDDEN | HELPERS[helper]) == set()
+    assert loaded & LAZY.get(helper, set()) == set()
+
+
+def test_pass_store_stays_off_the_secretservice_stack() -> None:
+    """The pass store itself pulls in no D-Bus or HTTP modules."""
+    loaded = imported_modules("import regcred.stores.pass_")
+    assert loaded & (FORBIDDEN | HELPERS["regcred.helpers.pass_"]) == set()
