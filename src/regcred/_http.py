@@ -262,7 +262,7 @@ _SERVER_SPOKE_HTTP = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQU
 def _describe(exc: BaseException) -> str:
     """A short, secret-free reason for a transport failure (docker's wording where it has one)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        reason = f"tls: {exc.verify_message or 'certificate verify failed'}"
+        reason = f"tls: failed to verify certificate: {exc.verify_message or exc.reason}"
     elif isinstance(exc, ssl.SSLError):
         reason = f"tls: {exc.reason or exc}"
         if exc.reason in _SERVER_SPOKE_HTTP:
