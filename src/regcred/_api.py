@@ -31,6 +31,7 @@ from regcred.errors import (
     CredentialStoreError,
     LoginError,
     RegcredError,
+    StoreUnavailableError,
 )
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ def login(
     path = _config.config_path(config_dir)
     config = _config.load(path)  # a malformed config fails here, before any network
     choice = select_store(config, key, log=log)
+    if choice.helper and store:
+        _require_helper(choice.helper)  # fail before any credential goes on the wire
     if log:
         log(f"config file: {path}")
         log(f"registry key: {key}")
@@ -313,6 +316,17 @@ def _podman_hint(key: str) -> str:
         return ""
     files = ", ".join(str(p) for p in podman_auth_files() if p.exists())
     return f" (credentials for it exist in podman's auth file {files}; use 'podman logout')"
+
+
+def _require_helper(name: str) -> None:
+    from regcred._helper_client import HelperStore, find_helper
+
+    HelperStore(name)  # validates the name
+    if find_helper(name) is None:
+        raise StoreUnavailableError(
+            f"config.json names the credential helper {name!r}, but docker-credential-{name} "
+            "is not on PATH: install it, or change credsStore/credHelpers ('regcred doctor' helps)"
+        )
 
 
 def _helper(name: str) -> CredentialStore:

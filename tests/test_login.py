@@ -1,0 +1,353 @@
+"""regcred login / logout end to end, against real registries and real stores."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import regcred
+from regcred import _config
+from tests.conftest import require_program
+from tests.fixtures.registry import start_registry
+
+if TYPE_CHECKING:
+    from tests.fixtures.keyring import Keyring
+    from tests.fixtures.registry import Registry
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def regcred_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI as a user would (no stdin unless given)."""
+    return subprocess.run(
+        [sys.executable, "-m", "regcred", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _login(registry: Registry, *extra: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    return regcred_cli(
+        "login", registry.address, "-u", registry.username, "--password-stdin", *extra,
+        stdin=(password if password is not None else registry.password) + "\n",
+    )
+
+
+@pytest.fixture
+def helpers_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our installed helpers (in the venv) and the system's on PATH."""
+    monkeypatch.setenv("PATH", f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin")
+
+
+def test_login_logout_file_store(registry_http: Registry, docker_config: Path) -> None:
+    """Basic auth over plain HTTP on loopback: verified, stored base64, warned, then removed."""
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Login Succeeded\n"
+    assert "stored unencrypted" in result.stderr
+    assert registry_http.password not in result.stdout + result.stderr
+    creds = regcred.get_credentials(registry_http.address)
+    assert creds is not None
+    assert (creds.username, creds.secret) == (registry_http.username, registry_http.password)
+    assert oct(docker_config.stat().st_mode & 0o777) == "0o600"
+    out = regcred_cli("logout", registry_http.address)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"Removing login credentials for {registry_http.address}\n"
+    assert regcred.get_credentials(registry_http.address) is None
+    again = regcred_cli("logout", registry_http.address)
+    assert again.returncode == 1
+    assert "not logged in" in again.stderr
+
+
+def test_wrong_password_stores_nothing(registry_http: Registry, docker_config: Path) -> None:
+    """A refused login exits 1 with docker's message and writes no file."""
+    result = _login(registry_http, password="wrong-CANARY")
+    assert result.returncode == 1
+    assert "401 Unauthorized" in result.stderr
+    assert "CANARY" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert not docker_config.exists()
+
+
+def test_malformed_config_fails_before_the_network(registry_http: Registry, docker_config: Path) -> None:
+    """A malformed config.json is reported and left byte-identical (S16)."""
+    docker_config.parent.mkdir()
+    docker_config.write_bytes(b'{"auths": {"x": {"auth": "%%%"}}, "psFormat": "keep"}')
+    result = _login(registry_http)
+    assert result.returncode == 1
+    assert str(docker_config) in result.stderr
+    assert docker_config.read_bytes() == b'{"auths": {"x": {"auth": "%%%"}}, "psFormat": "keep"}'
+
+
+def test_tls_registry_with_cert_dir(registry_tls: Registry, docker_config: Path) -> None:
+    """TLS with a private CA works through --cert-dir and through <config>/certs.d/<host>/."""
+    assert registry_tls.cert_dir is not None
+    no_ca = _login(registry_tls)
+    assert no_ca.returncode == 1
+    assert "certificate" in no_ca.stderr.lower()
+    ok = _login(registry_tls, "--cert-dir", str(registry_tls.cert_dir))
+    assert ok.returncode == 0, ok.stderr
+    certs_d = docker_config.parent / "certs.d" / registry_tls.address
+    certs_d.mkdir(parents=True)
+    (certs_d / "ca.crt").write_bytes((registry_tls.cert_dir / "ca.crt").read_bytes())
+    reuse = regcred_cli("login", registry_tls.address)
+    assert reuse.returncode == 0, reuse.stderr
+    assert f"[Username: {registry_tls.username}]" in reuse.stderr
+
+
+def test_token_auth_keeps_identity_token(registry_token: Registry, docker_config: Path) -> None:
+    """Bearer login stores the refresh token as identitytoken (no password), and reuses it."""
+    result = _login(registry_token)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(docker_config.read_text())["auths"][registry_token.address]
+    assert set(entry) == {"auth", "identitytoken"}
+    assert registry_token.password not in docker_config.read_text()
+    creds = regcred.get_credentials(registry_token.address)
+    assert creds is not None
+    assert creds.is_identity_token
+    assert registry_token.token_server is not None
+    before = len(registry_token.token_server.requests)
+    reuse = regcred_cli("login", registry_token.address)
+    assert reuse.returncode == 0, reuse.stderr
+    grants = [r for r in registry_token.token_server.requests[before:] if r.get("method") == "POST"]
+    assert grants, "the stored identity token was not used (no refresh_token grant)"
+
+
+def test_non_tty_without_credentials_fails_fast(registry_http: Registry, docker_config: Path) -> None:
+    """No -u/-p, no stored credentials, no terminal: an error, never a hang (S22)."""
+    result = regcred_cli("login", registry_http.address)
+    assert result.returncode == 1
+    assert "non-TTY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("stdin", "sent"),
+    [("p\n", "p"), ("p\r\n", "p"), ("p \n", "p "), ("a\nb\n", "a\nb"), ("p", "p")],
+)
+def test_password_stdin_strips_one_eol(tmp_path: Path, docker_config: Path, stdin: str, sent: str) -> None:
+    """--password-stdin strips exactly one trailing EOL and keeps the rest (S21)."""
+    with start_registry(tmp_path / "reg", password=sent) as registry:
+        result = regcred_cli(
+            "login", registry.address, "-u", registry.username, "--password-stdin", stdin=stdin
+        )
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--password-stdin"], "pw\n", "requires --username"),
+        (["-u", "u", "--password-stdin"], "  \n", "password is empty"),
+        (["-u", "u", "--password-stdin"], "", "password is empty"),
+        (["-u", "u", "-p", "x", "--password-stdin"], "pw", "conflicting options"),
+        (["-u", "", "-p", "x"], "", "username is empty"),
+    ],
+)
+def test_flag_errors(docker_config: Path, args: list[str], stdin: str, message: str) -> None:
+    """Docker's flag rules, one line each, exit 1, no traceback."""
+    result = regcred_cli("login", "127.0.0.1:9", *args, stdin=stdin)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_password_flag_warns(registry_http: Registry, docker_config: Path) -> None:
+    """-p works, with docker's warning on stderr (S20)."""
+    result = regcred_cli("login", registry_http.address, "-u", registry_http.username, "-p", registry_http.password)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING! Using --password via the CLI is insecure" in result.stderr
+
+
+def test_helper_that_fails_to_store_is_an_error(
+    registry_http: Registry, docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A configured helper that fails: login fails, nothing in plaintext, config untouched (S23)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-broken"
+    helper.write_text("#!/bin/sh\ncat >/dev/null\necho 'keyring is locked'\nexit 1\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    docker_config.parent.mkdir()
+    original = b'{"auths": {}, "credsStore": "broken", "psFormat": "x"}'
+    docker_config.write_bytes(original)
+    result = _login(registry_http)
+    assert result.returncode == 1
+    assert "keyring is locked" in result.stderr
+    assert docker_config.read_bytes() == original
+
+
+def test_missing_helper_fails_before_network(docker_config: Path, hostile: object) -> None:
+    """credsStore names a helper that is not installed: fail before sending anything (S10a)."""
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"credsStore": "not-installed"}')
+    result = regcred_cli("login", "127.0.0.1:9", "-u", "u", "--password-stdin", stdin="pw\n")
+    assert result.returncode == 1
+    assert "docker-credential-not-installed is not on PATH" in result.stderr
+
+
+def test_best_store_is_secret_service(
+    registry_http: Registry, docker_config: Path, keyring: Keyring, helpers_on_path: None
+) -> None:
+    """With no store configured and a keyring running, the credential goes to the keyring."""
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    assert "unencrypted" not in result.stderr
+    data = json.loads(docker_config.read_text())
+    assert data == {"auths": {registry_http.address: {}}, "credsStore": "regcred-secretservice"}
+    go = require_program("docker-credential-secretservice", "golang-docker-credential-helpers")
+    got = subprocess.run([go, "get"], input=registry_http.address, capture_output=True, text=True, check=False)
+    assert json.loads(got.stdout)["Secret"] == registry_http.password
+    out = regcred_cli("logout", registry_http.address)
+    assert out.returncode == 0, out.stderr
+    gone = subprocess.run([go, "get"], input=registry_http.address, capture_output=True, text=True, check=False)
+    assert gone.returncode == 1
+    assert json.loads(docker_config.read_text()) == {"auths": {}, "credsStore": "regcred-secretservice"}
+
+
+def test_logout_removes_every_alias(docker_config: Path) -> None:
+    """logout erases host, http://host, https://host; Hub logout erases every Hub alias (S32)."""
+    def fill(c: _config.Config) -> None:
+        for key in ("reg.example", "https://reg.example", "http://reg.example", "other.example",
+                    "https://index.docker.io/v1/", "docker.io", "registry-1.docker.io"):
+            c.set_auth(key, "u", "p")
+    _config.update(docker_config, fill)
+    assert regcred_cli("logout", "https://reg.example/v2/").returncode == 0
+    assert regcred_cli("logout", "docker.io").returncode == 0
+    assert _config.load(docker_config).auth_keys() == ["other.example"]
+
+
+def test_logout_all(docker_config: Path, keyring: Keyring, helpers_on_path: None) -> None:
+    """logout --all empties config.json and the helper it names."""
+    store = subprocess.run(
+        ["docker-credential-regcred-secretservice", "store"],
+        input='{"ServerURL":"kr.example","Username":"k","Secret":"s"}', text=True, check=True,
+        capture_output=True,
+    )
+    assert store.returncode == 0
+    _config.update(docker_config, lambda c: (c.set_marker("kr.example"), c.set_creds_store("regcred-secretservice")))
+    docker_config.write_text(json.dumps({**json.loads(docker_config.read_text()),
+                                         "credHelpers": {"file.example": ""}}))
+    result = regcred_cli("logout", "--all")
+    assert result.returncode == 0, result.stderr
+    assert "kr.example" in result.stdout
+    assert regcred.list_credentials() == {}
+
+
+def test_docker_cli_reads_what_regcred_stored(registry_http: Registry, docker_config: Path) -> None:
+    """`docker login SERVER` finds and reuses what regcred stored."""
+    docker = require_program("docker", "docker-ce-cli")
+    assert _login(registry_http).returncode == 0
+    result = subprocess.run(
+        [docker, "--config", str(docker_config.parent), "login", registry_http.address],
+        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+    )
+    assert f"Authenticating with existing credentials... [Username: {registry_http.username}]" in result.stderr
+
+
+def test_regcred_reads_what_docker_stored(registry_http: Registry, docker_config: Path) -> None:
+    """A client-side `docker login` (no daemon) is read back by regcred."""
+    docker = require_program("docker", "docker-ce-cli")
+    # An auths entry stops docker from picking a default helper (pass) for the file store.
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"auths": {"placeholder.invalid": {}}}')
+    result = subprocess.run(
+        [docker, "--config", str(docker_config.parent), "login", "-u", registry_http.username,
+         "--password-stdin", registry_http.address],
+        input=registry_http.password, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    creds = regcred.get_credentials(registry_http.address)
+    assert creds is not None
+    assert creds.secret == registry_http.password
+
+
+def test_docker_cli_through_our_helper(
+    registry_http: Registry, docker_config: Path, keyring: Keyring, helpers_on_path: None
+) -> None:
+    """docker login/logout with credsStore=regcred-secretservice: our helper stores, serves, erases."""
+    docker = require_program("docker", "docker-ce-cli")
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"credsStore": "regcred-secretservice"}')
+    result = subprocess.run(
+        [docker, "--config", str(docker_config.parent), "login", "-u", registry_http.username,
+         "--password-stdin", registry_http.address],
+        input=registry_http.password, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "unencrypted" not in result.stderr
+    ours = subprocess.run(["docker-credential-regcred-secretservice", "get"], input=registry_http.address,
+                          capture_output=True, text=True, check=False)
+    assert json.loads(ours.stdout)["Secret"] == registry_http.password
+    creds = regcred.get_credentials(registry_http.address)
+    assert creds is not None
+    assert creds.secret == registry_http.password
+    out = subprocess.run([docker, "--config", str(docker_config.parent), "logout", registry_http.address],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert regcred.get_credentials(registry_http.address) is None
+
+
+def test_skopeo_uses_what_regcred_stored(registry_http: Registry, docker_config: Path) -> None:
+    """skopeo, given our config.json as --authfile, is authenticated by the registry."""
+    skopeo = require_program("skopeo", "skopeo")
+    assert _login(registry_http).returncode == 0
+
+    def list_tags(authfile: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [skopeo, "list-tags", "--authfile", str(authfile), "--tls-verify=false",
+             f"docker://{registry_http.address}/no/such-repo"],
+            capture_output=True, text=True, timeout=120, check=False,
+            # without DOCKER_CONFIG, so that skopeo reads only the --authfile we name
+            env={k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"},
+        )
+
+    authed = list_tags(docker_config)
+    empty = docker_config.parent / "empty.json"
+    empty.write_text('{"auths": {}}')
+    anonymous = list_tags(empty)
+    assert "unauthorized" in anonymous.stderr.lower() or "authentication required" in anonymous.stderr.lower()
+    # With our credentials the registry gets past auth and says the repository is unknown.
+    assert "404" in authed.stderr, authed.stderr
+    assert "unauthorized" not in authed.stderr.lower()
+
+
+@pytest.mark.slow
+def test_parallel_logins_and_logouts(tmp_path: Path, docker_config: Path) -> None:
+    """20 parallel logins to 20 real registries, mixed with 6 logouts: exactly right (issue 4)."""
+    keep = [f"gone{i}.example" for i in range(6)]
+    _config.update(docker_config, lambda c: [c.set_auth(k, "u", "p") for k in keep])
+    with contextlib.ExitStack() as stack:
+        registries = [stack.enter_context(start_registry(tmp_path / f"r{i}")) for i in range(20)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "regcred", "login", r.address, "-u", r.username, "--password-stdin"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for r in registries
+        ]
+        procs += [
+            subprocess.Popen([sys.executable, "-m", "regcred", "logout", k],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for k in keep
+        ]
+        secrets = [r.password + "\n" for r in registries] + [""] * len(keep)
+        outcomes = [p.communicate(s, timeout=300) for p, s in zip(procs, secrets, strict=True)]
+        assert [p.returncode for p in procs] == [0] * len(procs), outcomes
+        config = _config.load(docker_config)
+        assert sorted(config.auth_keys()) == sorted(r.address for r in registries)
+        for r in registries:
+            entry = config.entry(r.address)
+            assert entry is not None
+            assert entry.password == r.password
