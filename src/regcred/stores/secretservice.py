@@ -56,6 +56,7 @@ _DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
 _IFACE = "org.freedesktop.Secret."
 _DEFAULT_TIMEOUT = 10.0
 _MIN_PROMPT_TIMEOUT = 120.0
+_WINDOW = 64  # method calls in flight at once
 _NO_SERVICE = {
     "org.freedesktop.DBus.Error.ServiceUnknown",
     "org.freedesktop.DBus.Error.NameHasNoOwner",
@@ -71,8 +72,8 @@ _NO_SERVICE_HINT = (
 )
 
 
-class _DBusError(Exception):
-    """An error reply; ``name`` is the D-Bus error name."""
+class _DBusError(CredentialStoreError):
+    """An error reply from the service; ``name`` is the D-Bus error name."""
 
     def __init__(self, name: str, text: str) -> None:
         super().__init__(f"{name}: {text}")
@@ -170,21 +171,34 @@ class _Client:
         return self.call_many([self.message(path, interface, method, sig, *body)])[0]
 
     def call_many(self, messages: Iterable[Message]) -> list[Any]:
-        """Send all ``messages`` at once (pipelined), then collect their replies in order."""
+        """Pipeline ``messages`` (a window at a time); return their replies' bodies in order.
+
+        One round trip instead of one per message, which is what makes
+        ``list`` over many items fast.  The window stays below dbus-daemon's
+        default limit on pending replies per connection (128).
+        """
         from jeepney import HeaderFields
 
-        serials = []
+        serials: list[int] = []
+        replies: dict[int, Message] = {}
         for msg in messages:
+            if len(serials) - len(replies) >= _WINDOW:
+                self._collect(replies, HeaderFields.reply_serial)
             serial = next(self.conn.outgoing_serial)
             self.conn.send(msg, serial=serial)
             serials.append(serial)
-        replies: dict[int, Message] = {}
         while len(replies) < len(serials):
+            self._collect(replies, HeaderFields.reply_serial)
+        return [_unwrap(replies[serial]) for serial in serials]
+
+    def _collect(self, replies: dict[int, Message], field: object) -> None:
+        """Receive until one more method reply has arrived; store it by serial."""
+        while True:
             reply = self._receive(self.timeout)
-            serial = reply.header.fields.get(HeaderFields.reply_serial)
+            serial = reply.header.fields.get(field)
             if serial is not None:
                 replies[serial] = reply
-        return [_unwrap(replies[serial]) for serial in serials]
+                return
 
     def _send_and_get_reply(self, msg: Message) -> Message:
         try:
