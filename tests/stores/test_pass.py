@@ -91,9 +91,7 @@ def test_layout_is_the_go_helpers(pass_env: PassEnv) -> None:
     """An entry is <folder>/<base64url(server)>/<username>.gpg, 0600 in a 0700 dir."""
     PassStore().store(Credentials(HUB, "alice", "pw"))
     entry = pass_env.folder / b64(HUB) / "alice.gpg"
-    assert sorted(p.name for p in pass_env.folder.iterdir() if not p.name.startswith(".")) == [
-        b64(HUB)
-    ]
+    assert sorted(p.name for p in pass_env.folder.iterdir() if not p.name.startswith(".")) == [b64(HUB)]
     assert [p.name for p in entry.parent.iterdir()] == ["alice.gpg"]
     assert entry.stat().st_mode & 0o777 == 0o600
     assert entry.parent.stat().st_mode & 0o777 == 0o700
@@ -147,9 +145,7 @@ def test_nearest_gpg_id_wins(pass_env: PassEnv) -> None:
     assert gpg.recipients(entry) == gpg.subkey_ids(gpg.fingerprints[1])
 
 
-def test_password_store_key_overrides_gpg_id(
-    pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_password_store_key_overrides_gpg_id(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """PASSWORD_STORE_KEY replaces .gpg-id, as in pass."""
     gpg = pass_env.gnupg
     monkeypatch.setenv("PASSWORD_STORE_KEY", gpg.fingerprints[1])
@@ -336,3 +332,22 @@ def test_too_long_names_are_rejected(pass_env: PassEnv) -> None:
     with pytest.raises(CredentialStoreError, match="no credentials username"):
         PassStore().store(Credentials("reg.example", "", "pw"))
     assert PassStore().list() == {}
+
+
+def test_large_secret_round_trips(pass_env: PassEnv) -> None:
+    """A 1 MiB secret (far beyond a pipe buffer) goes through gpg and back intact."""
+    secret = "".join(chr(0x41 + i % 26) for i in range(1 << 20))
+    PassStore().store(Credentials("big.example", "alice", secret))
+    assert PassStore().get("big.example").secret == secret
+
+
+def test_gpg_timeout_kills_and_reports(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpg exceeding REGCRED_GPG_TIMEOUT is killed; the error says what to do."""
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "0.001")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match=r"gpg did not finish within 0\.001 s"):
+        PassStore().get("reg.example")
+    assert time.monotonic() - started < 5
+    monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "not a number")
+    assert PassStore().get("reg.example").secret == "pw"

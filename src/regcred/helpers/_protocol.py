@@ -64,7 +64,7 @@ class _ProtocolError(Exception):
     """An error whose message is printed verbatim (Go's error text)."""
 
 
-def serve(  # noqa: PLR0913 - the signature other helpers call; all six are needed
+def serve(
     store_factory: Callable[[], CredentialStore],
     argv: Sequence[str],
     stdin: BinaryIO,
@@ -189,9 +189,7 @@ def decode_credentials(data: bytes) -> tuple[str, str, str]:
     if kind == "null":
         return "", "", ""
     if kind != "object":
-        raise _ProtocolError(
-            f"json: cannot unmarshal {kind} into Go value of type credentials.Credentials"
-        )
+        raise _ProtocolError(f"json: cannot unmarshal {kind} into Go value of type credentials.Credentials")
     fields = ["", "", ""]
     type_error = ""
     for key_span, (vstart, vend) in members:
@@ -308,9 +306,7 @@ class _Scanner:
                     self._key()
                 return False
             if c != (0x7D if is_object else 0x5D):
-                raise self._fail(
-                    "after object key:value pair" if is_object else "after array element"
-                )
+                raise self._fail("after object key:value pair" if is_object else "after array element")
             self.pos += 1
             self.stack.pop()
         return True

@@ -41,15 +41,13 @@ Differences from the Go helper, all readable by it:
   message instead of waiting for a prompt nobody can see.
 """
 
-# os.path, not pathlib: pathlib (and the urllib.parse it imports) slows every helper start.
-# ruff: noqa: PTH102, PTH105, PTH106, PTH108, PTH111, PTH112, PTH113, PTH118, PTH119, PTH120, PTH123
-
 from __future__ import annotations
 
 import binascii
 import contextlib
 import os
 import re
+import time
 
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore
@@ -106,6 +104,8 @@ def encode_username(username: str) -> str:
 
 def decode_username(name: str) -> str:
     """Inverse of :func:`encode_username`."""
+    if "%" not in name:
+        return name
     return _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], name)
 
 
@@ -192,10 +192,23 @@ class PassStore(CredentialStore):
             if not entry.is_dir(follow_symlinks=False):  # as Go: lstat, dirs only
                 continue
             server = decode_server(entry.name)
-            first = next(iter(self._entries(entry.path)), None)
-            if server is not None and first is not None:
-                result[server] = first[0]
+            if server is None:
+                continue
+            username = self._first_username(entry.path)
+            if username is not None:
+                result[server] = username
         return result
+
+    def _first_username(self, server_dir: str) -> str | None:
+        """The username ``get`` would pick, cheaply (``list`` calls this per server)."""
+        try:
+            names = os.listdir(server_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if len(names) == 1 and names[0].endswith(_SUFFIX) and names[0] != _SUFFIX:
+            return decode_username(names[0][: -len(_SUFFIX)])  # the usual case: one entry
+        first = next(iter(self._entries(server_dir)), None)
+        return None if first is None else first[0]
 
     # --- internals -----------------------------------------------------------
 
@@ -228,9 +241,7 @@ class PassStore(CredentialStore):
             else:
                 ids = [line.partition("#")[0].strip() for line in lines]
                 if not any(ids):
-                    raise StoreUnavailableError(
-                        f"{path} lists no gpg key: run `pass init <gpg-id>`"
-                    )
+                    raise StoreUnavailableError(f"{path} lists no gpg key: run `pass init <gpg-id>`")
                 return tuple(key for key in ids if key)
             if current == self.root or len(current) <= len(self.root):
                 break
@@ -244,8 +255,6 @@ class PassStore(CredentialStore):
 
     def _gpg(self, args: tuple[str, ...], data: bytes, path: str) -> bytes:
         """Run gpg on ``data``; translate failures into one-line errors (never the data)."""
-        import subprocess
-
         command = [_gpg_program(), "--batch", "--quiet", "--yes", "--status-fd", "2"]
         env = dict(os.environ)
         if not env.get("GPG_TTY") and os.isatty(2):
@@ -255,26 +264,111 @@ class PassStore(CredentialStore):
         command += os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
         timeout = _timeout()
         try:
-            done = subprocess.run(
-                [*command, *args],
-                input=data,
-                capture_output=True,
-                timeout=timeout,
-                env=env,
-                check=False,
-            )
+            code, out, err = _run([*command, *args], data, env, timeout)
         except FileNotFoundError:
             raise StoreUnavailableError(_NO_GPG) from None
-        except subprocess.TimeoutExpired:
+        except TimeoutError:
             raise StoreUnavailableError(
                 f"gpg did not finish within {timeout:g} s (waiting for a passphrase?);"
                 " unlock the key first or raise REGCRED_GPG_TIMEOUT"
             ) from None
-        if done.returncode != 0:
-            raise _gpg_error(done.stderr, os.path.relpath(path, self.root))
-        return done.stdout
+        if code != 0:
+            raise _gpg_error(err, os.path.relpath(path, self.root))
+        return out
 
 
+def _run(argv: list[str], data: bytes, env: dict[str, str], timeout: float) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` with ``data`` on stdin: (exit code, stdout, stderr); TimeoutError if slow.
+
+    ``os.posix_spawnp`` and ``poll`` do what ``subprocess.run`` would, without
+    importing subprocess (threading, selectors, locale, signal): about 5 ms of
+    a helper's start-up, which is most of what it spends outside gpg.
+    """
+    if not hasattr(os, "posix_spawnp"):  # pragma: no cover - not a POSIX system
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                argv, input=data, capture_output=True, env=env, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise TimeoutError from None
+        return done.returncode, done.stdout, done.stderr
+    import select
+
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        pid = os.posix_spawnp(
+            argv[0],
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_r, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
+            ],
+            setsigdef=(_SIGPIPE,),  # Python ignores SIGPIPE; the child should not
+        )
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    os.set_blocking(in_w, False)
+    poller.register(in_w, select.POLLOUT)
+    view = memoryview(data)
+    reading = {out_r, err_r}
+    deadline = time.monotonic() + timeout
+    try:
+        while reading or in_w >= 0:
+            for fd, _event in poller.poll(_milliseconds_left(deadline)):
+                if fd == in_w:
+                    try:
+                        view = view[os.write(in_w, view[:65536]) :]
+                    except BrokenPipeError:
+                        view = view[:0]
+                    if not view:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                    continue
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    chunks[fd].append(chunk)
+                else:
+                    poller.unregister(fd)
+                    reading.discard(fd)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, _SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        for fd in (in_w, out_r, err_r):
+            if fd >= 0:
+                os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
+
+
+def _milliseconds_left(deadline: float) -> int:
+    """Time to ``deadline`` for poll(); TimeoutError once it has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return max(1, int(remaining * 1000))
+
+
+_SIGPIPE = 13  # signal.SIGPIPE on Linux and macOS; importing signal costs ~1 ms
+_SIGKILL = 9
 _NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"
 
 
