@@ -1,16 +1,117 @@
-"""The doctor, migrate and export subcommands (CLI wiring only)."""
+"""The doctor, migrate and export subcommands (CLI wiring only).
+
+The work is done in ``_doctor``, ``_migrate`` and ``_export``; this module
+turns flags into calls and results into lines.  Nothing here prints a secret,
+except ``export`` writing its document where it was asked to.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from regcred.errors import RegcredError
 
+_SECRETS_ON_TERMINAL = (
+    "regcred: warning: this output holds secrets (base64 is not encryption); redirect it or use -o FILE"
+)
+
 
 def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register doctor, migrate and export on ``sub`` (an argparse subparsers action)."""
+    doctor = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="show where every credential lives and what is broken or unsafe",
+        description="Show the config files in use, the store that holds each registry's "
+        "credentials, the state of the Secret Service and pass, and every problem found "
+        "(plaintext credentials, missing helpers, loose file modes, podman files that "
+        "disagree). Exit 1 when something is broken or unsafe. Never prints a secret.",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    migrate = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="move credentials into another store (a helper, or the config file)",
+        description="Move every credential (or those of SERVER…) from where it is to STORE: "
+        "'file' (config.json) or a helper name such as regcred-secretservice, regcred-pass, "
+        "secretservice or pass. Each credential is copied, read back and compared before the "
+        "source is erased and config.json is updated; any failure leaves everything as it was.",
+    )
+    migrate.add_argument("--to", required=True, metavar="STORE", help="'file' or a helper name")
+    migrate.add_argument("servers", metavar="SERVER", nargs="*", help="registries to move")
+    migrate.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write credentials as a Kubernetes pull secret or a standalone config.json",
+        description="Write the credentials of SERVER… (default: every stored one) as a "
+        "Kubernetes Secret of type kubernetes.io/dockerconfigjson (as kubectl create secret "
+        "docker-registry writes it), or as a standalone config.json for CI. The output holds "
+        "secrets: -o FILE is created with mode 0600.",
+    )
+    export.add_argument("servers", metavar="SERVER", nargs="*", help="registries to export")
+    export.add_argument("--format", choices=["k8s", "config"], default="k8s", help="k8s (default) or config")
+    export.add_argument("--json", action="store_true", help="k8s: JSON instead of YAML")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600)")
+    export.add_argument("--name", default="regcred", help="k8s: the Secret's name (regcred)")
+    export.add_argument("--namespace", metavar="NS", help="k8s: the Secret's namespace")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "doctor":
+        return _doctor(args)
+    if args.command == "migrate":
+        return _migrate(args)
+    if args.command == "export":
+        return _export(args)
     raise RegcredError(f"unknown command {args.command!r}")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from regcred import _doctor
+
+    report = _doctor.diagnose(config_dir=args.config)
+    if args.json:
+        from regcred._gojson import dumps_indent
+
+        sys.stdout.write(dumps_indent(report.to_json()) + "\n")
+    else:
+        sys.stdout.write(_doctor.render_text(report))
+    return 0 if report.healthy else 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from regcred import _migrate
+
+    def say(line: str) -> None:
+        print(line)
+
+    _migrate.migrate(args.to, args.servers, dry_run=args.dry_run, config_dir=args.config, say=say)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from regcred import _export
+
+    result = _export.export(
+        args.servers,
+        fmt=args.format,
+        as_json=args.json,
+        name=args.name,
+        namespace=args.namespace,
+        config_dir=args.config,
+    )
+    for key, why in result.skipped.items():
+        print(f"regcred: skipped {key}: {why}", file=sys.stderr)
+    if args.output and args.output != "-":
+        _export.write_output(args.output, result.text)
+        print(f"regcred: wrote {', '.join(result.keys)} to {args.output}", file=sys.stderr)
+        return 0
+    if sys.stdout.isatty():
+        print(_SECRETS_ON_TERMINAL, file=sys.stderr)
+    sys.stdout.write(result.text)
+    return 0

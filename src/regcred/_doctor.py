@@ -1,0 +1,452 @@
+"""``regcred doctor``: where every credential lives, and what is broken or unsafe.
+
+The report covers docker's ``config.json`` and podman's auth files, the store
+that holds each registry key, the state of the two encrypted backends
+(Secret Service: no bus / no service / no keyring / locked / fine; pass: no
+gpg / not initialized / key missing / fine) and where ``regcred login``
+would store a new credential.
+
+Problems have a severity:
+
+* ``broken``: something a login or a pull will trip over (a helper named in
+  the config is not on PATH or fails, a backend a configured helper needs is
+  unusable, an unreadable config);
+* ``unsafe``: secrets others could read or a config others could rewrite
+  (plaintext credentials, loose file or directory modes);
+* ``warning``: confusing but working (podman files that shadow or disagree
+  with docker's, stale ``{}`` markers, a directory others can list).
+
+The report is ``healthy`` (exit 0) when there is nothing broken or unsafe.
+Only usernames are ever read from a store (helpers are asked ``list``, never
+``get``), so no secret can reach the output.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regcred import _config
+from regcred._lookup import helper_for, podman_auth_files
+from regcred._registry import normalize
+from regcred.credentials import TOKEN_USERNAME
+from regcred.errors import AddressError, CredentialStoreError, RegcredError, StoreUnavailableError
+
+__all__ = ["Problem", "Report", "diagnose", "render_text"]
+
+#: Helpers that keep their credentials in each backend.
+SECRETSERVICE_HELPERS = frozenset({"regcred-secretservice", "secretservice"})
+PASS_HELPERS = frozenset({"regcred-pass", "pass"})
+_PROBE_KEY = "registry.invalid"  # a key no credHelpers entry names: "any new registry"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    severity: str  # "broken" | "unsafe" | "warning"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    role: str  # "docker" | "podman"
+    exists: bool
+    mode: str = ""  # "0600", "" when missing
+    dir_mode: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    key: str
+    username: str
+    store: str  # "file" or "helper NAME"
+    source: str  # the config file that names or holds it
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    name: str  # "secretservice" | "pass"
+    state: str  # "ok" or a short reason code
+    detail: str
+    used_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    files: list[FileInfo] = field(default_factory=list)
+    credentials: list[Location] = field(default_factory=list)
+    backends: list[Backend] = field(default_factory=list)
+    login_store: str = ""
+    login_why: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not any(p.severity in {"broken", "unsafe"} for p in self.problems)
+
+    def add(self, severity: str, message: str) -> None:
+        self.problems.append(Problem(severity, message))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "files": [asdict(f) for f in self.files],
+            "credentials": [asdict(c) for c in self.credentials],
+            "backends": [asdict(b) for b in self.backends],
+            "login_store": {"store": self.login_store, "why": self.login_why},
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+
+def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
+    """Inspect the config files, stores and backends; never read a secret."""
+    report = Report()
+    path = _config.config_path(config_dir)
+    config = _load(report, path, "docker")
+    podman = [(p, _load(report, p, "podman")) for p in podman_auth_files()]
+    backends = _backends(config, report)
+    if config is not None:
+        _docker_credentials(report, config, backends)
+        _login_store(report, config, backends)
+    docker_users = {_registry_key(c.key): c.username for c in report.credentials}
+    for _path, podman_config in podman:
+        if podman_config is not None and podman_config.exists:
+            _podman_credentials(report, podman_config, docker_users)
+    return report
+
+
+# -- files ---------------------------------------------------------------------
+
+
+def _load(report: Report, path: Path, role: str) -> _config.Config | None:
+    try:
+        st = path.stat()
+    except OSError:
+        report.files.append(FileInfo(str(path), role, exists=False))
+        return _config.Config(path, {}, None)
+    dir_st = path.parent.stat()
+    report.files.append(
+        FileInfo(str(path), role, exists=True, mode=_mode(st.st_mode), dir_mode=_mode(dir_st.st_mode))
+    )
+    try:
+        config = _config.load(path)
+    except RegcredError as exc:
+        report.add("broken", str(exc))
+        return None
+    plaintext = [e.key for e in config.entries() if e.has_secret]
+    if plaintext:
+        report.add(
+            "unsafe",
+            f"plaintext credentials for {', '.join(plaintext)} in {path} "
+            f"(mode {_mode(st.st_mode)}); move them into an encrypted store with "
+            "'regcred migrate --to STORE'",
+        )
+    _check_modes(report, path, st, dir_st, has_secrets=bool(plaintext))
+    return config
+
+
+def _check_modes(
+    report: Report, path: Path, st: os.stat_result, dir_st: os.stat_result, *, has_secrets: bool
+) -> None:
+    mode, dir_mode = stat.S_IMODE(st.st_mode), stat.S_IMODE(dir_st.st_mode)
+    fix = f"chmod 600 {path}"
+    if mode & 0o022:
+        report.add(
+            "unsafe",
+            f"{path} is writable by others (mode {_mode(mode)}): anyone able to write it can "
+            f"point credsStore at a program of theirs; {fix}",
+        )
+    elif mode & 0o044:
+        severity = "unsafe" if has_secrets else "warning"
+        report.add(severity, f"{path} is readable by others (mode {_mode(mode)}); {fix}")
+    if dir_mode & 0o022 and not dir_mode & stat.S_ISVTX:
+        report.add(
+            "unsafe",
+            f"{path.parent} is writable by others (mode {_mode(dir_mode)}): they can replace "
+            f"{path.name}; chmod 700 {path.parent}",
+        )
+    elif dir_mode & 0o055:
+        report.add(
+            "warning",
+            f"{path.parent} can be listed by others (mode {_mode(dir_mode)}); chmod 700 {path.parent}",
+        )
+
+
+def _mode(mode: int) -> str:
+    return f"{stat.S_IMODE(mode):04o}"
+
+
+# -- credentials ---------------------------------------------------------------
+
+
+def _docker_credentials(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
+    where = str(config.path)
+    for entry in config.entries():
+        if entry.has_secret:
+            user = entry.username if entry.password else TOKEN_USERNAME
+            report.credentials.append(Location(entry.key, user, "file", where))
+    helpers = {h for h in config.cred_helpers.values() if h}
+    if config.creds_store:
+        helpers.add(config.creds_store)
+    for helper in sorted(helpers):
+        listed = _list_helper(report, helper, backends, where)
+        if listed is None:
+            continue
+        held = {k: u for k, u in listed.items() if helper_for(config, k) == helper}
+        for key, user in sorted(held.items()):
+            report.credentials.append(Location(key, user, f"helper {helper}", where))
+        for entry in config.entries():
+            stale = not entry.has_secret and entry.key not in held
+            if stale and helper_for(config, entry.key) == helper:
+                report.add(
+                    "warning",
+                    f"{where} has a {{}} marker for {entry.key}, but "
+                    f"docker-credential-{helper} holds no credentials for it "
+                    f"(stale; 'regcred logout {entry.key}' removes it)",
+                )
+    report.credentials.sort(key=lambda c: c.key)
+
+
+def _list_helper(
+    report: Report, helper: str, backends: dict[str, Backend], where: str
+) -> dict[str, str] | None:
+    from regcred._helper_client import HelperStore, find_helper
+
+    if find_helper(helper) is None:
+        report.add(
+            "broken",
+            f"{where} names the credential helper docker-credential-{helper}, which is not "
+            "on PATH: the credentials it should hold cannot be read or stored; install it, or "
+            "move them ('regcred migrate --to STORE') and change credsStore / credHelpers",
+        )
+        return None
+    backend = _backend_of(helper)
+    if backend and backends[backend].state != "ok":
+        state = backends[backend]
+        report.add(
+            "broken",
+            f"docker-credential-{helper} is configured but the {_TITLES[backend]} is not usable: "
+            f"{state.detail}",
+        )
+        return None
+    try:
+        return HelperStore(helper).list()
+    except CredentialStoreError as exc:
+        report.add("broken", f"cannot list the credentials in docker-credential-{helper}: {exc}")
+        return None
+
+
+def _podman_credentials(report: Report, config: _config.Config, docker_users: dict[str | None, str]) -> None:
+    where = str(config.path)
+    for entry in config.entries():
+        if not entry.has_secret:
+            continue
+        user = entry.username if entry.password else TOKEN_USERNAME
+        report.credentials.append(Location(entry.key, user, "file", where))
+        key = _registry_key(entry.key)
+        if key is None or key not in docker_users:
+            continue
+        theirs = docker_users[key]
+        if theirs != user:
+            report.add(
+                "warning",
+                f"{where} and docker's config disagree about {key}: podman and skopeo log in "
+                f"as {user!r}, docker and regcred as {theirs!r}; "
+                f"'podman logout {entry.key}' or log in again with both",
+            )
+        else:
+            report.add(
+                "warning",
+                f"{where} shadows docker's credentials for {key} (same user {user!r}): podman "
+                "and skopeo read their copy first, so a password changed with docker login "
+                f"goes unseen there; 'podman logout {entry.key}' removes the copy",
+            )
+    for key, helper in config.cred_helpers.items():
+        if helper:
+            report.credentials.append(Location(key, "", f"helper {helper}", where))
+            from regcred._helper_client import find_helper
+
+            if find_helper(helper) is None:
+                report.add(
+                    "broken",
+                    f"{where} names docker-credential-{helper} for {key}, which is not on PATH",
+                )
+
+
+def _registry_key(key: str) -> str | None:
+    """The docker key for a stored key, or None for a namespaced one (``quay.io/org``)."""
+    rest = key.split("://", 1)[1] if "://" in key else key
+    host, _, path = rest.partition("/")
+    if path.strip("/") not in {"", "v1", "v2"}:
+        return None
+    try:
+        return normalize(host)
+    except AddressError:
+        return None
+
+
+def _login_store(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
+    from regcred._api import select_store
+
+    try:
+        choice = select_store(config, _PROBE_KEY)
+    except RegcredError as exc:
+        report.login_store, report.login_why = "unknown", str(exc)
+        return
+    report.login_store = f"helper {choice.helper}" if choice.helper else "file"
+    report.login_why = choice.why
+    backend = _backend_of(choice.helper)
+    if backend:
+        backends[backend].used_by.append("regcred login")
+    if not choice.helper:
+        report.add(
+            "warning",
+            "regcred login would store new credentials unencrypted in "
+            f"{config.path}: {choice.why or 'no helper is configured'}",
+        )
+
+
+# -- backends ------------------------------------------------------------------
+
+_TITLES = {"secretservice": "Secret Service", "pass": "pass store"}
+
+
+def _backend_of(helper: str) -> str:
+    if helper in SECRETSERVICE_HELPERS:
+        return "secretservice"
+    if helper in PASS_HELPERS:
+        return "pass"
+    return ""
+
+
+def _backends(config: _config.Config | None, report: Report) -> dict[str, Backend]:
+    named: set[str] = set()
+    if config is not None:
+        named = {h for h in config.cred_helpers.values() if h} | {config.creds_store}
+    result = {}
+    for name, probe in (("secretservice", secretservice_state), ("pass", pass_state)):
+        state, detail = probe()
+        users = sorted(h for h in named if _backend_of(h) == name)
+        result[name] = Backend(name, state, detail, users)
+        report.backends.append(result[name])
+    return result
+
+
+def secretservice_state() -> tuple[str, str]:
+    """``(state, detail)``: no-bus, no-service, no-keyring, locked, unavailable or ok."""
+    try:
+        from regcred.stores import secretservice as ss
+    except ImportError as exc:
+        return "unavailable", f"jeepney is not installed ({exc.name})"
+    try:
+        # The store's own rules, stage by stage: is there a bus, can we connect, is
+        # there a Secret Service on it?
+        ss._bus_address()  # noqa: SLF001
+        ss._Client().close()  # noqa: SLF001
+    except StoreUnavailableError as exc:
+        return "no-bus", str(exc)
+    except ImportError as exc:
+        return "unavailable", f"jeepney is not installed ({exc.name})"
+    try:
+        ss.SecretServiceStore.check()
+    except StoreUnavailableError as exc:
+        return "no-service", str(exc)
+    client = ss._Client()  # noqa: SLF001 - doctor asks what no store method exposes
+    try:
+        (value,) = client.call(
+            ss._DEFAULT_COLLECTION,  # noqa: SLF001
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            "ss",
+            "org.freedesktop.Secret.Collection",
+            "Locked",
+        )
+    except ss._DBusError as exc:  # noqa: SLF001
+        if exc.name in ss._GONE:  # noqa: SLF001
+            return "no-keyring", "the Secret Service has no default keyring (collection)"
+        return "no-service", f"the Secret Service failed: {exc.name}"
+    except StoreUnavailableError as exc:
+        return "no-service", str(exc)
+    finally:
+        client.close()
+    if value[1]:
+        return "locked", (
+            "the default keyring is locked: unlock it from your desktop session "
+            "(helpers can only show an unlock prompt where DISPLAY is set)"
+        )
+    return "ok", "the default keyring is unlocked"
+
+
+def pass_state() -> tuple[str, str]:
+    """``(state, detail)``: no-gpg, not-initialized, key-missing or ok."""
+    from regcred.stores.pass_ import PassStore
+
+    try:
+        PassStore.check()
+    except StoreUnavailableError as exc:
+        text = str(exc)
+        return ("no-gpg" if "gpg is not installed" in text else "not-initialized"), text
+    store = PassStore()
+    recipients = store._recipients(store.folder)  # noqa: SLF001 - pass's own .gpg-id walk
+    for key_id in recipients:
+        for listing, what in (("--list-keys", "public"), ("--list-secret-keys", "secret")):
+            if not _gpg_has(listing, key_id):
+                home = os.environ.get("GNUPGHOME") or "~/.gnupg"
+                return "key-missing", (
+                    f"the gpg key {key_id} that {store.root}/.gpg-id names has no {what} key in "
+                    f"the GnuPG home {home}; import it, or re-run 'pass init' with your key"
+                )
+    return "ok", f"{store.root} encrypts to {', '.join(recipients)}"
+
+
+def _gpg_has(listing: str, key_id: str) -> bool:
+    import subprocess
+
+    from regcred.stores.pass_ import _gpg_program
+
+    try:
+        done = subprocess.run(
+            [_gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+# -- text ----------------------------------------------------------------------
+
+
+def render_text(report: Report) -> str:
+    """The report for humans."""
+    out = ["Config files:"]
+    for f in report.files:
+        state = f"mode {f.mode}, directory {f.dir_mode}" if f.exists else "not present"
+        out.append(f"  {f.role:<7} {f.path}  ({state})")
+    out.append("Credentials:")
+    if not report.credentials:
+        out.append("  none stored")
+    width = max((len(c.key) for c in report.credentials), default=0)
+    for c in report.credentials:
+        where = f"in {c.source}" if c.store == "file" else f"{c.store} (named in {c.source})"
+        out.append(f"  {c.key:<{width}}  {c.username or '-'}  {where}")
+    out.append("Stores:")
+    for b in report.backends:
+        used = f" [used by {', '.join(b.used_by)}]" if b.used_by else ""
+        out.append(f"  {_TITLES[b.name]}: {b.state}{used}: {b.detail}")
+    out.append(f"regcred login would store new credentials in: {report.login_store}")
+    if report.login_why:
+        out.append(f"  ({report.login_why})")
+    if report.problems:
+        out.append("Problems:")
+        out.extend(f"  {p.severity}: {p.message}" for p in report.problems)
+    if report.healthy:
+        out.append("Healthy." if not report.problems else "Healthy, with warnings.")
+    else:
+        out.append("Something is broken or unsafe (exit status 1).")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,473 @@
+"""``regcred migrate``: move credentials between config.json and credential helpers.
+
+What moves:
+
+* with no SERVER: every plaintext credential in config.json and everything
+  the ``credsStore`` helper holds.  Registries routed by ``credHelpers`` are
+  explicit per-registry choices (often token generators such as ``gcloud``
+  or ``ecr-login``) and stay where they are unless named;
+* with SERVER…: the credentials of those registries (``_registry.normalize``),
+  wherever they are, ``credHelpers`` included.
+
+Keys are canonicalised on the way (``https://host/v1/`` → ``host``, Hub aliases
+→ ``https://index.docker.io/v1/``), because a helper is asked for exactly the
+key docker uses.  When one registry has several spellings, the one in use is
+moved; other spellings with the same credentials are removed, different ones
+are left where they are and reported.
+
+config.json afterwards routes every moved registry to the new store, as docker
+reads it (``credHelpers[key]``, else ``credsStore``):
+
+* no SERVER, to a helper: ``credsStore`` = STORE;
+* no SERVER, to ``file``: ``credsStore`` is removed;
+* then, per moved key, if that routing would not reach STORE:
+  ``credHelpers[key]`` = STORE (``""`` pins a key to the file, which docker
+  honours), or the ``credHelpers`` entry is removed when ``credsStore`` already
+  is STORE.
+
+A helper-held key keeps docker's ``{}`` marker in ``auths``, an entry moved to
+the file gets ``auth`` (or ``identitytoken`` for an identity token); unknown
+keys and fields survive.
+
+Order and safety: every source credential is read first; then copied to the
+target and read back and compared; then config.json is updated in one locked
+atomic write and read back through the normal lookup; only then are the
+sources erased and the target checked once more (two helper names may share
+one backend, e.g. ``regcred-pass`` and ``pass``).  Any failure undoes the
+completed steps in reverse: the target's previous contents are put back,
+erased sources re-stored, and config.json rewritten with its original bytes,
+so every credential stays readable where it was.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from regcred import _config
+from regcred._lookup import helper_for
+from regcred._registry import normalize, to_hostname
+from regcred.credentials import TOKEN_USERNAME, Credentials
+from regcred.errors import (
+    AddressError,
+    ConfigError,
+    CredentialsNotFoundError,
+    CredentialStoreError,
+    RegcredError,
+    StoreUnavailableError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from regcred.credentials import CredentialStore
+
+__all__ = ["Plan", "migrate"]
+
+FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    key: str  # as stored
+    store: str  # "" = config.json, else a helper name
+    username: str
+
+
+@dataclass
+class Move:
+    key: str  # canonical key in the target
+    source: Source
+    duplicates: list[Source] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    target: str  # "" = config.json
+    moves: list[Move] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    creds_store: str | None = None  # new credsStore; "" removes it; None leaves it
+    routes: dict[str, str | None] = field(default_factory=dict)  # credHelpers; None deletes
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why it stays
+
+
+def migrate(
+    to: str,
+    servers: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
+    config_dir: str | os.PathLike[str] | None = None,
+    say: Callable[[str], None] = lambda _line: None,
+) -> Plan:
+    """Move credentials to ``to`` (``"file"`` or a helper name); see the module docstring."""
+    target = "" if to == FILE else to
+    if target:
+        _check_helper(target)
+    path = _config.config_path(config_dir)
+    config = _config.load(path)
+    plan = make_plan(config, target, [normalize(s) for s in servers])
+    there = _where(target, path)
+    for move in plan.moves:
+        verb = "would move" if dry_run else "moving"
+        say(f"{verb} {move.key} ({_who(move.source.username)}) from "
+            f"{_where(move.source.store, path)} to {there}")  # fmt: skip
+    for key in plan.already:
+        say(f"{key} is already in {there}")
+    for key, why in plan.skipped.items():
+        say(f"leaving {key}: {why}")
+    changes = _describe_config(plan)
+    if dry_run:
+        say(f"would update {path}: {'; '.join(changes)}" if changes else f"{path}: no change")
+        return plan
+    if not plan.moves and not changes:
+        say("nothing to migrate")
+        return plan
+    run = _Run(plan, path, config, config_dir)
+    run.execute()
+    for source in run.left:
+        say(f"left {source.key} in {_where(source.store, path)}: it holds other credentials "
+            f"than the {canonical(source.key)} that was moved; 'regcred logout' removes it")  # fmt: skip
+    if changes:
+        say(f"updated {path}: {'; '.join(changes)}")
+    say(f"migrated {len(plan.moves)} credential(s) to {there}")
+    return plan
+
+
+def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
+    """Which credentials move where, and the config.json routing afterwards (no secret read)."""
+    sources = _inventory(config, wanted)
+    groups: dict[str, list[Source]] = {}
+    for source in sources:
+        key = canonical(source.key)
+        if not wanted or key in wanted:
+            groups.setdefault(key, []).append(source)
+    for key in wanted:
+        if key not in groups:
+            raise CredentialsNotFoundError(f"no credentials stored for {key}")
+    plan = Plan(target)
+    for key in list(groups):
+        pinned = config.cred_helpers.get(key)
+        if not wanted and pinned is not None:
+            # An explicit per-registry choice: moved only when named.
+            del groups[key]
+            where = f'"{pinned}"' if pinned else '"" (the file)'
+            plan.skipped[key] = f"credHelpers routes it to {where}; name it to move it"
+    for key, group in groups.items():
+        group.sort(key=lambda s: _preference(config, key, s))
+        primary = group[0]
+        # The file answers for every spelling of a registry; a helper only for the exact key.
+        if primary.store == target and (primary.key == key or not target):
+            plan.already.append(key)
+        else:
+            plan.moves.append(Move(key, primary, group[1:]))
+    if not wanted:
+        plan.creds_store = target
+    new_store = config.creds_store if plan.creds_store is None else plan.creds_store
+    helpers = config.cred_helpers
+    for key in groups:
+        route = helpers.get(key, new_store)
+        if route != target:
+            plan.routes[key] = None if new_store == target else target
+    if plan.creds_store == config.creds_store:
+        plan.creds_store = None
+    return plan
+
+
+def canonical(key: str) -> str:
+    """The key docker asks a store for: ``https://host/v1/`` → ``host``; namespaced keys kept."""
+    rest = key.split("://", 1)[1] if "://" in key else key
+    if rest.partition("/")[2].strip("/") not in {"", "v1", "v2"}:
+        return key
+    try:
+        return normalize(to_hostname(key))
+    except AddressError:
+        return key
+
+
+# -- planning ------------------------------------------------------------------
+
+
+def _inventory(config: _config.Config, wanted: list[str]) -> list[Source]:
+    found = [
+        Source(e.key, "", e.username if e.password else TOKEN_USERNAME)
+        for e in config.entries()
+        if e.has_secret
+    ]
+    helpers = {config.creds_store} if config.creds_store else set()
+    if wanted:
+        helpers |= {h for k in wanted if (h := helper_for(config, k))}
+        helpers |= {h for k, h in config.cred_helpers.items() if h and canonical(k) in wanted}
+    for helper in sorted(helpers):
+        _check_helper(helper)
+        for key, user in _helper(helper).list().items():
+            if helper_for(config, key) == helper:
+                found.append(Source(key, helper, user))
+    return found
+
+
+def _preference(config: _config.Config, key: str, source: Source) -> tuple[int, int, str]:
+    """Sort key: the spelling docker uses first (the routed helper, the exact file key)."""
+    in_use = bool(source.store) and source.key == key and helper_for(config, key) == source.store
+    spelling = 0 if source.key == key else 1 if source.key.startswith("https://") else 2
+    return (0 if in_use else 1, spelling, source.key)
+
+
+def _describe_config(plan: Plan) -> list[str]:
+    out = []
+    if plan.creds_store == "":
+        out.append("remove credsStore")
+    elif plan.creds_store is not None:
+        out.append(f'set credsStore to "{plan.creds_store}"')
+    for key, route in plan.routes.items():
+        if route is None:
+            out.append(f'remove credHelpers["{key}"]')
+        else:
+            out.append(f'set credHelpers["{key}"] to "{route}"')
+    return out
+
+
+# -- execution -----------------------------------------------------------------
+
+
+class _Run:
+    """One migration: every step that changed something registers its undo."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        path: Path,
+        config: _config.Config,
+        config_dir: str | os.PathLike[str] | None,
+    ) -> None:
+        self.plan, self.path, self.config, self.config_dir = plan, path, config, config_dir
+        self.undo: list[tuple[str, Callable[[], None]]] = []
+        self.creds: dict[str, Credentials] = {}  # canonical key -> what must arrive
+        self.erase: list[tuple[Source, Credentials]] = []  # sources to remove
+        self.left: list[Source] = []  # other spellings holding other credentials
+
+    def execute(self) -> None:
+        try:
+            self._read_sources()
+            if self.plan.target:
+                self._copy_to_helper()
+            self._update_config()
+            self._erase_sources()
+        except RegcredError as exc:
+            self._rollback(exc)
+            raise
+
+    def _read_sources(self) -> None:
+        for move in self.plan.moves:
+            creds = self._read(move.source)
+            self.creds[move.key] = Credentials(move.key, creds.username, creds.secret)
+            self.erase.append((move.source, creds))
+            for dup in move.duplicates:
+                other = self._read(dup)
+                if (other.username, other.secret) == (creds.username, creds.secret):
+                    self.erase.append((dup, other))
+                else:
+                    self.left.append(dup)
+
+    def _read(self, source: Source) -> Credentials:
+        if source.store:
+            return _helper(source.store).get(source.key)
+        entry = self.config.entry(source.key)
+        if entry is None or not entry.has_secret:  # pragma: no cover - planned from this config
+            raise CredentialsNotFoundError(f"no credentials stored for {source.key}")
+        if entry.identitytoken:
+            return Credentials(source.key, TOKEN_USERNAME, entry.identitytoken)
+        return Credentials(source.key, entry.username, entry.password)
+
+    def _copy_to_helper(self) -> None:
+        store = _helper(self.plan.target)
+        listed = store.list()
+        for key, creds in self.creds.items():
+            prior = store.get(key) if key in listed else None
+            self.undo.append((f"restore {key} in {self._there}", _restorer(store, key, prior)))
+            store.store(creds)
+            _compare(creds, store.get(key), self._there)
+
+    def _update_config(self) -> None:
+        original = self.config.raw
+
+        def change(c: _config.Config) -> None:
+            if c.raw != original:
+                raise ConfigError(f"{self.path} changed while migrating; run regcred migrate again")
+            for source, _ in self.erase:
+                if not source.store:
+                    c.remove_auth(source.key)
+            for key, creds in self.creds.items():
+                if self.plan.target:
+                    c.set_marker(key)
+                elif creds.is_identity_token:
+                    c.set_auth(key, "", "", identitytoken=creds.secret)
+                else:
+                    c.set_auth(key, creds.username, creds.secret)
+            _apply_routes(c, self.plan)
+
+        _config.update(self.path, change)
+        written = _config.load(self.path).raw
+        self.undo.append((f"restore {self.path}", lambda: _restore(self.path, original, written)))
+        self._verify()
+
+    def _erase_sources(self) -> None:
+        for source, creds in self.erase:
+            if source.store and not _same_backend(source.store, self.plan.target):
+                _helper(source.store).erase(source.key)
+                where = _where(source.store, self.path)
+                self.undo.append((f"put {source.key} back in {where}", _restorer(
+                    _helper(source.store), source.key, creds)))  # fmt: skip
+        if self.plan.target:
+            store = _helper(self.plan.target)
+            for key, creds in self.creds.items():  # two names for one backend?
+                try:
+                    _compare(creds, store.get(key), self._there)
+                except CredentialStoreError:
+                    store.store(creds)
+        self._verify()
+
+    def _verify(self) -> None:
+        """Read every moved credential back the way docker and regcred will."""
+        from regcred._lookup import get_credentials
+
+        for key, creds in self.creds.items():
+            if not self.plan.target:
+                entry = _config.load(self.path).entry(key)
+                token = entry.identitytoken if entry else ""
+                user = TOKEN_USERNAME if token else entry.username if entry else ""
+                back = Credentials(key, user, token or (entry.password if entry else ""))
+                _compare(creds, back, str(self.path))
+            found = get_credentials(key, config_dir=self.config_dir, podman=False)
+            if found is None:
+                raise CredentialStoreError(f"{key} cannot be found after the move")
+            _compare(creds, found, "the lookup")
+
+    def _rollback(self, cause: RegcredError) -> None:
+        failed = []
+        for what, step in reversed(self.undo):
+            try:
+                step()
+            except (RegcredError, OSError) as exc:
+                failed.append(f"{what}: {exc}")
+        if failed:
+            raise CredentialStoreError(
+                f"migration failed ({cause}) and could not be fully undone: "
+                + "; ".join(failed)
+                + "; run 'regcred doctor' to see where each credential is"
+            ) from cause
+
+    @property
+    def _there(self) -> str:
+        return _where(self.plan.target, self.path)
+
+
+def _apply_routes(c: _config.Config, plan: Plan) -> None:
+    if plan.creds_store == "":
+        for name in [k for k in c.data if k.lower() == "credsstore"]:
+            del c.data[name]
+    elif plan.creds_store is not None:
+        c.set_creds_store(plan.creds_store)
+    if not plan.routes:
+        return
+    name = next((k for k in c.data if k.lower() == "credhelpers"), "credHelpers")
+    helpers = c.data.setdefault(name, {})
+    for key, route in plan.routes.items():
+        if route is None:
+            helpers.pop(key, None)
+        else:
+            helpers[key] = route
+    if not helpers:
+        del c.data[name]
+
+
+def _restore(path: Path, original: bytes | None, written: bytes | None) -> None:
+    """Put config.json's original bytes back, unless someone changed it since we wrote it.
+
+    Takes the same ``flock`` on ``config.json.lock`` that every config writer
+    takes (``_config``'s on-disk protocol), and writes through a 0600 temp
+    file and a rename, keeping the file's mode.
+    """
+    import fcntl
+    import stat
+    import time
+
+    target = Path(os.path.realpath(path))
+    lock = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"timed out waiting for the lock on {path}") from None
+                time.sleep(0.01)
+        try:
+            current: bytes | None = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != written:
+            raise ConfigError(f"{path} was changed by someone else meanwhile; left as it is now")
+        if original is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_name(f".{target.name}.regcred-migrate-{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))
+            os.write(fd, original)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(target)
+    except OSError as exc:
+        raise ConfigError(f"cannot restore {path}: {exc.strerror}") from None
+    finally:
+        os.close(lock)
+
+
+def _restorer(store: CredentialStore, key: str, prior: Credentials | None) -> Callable[[], None]:
+    if prior is None:
+        return lambda: store.erase(key)
+    return lambda: store.store(prior)
+
+
+def _compare(expected: Credentials, got: Credentials, where: str) -> None:
+    if got.username != expected.username or got.secret != expected.secret:
+        # Never say how they differ: that would leak part of a secret.
+        raise CredentialStoreError(
+            f"{where} returned different credentials for {expected.server} when read back; nothing was moved"
+        )
+
+
+def _check_helper(name: str) -> None:
+    from regcred._helper_client import find_helper, valid_helper_name
+
+    if not valid_helper_name(name):
+        raise RegcredError(f"invalid store {name!r}: use 'file' or a credential helper name")
+    if find_helper(name) is None:
+        raise StoreUnavailableError(f"docker-credential-{name} not found on PATH; install it first")
+
+
+def _same_backend(a: str, b: str) -> bool:
+    """Two helper names that keep credentials in the same place (erasing one erases both)."""
+    from regcred._doctor import PASS_HELPERS, SECRETSERVICE_HELPERS
+
+    return a == b or {a, b} <= SECRETSERVICE_HELPERS or {a, b} <= PASS_HELPERS
+
+
+def _helper(name: str) -> CredentialStore:
+    from regcred._helper_client import HelperStore
+
+    return HelperStore(name)
+
+
+def _where(store: str, path: Path) -> str:
+    return f"docker-credential-{store}" if store else str(path)
+
+
+def _who(username: str) -> str:
+    return "identity token" if username == TOKEN_USERNAME else username
