@@ -9,6 +9,7 @@ import re
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -51,9 +52,8 @@ def test_first_write_is_docker_layout(docker_config: Path) -> None:
     _set(docker_config, "reg.example", "alice", "pw")
     assert stat.S_IMODE(docker_config.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(docker_config.stat().st_mode) == 0o600
-    expected = '{\n\t"auths": {\n\t\t"reg.example": {\n\t\t\t"auth": "%s"\n\t\t}\n\t}\n}' % _b64(
-        "alice:pw"
-    )
+    auth = _b64("alice:pw")
+    expected = f'{{\n\t"auths": {{\n\t\t"reg.example": {{\n\t\t\t"auth": "{auth}"\n\t\t}}\n\t}}\n}}'
     assert docker_config.read_text() == expected
 
 
@@ -71,9 +71,14 @@ def test_umask_000_still_private(docker_config: Path) -> None:
 def test_preserves_foreign_data(docker_config: Path) -> None:
     """Unknown top-level keys and per-entry fields survive a write (S17)."""
     docker_config.parent.mkdir()
-    original = {
+    original: dict[str, Any] = {
         "auths": {
-            "other.example": {"auth": _b64("bob:x"), "email": "b@x", "registrytoken": "rt", "x-y": 1},
+            "other.example": {
+                "auth": _b64("bob:x"),
+                "email": "b@x",
+                "registrytoken": "rt",
+                "x-y": 1,
+            },
         },
         "psFormat": "table {{.ID}}",
         "currentContext": "ctx",
@@ -87,7 +92,15 @@ def test_preserves_foreign_data(docker_config: Path) -> None:
     _set(docker_config, "reg.example", "alice", "pw")
     data = json.loads(docker_config.read_text())
     assert data["auths"]["other.example"] == original["auths"]["other.example"]
-    for key in ("psFormat", "currentContext", "plugins", "features", "proxies", "somethingNew", "credHelpers"):
+    for key in (
+        "psFormat",
+        "currentContext",
+        "plugins",
+        "features",
+        "proxies",
+        "somethingNew",
+        "credHelpers",
+    ):
         assert data[key] == original[key]
     _config.update(docker_config, lambda c: c.remove_auth("reg.example"))
     assert json.loads(docker_config.read_text()) == original
@@ -221,8 +234,18 @@ def test_docker_cli_reads_what_we_write(docker_config: Path) -> None:
     docker_config.write_text(json.dumps({"psFormat": "{{.ID}}", "auths": {}}))
     _set(docker_config, "reg.example", "alice", "p<&>w\u2028")
     result = subprocess.run(
-        [docker, "--config", str(docker_config.parent), "version", "--format", "{{.Client.Version}}"],
-        capture_output=True, text=True, check=False, timeout=60,
+        [
+            docker,
+            "--config",
+            str(docker_config.parent),
+            "version",
+            "--format",
+            "{{.Client.Version}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert result.stdout.strip(), result.stderr
     assert "WARNING" not in result.stderr, result.stderr

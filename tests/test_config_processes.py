@@ -36,7 +36,12 @@ def test_parallel_writers_lose_nothing(docker_config: Path) -> None:
     """24 processes adding distinct keys and 8 removing pre-existing ones: exact final state (S15)."""
     docker_config.parent.mkdir()
     doomed = [f"old{i}.example" for i in range(8)]
-    _config.update(docker_config, lambda c: [c.set_auth(k, "u", "p") for k in doomed])
+
+    def seed(config: _config.Config) -> None:
+        for key in doomed:
+            config.set_auth(key, "u", "p")
+
+    _config.update(docker_config, seed)
     procs = [_spawn(docker_config, f"reg{i}.example:5000") for i in range(24)]
     procs += [_spawn(docker_config, k, "remove") for k in doomed]
     assert [p.wait(timeout=120) for p in procs] == [0] * len(procs)

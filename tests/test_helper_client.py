@@ -67,7 +67,10 @@ def test_exact_bytes_on_stdin(bin_dir: Path, tmp_path: Path, monkeypatch: pytest
     assert store.list() == {"reg.example": "alice"}
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert calls == [
-        {"argv": ["store"], "stdin": '{"ServerURL":"reg.example","Username":"alice","Secret":"p\\u003cw\\u003e\\u0026"}\n'},
+        {
+            "argv": ["store"],
+            "stdin": '{"ServerURL":"reg.example","Username":"alice","Secret":"p\\u003cw\\u003e\\u0026"}\n',
+        },
         {"argv": ["get"], "stdin": "reg.example"},
         {"argv": ["get"], "stdin": "other.example"},
         {"argv": ["erase"], "stdin": "reg.example"},
@@ -139,7 +142,8 @@ def test_echoing_helper_is_redacted(bin_dir: Path, capfd: pytest.CaptureFixture[
     _fake(
         bin_dir,
         "echo",
-        "data = sys.stdin.read(); print('failed on ' + data); print('err ' + data, file=sys.stderr); sys.exit(1)",
+        "data = sys.stdin.read(); print('failed on ' + data)\n"
+        "print('err ' + data, file=sys.stderr); sys.exit(1)",
     )
     with pytest.raises(HelperError) as info:
         HelperStore("echo").store(Credentials("reg.example", "alice", CANARY))
@@ -161,13 +165,13 @@ def test_line_breaks_never_reach_a_helper(bin_dir: Path, server: str) -> None:
 
 def test_pass_064_empty_answer_is_not_found(bin_dir: Path) -> None:
     """docker-credential-pass 0.6.4's exit-0 empty answer for a miss counts as not found."""
-    _fake(bin_dir, "old", "print('{\"ServerURL\":\"x\",\"Username\":\"\",\"Secret\":\"\"}')")
+    _fake(bin_dir, "old", 'print(\'{"ServerURL":"x","Username":"","Secret":""}\')')
     with pytest.raises(CredentialsNotFoundError):
         HelperStore("old").get("x")
 
 
 def test_case_insensitive_answer(bin_dir: Path) -> None:
     """Helper answers are decoded like Go does: field names case-insensitive, extras ignored."""
-    _fake(bin_dir, "ci", "print('{\"username\":\"u\",\"SECRET\":\"s\",\"Extra\":1}')")
+    _fake(bin_dir, "ci", 'print(\'{"username":"u","SECRET":"s","Extra":1}\')')
     creds = HelperStore("ci").get("reg.example")
     assert (creds.server, creds.username, creds.secret) == ("reg.example", "u", "s")

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 VENV_BIN = Path(sys.executable).parent
 
 
-def regcred_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def regcred_cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a user would (no stdin unless given)."""
     return subprocess.run(
         [sys.executable, "-m", "regcred", *args],
@@ -39,7 +41,12 @@ def regcred_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None
 
 def _login(registry: Registry, *extra: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     return regcred_cli(
-        "login", registry.address, "-u", registry.username, "--password-stdin", *extra,
+        "login",
+        registry.address,
+        "-u",
+        registry.username,
+        "--password-stdin",
+        *extra,
         stdin=(password if password is not None else registry.password) + "\n",
     )
 
@@ -164,7 +171,9 @@ def test_flag_errors(docker_config: Path, args: list[str], stdin: str, message: 
 
 def test_password_flag_warns(registry_http: Registry, docker_config: Path) -> None:
     """-p works, with docker's warning on stderr (S20)."""
-    result = regcred_cli("login", registry_http.address, "-u", registry_http.username, "-p", registry_http.password)
+    result = regcred_cli(
+        "login", registry_http.address, "-u", registry_http.username, "-p", registry_http.password
+    )
     assert result.returncode == 0, result.stderr
     assert "WARNING! Using --password via the CLI is insecure" in result.stderr
 
@@ -207,21 +216,37 @@ def test_best_store_is_secret_service(
     data = json.loads(docker_config.read_text())
     assert data == {"auths": {registry_http.address: {}}, "credsStore": "regcred-secretservice"}
     go = require_program("docker-credential-secretservice", "golang-docker-credential-helpers")
-    got = subprocess.run([go, "get"], input=registry_http.address, capture_output=True, text=True, check=False)
+    got = subprocess.run(
+        [go, "get"], input=registry_http.address, capture_output=True, text=True, check=False
+    )
     assert json.loads(got.stdout)["Secret"] == registry_http.password
     out = regcred_cli("logout", registry_http.address)
     assert out.returncode == 0, out.stderr
-    gone = subprocess.run([go, "get"], input=registry_http.address, capture_output=True, text=True, check=False)
+    gone = subprocess.run(
+        [go, "get"], input=registry_http.address, capture_output=True, text=True, check=False
+    )
     assert gone.returncode == 1
-    assert json.loads(docker_config.read_text()) == {"auths": {}, "credsStore": "regcred-secretservice"}
+    assert json.loads(docker_config.read_text()) == {
+        "auths": {},
+        "credsStore": "regcred-secretservice",
+    }
 
 
 def test_logout_removes_every_alias(docker_config: Path) -> None:
     """logout erases host, http://host, https://host; Hub logout erases every Hub alias (S32)."""
+
     def fill(c: _config.Config) -> None:
-        for key in ("reg.example", "https://reg.example", "http://reg.example", "other.example",
-                    "https://index.docker.io/v1/", "docker.io", "registry-1.docker.io"):
+        for key in (
+            "reg.example",
+            "https://reg.example",
+            "http://reg.example",
+            "other.example",
+            "https://index.docker.io/v1/",
+            "docker.io",
+            "registry-1.docker.io",
+        ):
             c.set_auth(key, "u", "p")
+
     _config.update(docker_config, fill)
     assert regcred_cli("logout", "https://reg.example/v2/").returncode == 0
     assert regcred_cli("logout", "docker.io").returncode == 0
@@ -232,13 +257,21 @@ def test_logout_all(docker_config: Path, keyring: Keyring, helpers_on_path: None
     """logout --all empties config.json and the helper it names."""
     store = subprocess.run(
         ["docker-credential-regcred-secretservice", "store"],
-        input='{"ServerURL":"kr.example","Username":"k","Secret":"s"}', text=True, check=True,
+        input='{"ServerURL":"kr.example","Username":"k","Secret":"s"}',
+        text=True,
+        check=True,
         capture_output=True,
     )
     assert store.returncode == 0
-    _config.update(docker_config, lambda c: (c.set_marker("kr.example"), c.set_creds_store("regcred-secretservice")))
-    docker_config.write_text(json.dumps({**json.loads(docker_config.read_text()),
-                                         "credHelpers": {"file.example": ""}}))
+
+    def seed(config: _config.Config) -> None:
+        config.set_marker("kr.example")
+        config.set_creds_store("regcred-secretservice")
+
+    _config.update(docker_config, seed)
+    docker_config.write_text(
+        json.dumps({**json.loads(docker_config.read_text()), "credHelpers": {"file.example": ""}})
+    )
     result = regcred_cli("logout", "--all")
     assert result.returncode == 0, result.stderr
     assert "kr.example" in result.stdout
@@ -251,9 +284,15 @@ def test_docker_cli_reads_what_regcred_stored(registry_http: Registry, docker_co
     assert _login(registry_http).returncode == 0
     result = subprocess.run(
         [docker, "--config", str(docker_config.parent), "login", registry_http.address],
-        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
-    assert f"Authenticating with existing credentials... [Username: {registry_http.username}]" in result.stderr
+    assert (
+        f"Authenticating with existing credentials... [Username: {registry_http.username}]" in result.stderr
+    )
 
 
 def test_regcred_reads_what_docker_stored(registry_http: Registry, docker_config: Path) -> None:
@@ -263,9 +302,21 @@ def test_regcred_reads_what_docker_stored(registry_http: Registry, docker_config
     docker_config.parent.mkdir()
     docker_config.write_text('{"auths": {"placeholder.invalid": {}}}')
     result = subprocess.run(
-        [docker, "--config", str(docker_config.parent), "login", "-u", registry_http.username,
-         "--password-stdin", registry_http.address],
-        input=registry_http.password, capture_output=True, text=True, timeout=120, check=False,
+        [
+            docker,
+            "--config",
+            str(docker_config.parent),
+            "login",
+            "-u",
+            registry_http.username,
+            "--password-stdin",
+            registry_http.address,
+        ],
+        input=registry_http.password,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     creds = regcred.get_credentials(registry_http.address)
@@ -281,20 +332,42 @@ def test_docker_cli_through_our_helper(
     docker_config.parent.mkdir()
     docker_config.write_text('{"credsStore": "regcred-secretservice"}')
     result = subprocess.run(
-        [docker, "--config", str(docker_config.parent), "login", "-u", registry_http.username,
-         "--password-stdin", registry_http.address],
-        input=registry_http.password, capture_output=True, text=True, timeout=120, check=False,
+        [
+            docker,
+            "--config",
+            str(docker_config.parent),
+            "login",
+            "-u",
+            registry_http.username,
+            "--password-stdin",
+            registry_http.address,
+        ],
+        input=registry_http.password,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "unencrypted" not in result.stderr
-    ours = subprocess.run(["docker-credential-regcred-secretservice", "get"], input=registry_http.address,
-                          capture_output=True, text=True, check=False)
+    ours = subprocess.run(
+        ["docker-credential-regcred-secretservice", "get"],
+        input=registry_http.address,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert json.loads(ours.stdout)["Secret"] == registry_http.password
     creds = regcred.get_credentials(registry_http.address)
     assert creds is not None
     assert creds.secret == registry_http.password
-    out = subprocess.run([docker, "--config", str(docker_config.parent), "logout", registry_http.address],
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [docker, "--config", str(docker_config.parent), "logout", registry_http.address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert regcred.get_credentials(registry_http.address) is None
 
@@ -306,9 +379,18 @@ def test_skopeo_uses_what_regcred_stored(registry_http: Registry, docker_config:
 
     def list_tags(authfile: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [skopeo, "list-tags", "--authfile", str(authfile), "--tls-verify=false",
-             f"docker://{registry_http.address}/no/such-repo"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                skopeo,
+                "list-tags",
+                "--authfile",
+                str(authfile),
+                "--tls-verify=false",
+                f"docker://{registry_http.address}/no/such-repo",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             # without DOCKER_CONFIG, so that skopeo reads only the --authfile we name
             env={k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"},
         )
@@ -327,19 +409,41 @@ def test_skopeo_uses_what_regcred_stored(registry_http: Registry, docker_config:
 def test_parallel_logins_and_logouts(tmp_path: Path, docker_config: Path) -> None:
     """20 parallel logins to 20 real registries, mixed with 6 logouts: exactly right (issue 4)."""
     keep = [f"gone{i}.example" for i in range(6)]
-    _config.update(docker_config, lambda c: [c.set_auth(k, "u", "p") for k in keep])
+
+    def seed(config: _config.Config) -> None:
+        for key in keep:
+            config.set_auth(key, "u", "p")
+
+    _config.update(docker_config, seed)
     with contextlib.ExitStack() as stack:
         registries = [stack.enter_context(start_registry(tmp_path / f"r{i}")) for i in range(20)]
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "regcred", "login", r.address, "-u", r.username, "--password-stdin"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "regcred",
+                    "login",
+                    r.address,
+                    "-u",
+                    r.username,
+                    "--password-stdin",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for r in registries
         ]
         procs += [
-            subprocess.Popen([sys.executable, "-m", "regcred", "logout", k],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "regcred", "logout", k],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for k in keep
         ]
         secrets = [r.password + "\n" for r in registries] + [""] * len(keep)

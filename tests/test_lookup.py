@@ -70,11 +70,13 @@ def test_hub_aliases_and_legacy_keys(docker_config: Path) -> None:
     """Every Hub spelling finds the Hub key; legacy https://host keys are found for host."""
     _write(
         docker_config,
-        {"auths": {
-            "https://index.docker.io/v1/": {"auth": _b64("hub:pw")},
-            "http://legacy.example/v1/": {"auth": _b64("old:pw")},
-            "quay.io/org-a": {"auth": _b64("a:pw")},
-        }},
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": _b64("hub:pw")},
+                "http://legacy.example/v1/": {"auth": _b64("old:pw")},
+                "quay.io/org-a": {"auth": _b64("a:pw")},
+            }
+        },
     )
     for alias in (None, "docker.io", "index.docker.io", "registry-1.docker.io/library/x"):
         creds = regcred.get_credentials(alias)
@@ -104,17 +106,24 @@ def test_cred_helpers_beat_creds_store_beat_file(docker_config: Path, helpers: P
     """credHelpers[key], then credsStore, then auths."""
     _fake_helper(helpers, "per", {"a.example": ("per-user", "s1")})
     _fake_helper(helpers, "global", {"a.example": ("global-user", "s2"), "b.example": ("g", "s3")})
-    _write(docker_config, {
-        "auths": {"a.example": {}, "c.example": {"auth": _b64("file:s4")}},
-        "credHelpers": {"a.example": "per"},
-        "credsStore": "global",
-    })
+    _write(
+        docker_config,
+        {
+            "auths": {"a.example": {}, "c.example": {"auth": _b64("file:s4")}},
+            "credHelpers": {"a.example": "per"},
+            "credsStore": "global",
+        },
+    )
     got = {s: regcred.get_credentials(s) for s in ("a.example", "b.example", "c.example")}
     assert {s: (c.username if c else None) for s, c in got.items()} == {
-        "a.example": "per-user", "b.example": "g", "c.example": "file",
+        "a.example": "per-user",
+        "b.example": "g",
+        "c.example": "file",
     }
     assert regcred.list_credentials() == {
-        "a.example": "per-user", "b.example": "g", "c.example": "file",
+        "a.example": "per-user",
+        "b.example": "g",
+        "c.example": "file",
     }
 
 
@@ -129,15 +138,25 @@ def test_podman_auth_files(docker_config: Path, tmp_path: Path, monkeypatch: pyt
     """podman's files are a read-only fallback; namespaces match most specific first."""
     runtime = tmp_path / "run"
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    _write(runtime / "containers" / "auth.json", {"auths": {
-        "quay.io": {"auth": _b64("host-user:1")},
-        "quay.io/org": {"auth": _b64("org-user:2")},
-        "quay.io/org/repo": {"auth": _b64("repo-user:3")},
-        "docker.io": {"auth": _b64("hub-user:4")},
-    }})
+    _write(
+        runtime / "containers" / "auth.json",
+        {
+            "auths": {
+                "quay.io": {"auth": _b64("host-user:1")},
+                "quay.io/org": {"auth": _b64("org-user:2")},
+                "quay.io/org/repo": {"auth": _b64("repo-user:3")},
+                "docker.io": {"auth": _b64("hub-user:4")},
+            }
+        },
+    )
     assert [
         getattr(regcred.get_credentials(s), "username", None)
-        for s in ("quay.io/org/repo", "quay.io/org/other", "quay.io/elsewhere", "docker.io/library/x")
+        for s in (
+            "quay.io/org/repo",
+            "quay.io/org/other",
+            "quay.io/elsewhere",
+            "docker.io/library/x",
+        )
     ] == ["repo-user", "org-user", "host-user", "hub-user"]
     assert regcred.get_credentials("quay.io", podman=False) is None
     monkeypatch.setenv("REGCRED_PODMAN_AUTH", "0")
@@ -181,7 +200,12 @@ def test_public_api_matches_all() -> None:
 
 def test_lookup_in_a_large_config(docker_config: Path) -> None:
     """The last of 500 entries is found (timing lives in benchmarks/, not here)."""
-    _config.update(docker_config, lambda c: [c.set_auth(f"r{i}.example", "u", str(i)) for i in range(500)])
+
+    def seed(config: _config.Config) -> None:
+        for i in range(500):
+            config.set_auth(f"r{i}.example", "u", str(i))
+
+    _config.update(docker_config, seed)
     creds = regcred.get_credentials("r499.example")
     assert creds is not None
     assert creds.secret == "499"

@@ -113,8 +113,12 @@ _host = st.lists(_label, min_size=1, max_size=4).map(".".join)
 _port = st.integers(1, 65535)
 
 
-@given(host=_host, port=st.none() | _port, scheme=st.sampled_from(["", "http://", "https://"]),
-       path=st.sampled_from(["", "/", "/v2/", "/v1/", "/a/b"]))
+@given(
+    host=_host,
+    port=st.none() | _port,
+    scheme=st.sampled_from(["", "http://", "https://"]),
+    path=st.sampled_from(["", "/", "/v2/", "/v1/", "/a/b"]),
+)
 def test_normalize_strips_scheme_and_path(host: str, port: int | None, scheme: str, path: str) -> None:
     """Any scheme/path spelling of host[:port] gives the same key, and the key is a fixed point."""
     hostport = f"{host}:{port}" if port else host

@@ -49,11 +49,7 @@ _LAZY = {
     "__version__": "regcred._version",
     "Credentials": "regcred.credentials",
     "CredentialStore": "regcred.credentials",
-    **{
-        name: "regcred.errors"
-        for name in __all__
-        if name.endswith("Error")
-    },
+    **{name: "regcred.errors" for name in __all__ if name.endswith("Error")},
 }
 __lazy_modules__ = ["regcred._lookup", "regcred._version", "regcred.credentials", "regcred.errors"]
 

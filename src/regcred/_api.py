@@ -75,7 +75,9 @@ class LogoutOutcome:
     removed: dict[str, list[str]] = field(default_factory=dict)  # store description -> keys
 
 
-def select_store(config: _config.Config, key: str, *, log: Callable[[str], None] | None = None) -> StoreChoice:
+def select_store(
+    config: _config.Config, key: str, *, log: Callable[[str], None] | None = None
+) -> StoreChoice:
     """Where a new credential for ``key`` goes (see the module docstring)."""
     named = helper_for(config, key)
     if named:
@@ -141,7 +143,9 @@ def login(
         log(f"credential store: {choice.describe(path)} ({choice.why})")
     result = _verify(key, username, password, insecure, cert_dirs, path, log)
     if not store:
-        return LoginOutcome(key, username, choice.describe(path), result.verified, False, endpoint=result.endpoint)
+        return LoginOutcome(
+            key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
+        )
 
     token = result.identity_token or (password if username == TOKEN_USERNAME else "")
     if choice.helper:
@@ -195,7 +199,7 @@ def logout(
     if log:
         for helper, keys in plan.items():
             log(f"erase from {helper or 'config.json'}: {', '.join(keys)}")
-    if not any(plan.values()) and not _file_keys(config, plan, all_registries, server):
+    if not any(plan.values()) and not _file_keys(config, all_registries, server):
         what = "any registry" if all_registries else normalize(server)
         hint = _podman_hint(normalize(server) if not all_registries else "")
         raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
@@ -208,7 +212,7 @@ def logout(
             store.erase(k)
         removed[f"docker-credential-{helper}"] = list(keys)
 
-    file_keys = _file_keys(config, plan, all_registries, server)
+    file_keys = _file_keys(config, all_registries, server)
 
     def drop(c: _config.Config) -> list[str]:
         return [k for k in file_keys if c.remove_auth(k)]
@@ -294,9 +298,7 @@ def _plan_all(config: _config.Config) -> dict[str, list[str]]:
     return plan
 
 
-def _file_keys(
-    config: _config.Config, plan: dict[str, list[str]], all_registries: bool, server: str | None
-) -> list[str]:
+def _file_keys(config: _config.Config, all_registries: bool, server: str | None) -> list[str]:
     if all_registries:
         return config.auth_keys()
     aliases = logout_aliases(normalize(server))

@@ -110,9 +110,7 @@ def _login(args: argparse.Namespace) -> int:
                 print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
                 return _succeeded(outcome)
-        default_user = (
-            stored.username if stored is not None and not stored.is_identity_token else None
-        )
+        default_user = stored.username if stored is not None and not stored.is_identity_token else None
         username, password = _prompt(key, default_user)
     elif username is None or password is None:
         username, password = _prompt(key, username, ask_username=username is None)
@@ -164,7 +162,10 @@ def _flag_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]
     elif password is not None:
         if not password:
             raise LoginError("password is empty")
-        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=sys.stderr)
+        print(
+            "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+            file=sys.stderr,
+        )
     return username, password
 
 
@@ -196,9 +197,7 @@ def _logout(args: argparse.Namespace) -> int:
 
     if args.all and args.server:
         raise LoginError("give a SERVER or --all, not both")
-    outcome = _api.logout(
-        args.server, all_registries=args.all, config_dir=args.config, log=_log(args)
-    )
+    outcome = _api.logout(args.server, all_registries=args.all, config_dir=args.config, log=_log(args))
     if args.all:
         keys = sorted({k for ks in outcome.removed.values() for k in ks})
         for key in keys:

@@ -87,9 +87,7 @@ class AuthEntry:
     has_secret: bool  # False for the ``{}`` markers a native store leaves
 
     def __repr__(self) -> str:
-        return (
-            f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"
-        )
+        return f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"
 
 
 class Config:
@@ -240,9 +238,7 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
             raise ConfigError(f'{path}: "{key}" must be a JSON object, not {_kind(auths)}')
         for server, entry in auths.items():
             if not isinstance(entry, dict):
-                raise ConfigError(
-                    f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}'
-                )
+                raise ConfigError(f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}')
             for field in _ENTRY_STRINGS:
                 actual = _find(entry, field)
                 if actual is not None and not isinstance(entry[actual], (str, type(None))):
@@ -319,7 +315,7 @@ def _kind(value: object) -> str:
 def update(path: Path, change: Callable[[Config], T]) -> T:
     """Lock, re-read ``path``, apply ``change``, and save if the bytes changed."""
     target = Path(os.path.realpath(path))
-    with _locked(target):
+    with _Locked(target):
         config = load(path)
         result = change(config)
         new = config.render()
@@ -328,7 +324,7 @@ def update(path: Path, change: Callable[[Config], T]) -> T:
         return result
 
 
-class _locked:
+class _Locked:
     """``flock`` on ``<target>.lock``, polled so a stuck holder cannot hang us forever."""
 
     def __init__(self, target: Path) -> None:
@@ -385,9 +381,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     tmp = directory / f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp"
     try:
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
-        )
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     try:

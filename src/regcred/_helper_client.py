@@ -63,8 +63,7 @@ class HelperStore(CredentialStore):
     def __init__(self, name: str, *, timeout: float | None = None) -> None:
         if not valid_helper_name(name):
             raise HelperError(
-                f"invalid credential helper name {name!r}: "
-                "only letters, digits, '.', '_' and '-' are allowed"
+                f"invalid credential helper name {name!r}: only letters, digits, '.', '_' and '-' are allowed"
             )
         self.name = name
         self.program = f"docker-credential-{name}"
@@ -102,9 +101,10 @@ class HelperStore(CredentialStore):
     def list(self) -> dict[str, str]:
         out = self._run("list", b"unused")
         data = _decode_object(out or b"", self.program, "list")
-        if not all(isinstance(v, str) for v in data.values()):
+        listed = {k: v for k, v in data.items() if isinstance(v, str)}
+        if len(listed) != len(data):
             raise HelperError(f"{self.program} list: expected a JSON object of strings")
-        return dict(data)
+        return listed
 
     # -- process handling --------------------------------------------------
 
@@ -153,7 +153,8 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
         )
     except OSError as exc:
         raise HelperError(f"cannot run {program}: {exc.strerror}") from None
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    if proc.stdin is None or proc.stdout is None or proc.stderr is None:  # pragma: no cover
+        raise HelperError(f"cannot talk to {program}: no pipes")
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     out: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
     pending = memoryview(payload)
@@ -188,9 +189,7 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
                     continue
                 out[key.fd] += chunk
                 if len(out[key.fd]) > _OUTPUT_CAP:
-                    failure = (
-                        f"{program} {action} wrote more than {_OUTPUT_CAP} bytes and was stopped"
-                    )
+                    failure = f"{program} {action} wrote more than {_OUTPUT_CAP} bytes and was stopped"
                     break
             if failure:
                 break
@@ -226,9 +225,7 @@ def _decode_object(out: bytes, program: str, action: str) -> dict[str, object]:
 def _check_server(server: str) -> None:
     if not server or any(c in server for c in "\r\n\x00"):
         # Helpers join stdin lines: a newline would change which key they act on.
-        raise HelperError(
-            "refusing to pass a server URL that is empty or has line breaks to a helper"
-        )
+        raise HelperError("refusing to pass a server URL that is empty or has line breaks to a helper")
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:

@@ -67,13 +67,12 @@ def list_credentials(*, config_dir: str | os.PathLike[str] | None = None) -> dic
     """
     config = _config.load(_config.config_path(config_dir))
     result: dict[str, str] = {}
-    for entry in config.entries():
-        if entry.has_secret:
-            result[entry.key] = TOKEN_USERNAME if not entry.password else entry.username
+    result.update(
+        (e.key, e.username if e.password else TOKEN_USERNAME) for e in config.entries() if e.has_secret
+    )
     if config.creds_store:
-        for key, username in _store(config.creds_store).list().items():
-            if not config.cred_helpers.get(key):
-                result[key] = username
+        listed = _store(config.creds_store).list()
+        result.update((k, u) for k, u in listed.items() if not config.cred_helpers.get(k))
     by_helper: dict[str, list[str]] = {}
     for key, name in config.cred_helpers.items():
         if name:

@@ -36,13 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="location of the docker config directory (default: $DOCKER_CONFIG or ~/.docker)",
     )
-    common.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-    )
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     parser = argparse.ArgumentParser(
         prog="regcred",
-        description="Log in to container registries and keep the credentials safe "
-        "(Docker-compatible).",
+        description="Log in to container registries and keep the credentials safe (Docker-compatible).",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"regcred {__version__}")
@@ -52,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "get",
         parents=[common],
         help="print the credentials for SERVER as credential-helper JSON",
-        description="Print {\"ServerURL\",\"Username\",\"Secret\"} for SERVER, as a credential "
+        description='Print {"ServerURL","Username","Secret"} for SERVER, as a credential '
         "helper's get does. Exit 1 if there are none.",
     )
     get.add_argument("server", metavar="SERVER", nargs="?", help="registry (default: Docker Hub)")

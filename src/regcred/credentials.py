@@ -44,8 +44,9 @@ class CredentialStore(abc.ABC):
     name: str = ""
 
     @classmethod
-    def check(cls) -> None:  # noqa: B027 - optional hook, default is "available"
+    def check(cls) -> None:
         """Raise :class:`~regcred.errors.StoreUnavailableError` if unusable here."""
+        return  # an optional hook: available unless a store overrides it
 
     @abc.abstractmethod
     def store(self, creds: Credentials) -> None:
