@@ -38,9 +38,7 @@ def go() -> str:
     return require_program("docker-credential-pass", "golang-docker-credential-helpers")
 
 
-def call(
-    helper: str, action: str, env: PassEnv, stdin: bytes = b""
-) -> subprocess.CompletedProcess[bytes]:
+def call(helper: str, action: str, env: PassEnv, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run ``helper action`` on the pass store of ``env``."""
     return subprocess.run(
         [helper, action], input=stdin, capture_output=True, env=env.env(), timeout=60, check=False
@@ -110,15 +108,10 @@ def test_trailing_newline_secret(pass_env: PassEnv, ours: str, go: str) -> None:
     assert get(ours, pass_env, "nl.example")["Secret"] == "ends\n\n"
     assert get(go, pass_env, "nl.example")["Secret"] == "ends"
     store(go, pass_env, "go-nl.example", "erin", "ends\n")
-    assert (
-        get(ours, pass_env, "go-nl.example")["Secret"]
-        == get(go, pass_env, "go-nl.example")["Secret"]
-    )
+    assert get(ours, pass_env, "go-nl.example")["Secret"] == get(go, pass_env, "go-nl.example")["Secret"]
 
 
-def test_store_replaces_go_entries_of_other_usernames(
-    pass_env: PassEnv, ours: str, go: str
-) -> None:
+def test_store_replaces_go_entries_of_other_usernames(pass_env: PassEnv, ours: str, go: str) -> None:
     """Go leaves several usernames per server; a regcred store leaves exactly one."""
     store(go, pass_env, "reg.example", "alice", "one")
     store(go, pass_env, "reg.example", "zed", "two")
@@ -158,6 +151,14 @@ def test_installed_helper_transcript(pass_env: PassEnv, ours: str) -> None:
     )
     done = call(ours, "frobnicate", pass_env)
     assert (done.returncode, done.stdout) == (1, f"{OURS}: unknown action: frobnicate\n".encode())
+
+
+def test_program_name_follows_the_link(pass_env: PassEnv, ours: str, tmp_path: Path) -> None:
+    """Installed as docker-credential-pass (a symlink), messages use that name."""
+    link = tmp_path / "docker-credential-pass"
+    link.symlink_to(ours)
+    done = call(str(link), "bogus", pass_env)
+    assert done.stdout == b"docker-credential-pass: unknown action: bogus\n"
 
 
 def test_uninitialized_store(pass_env: PassEnv, ours: str) -> None:
@@ -207,8 +208,7 @@ def test_concurrent_processes_on_distinct_keys(pass_env: PassEnv, ours: str) -> 
     # Then, all at once: half the keys change username, the other half are erased,
     # and the first round is read back.
     results = run_all(
-        [("store", body(s, "second")) for s in servers[::2]]
-        + [("erase", s.encode()) for s in servers[1::2]]
+        [("store", body(s, "second")) for s in servers[::2]] + [("erase", s.encode()) for s in servers[1::2]]
     )
     assert all(code == 0 for code, _ in results), results
     gotten = run_all([("get", s.encode()) for s in servers[::2]])

@@ -351,3 +351,25 @@ def test_gpg_timeout_kills_and_reports(pass_env: PassEnv, monkeypatch: pytest.Mo
     assert time.monotonic() - started < 5
     monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "not a number")
     assert PassStore().get("reg.example").secret == "pw"
+
+
+def test_signed_gpg_id_is_verified(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PASSWORD_STORE_SIGNING_KEY, .gpg-id must be validly signed (as pass checks)."""
+    first = pass_env.gnupg.fingerprints[0]
+    monkeypatch.setenv("PASSWORD_STORE_SIGNING_KEY", first)
+    with pytest.raises(CredentialStoreError, match=r"signature for .*\.gpg-id does not exist"):
+        PassStore().store(Credentials("reg.example", "alice", "pw"))
+    done = subprocess.run(
+        ["pass", "init", first],
+        env={**os.environ},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr  # pass signs .gpg-id with the signing key
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    gpg_id = pass_env.store_dir / ".gpg-id"
+    gpg_id.write_text(gpg_id.read_text() + pass_env.gnupg.fingerprints[1] + "\n")  # tamper
+    with pytest.raises(CredentialStoreError, match="is invalid"):
+        PassStore().store(Credentials("reg.example", "alice", "pw2"))
+    assert PassStore().get("reg.example").secret == "pw"

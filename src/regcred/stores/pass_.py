@@ -156,7 +156,7 @@ class PassStore(CredentialStore):
         if len(os.fsencode(file_name)) > _NAME_MAX or file_name in {".gpg", "..gpg"}:
             raise CredentialStoreError("username cannot be a file name in the pass store")
         args: tuple[str, ...] = ("--encrypt", "--no-encrypt-to", "--compress-algo=none")
-        for recipient in self._recipients(server_dir):
+        for recipient in self._recipients(server_dir, verify=True):
             args += ("--recipient", recipient)
         ciphertext = self._gpg(args, encode_utf8(creds.secret) + b"\n", server_dir)
         target = os.path.join(server_dir, file_name)
@@ -225,8 +225,12 @@ class PassStore(CredentialStore):
             elif entry.name.endswith(_SUFFIX) and entry.name != _SUFFIX:
                 yield prefix + decode_username(entry.name[: -len(_SUFFIX)]), entry.path
 
-    def _recipients(self, start: str) -> tuple[str, ...]:
-        """Recipients for entries under ``start``, as ``pass`` finds them."""
+    def _recipients(self, start: str, *, verify: bool = False) -> tuple[str, ...]:
+        """Recipients for entries under ``start``, as ``pass`` finds them.
+
+        With ``verify`` and ``PASSWORD_STORE_SIGNING_KEY`` set, the ``.gpg-id``
+        must carry a valid signature by one of those keys (pass's check).
+        """
         override = tuple(os.environ.get("PASSWORD_STORE_KEY", "").split())
         if override:
             return override
@@ -242,6 +246,8 @@ class PassStore(CredentialStore):
                 ids = [line.partition("#")[0].strip() for line in lines]
                 if not any(ids):
                     raise StoreUnavailableError(f"{path} lists no gpg key: run `pass init <gpg-id>`")
+                if verify and os.environ.get("PASSWORD_STORE_SIGNING_KEY"):
+                    self._verify_signature(path)
                 return tuple(key for key in ids if key)
             if current == self.root or len(current) <= len(self.root):
                 break
@@ -250,18 +256,36 @@ class PassStore(CredentialStore):
             f"the pass store {self.root} is not initialized: run `pass init <gpg-id>`"
         )
 
+    def _verify_signature(self, path: str) -> None:
+        """pass's ``verify_file``: ``path.sig`` must be a valid signature by a signing key."""
+        wanted = {
+            key
+            for key in os.environ.get("PASSWORD_STORE_SIGNING_KEY", "").split()
+            if len(key) == 40 and all(c in "0123456789ABCDEF" for c in key)
+        }
+        if not os.path.isfile(path + ".sig"):
+            raise CredentialStoreError(f"signature for {path} does not exist")
+        argv, env = _gpg_argv()
+        try:
+            code, _, err = _run([*argv, "--verify", path + ".sig", path], b"", env, _timeout())
+        except FileNotFoundError:
+            raise StoreUnavailableError(_NO_GPG) from None
+        except TimeoutError:
+            raise CredentialStoreError(f"gpg did not verify {path} in time") from None
+        signers: set[str] = set()
+        for line in err.decode("utf-8", "replace").splitlines():
+            words = line.split()
+            if code == 0 and words[:2] == ["[GNUPG:]", "VALIDSIG"] and len(words) > 3:
+                signers |= {words[2], words[-1]}
+        if not signers & wanted:
+            raise CredentialStoreError(f"signature for {path} is invalid")
+
     def _locked(self) -> _Lock:
         return _Lock(os.path.join(self.folder, ".regcred.lock"))
 
     def _gpg(self, args: tuple[str, ...], data: bytes, path: str) -> bytes:
         """Run gpg on ``data``; translate failures into one-line errors (never the data)."""
-        command = [_gpg_program(), "--batch", "--quiet", "--yes", "--status-fd", "2"]
-        env = dict(os.environ)
-        if not env.get("GPG_TTY") and os.isatty(2):
-            env["GPG_TTY"] = os.ttyname(2)  # lets a curses pinentry ask on the user's terminal
-        if not (env.get("GPG_TTY") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-            command += ["--pinentry-mode", "error"]  # nobody could answer a prompt
-        command += os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
+        command, env = _gpg_argv()
         timeout = _timeout()
         try:
             code, out, err = _run([*command, *args], data, env, timeout)
@@ -370,6 +394,18 @@ def _milliseconds_left(deadline: float) -> int:
 _SIGPIPE = 13  # signal.SIGPIPE on Linux and macOS; importing signal costs ~1 ms
 _SIGKILL = 9
 _NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"
+
+
+def _gpg_argv() -> tuple[list[str], dict[str, str]]:
+    """gpg's command prefix and environment: batch, status on stderr, no blind prompts."""
+    command = [_gpg_program(), "--batch", "--quiet", "--yes", "--status-fd", "2"]
+    env = dict(os.environ)
+    if not env.get("GPG_TTY") and os.isatty(2):
+        env["GPG_TTY"] = os.ttyname(2)  # lets a curses pinentry ask on the user's terminal
+    if not (env.get("GPG_TTY") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        command += ["--pinentry-mode", "error"]  # nobody could answer a prompt
+    command += env.get("PASSWORD_STORE_GPG_OPTS", "").split()
+    return command, env
 
 
 def _gpg_error(stderr: bytes, entry: str) -> CredentialStoreError:
