@@ -14,8 +14,9 @@ Differences from the Go helper, all readable by it:
   ``gpg --decrypt``; ``list`` runs nothing, it only reads directory names.
   Recipients come from the nearest ``.gpg-id`` (server directory, then
   ``docker-credential-helpers/``, then the store root, as pass walks) or from
-  ``PASSWORD_STORE_KEY``; ``PASSWORD_STORE_GPG_OPTS`` is passed to gpg.  pass's
-  git auto-commit and ``.gpg-id`` signature checks are not done.
+  ``PASSWORD_STORE_KEY``; ``PASSWORD_STORE_GPG_OPTS`` is passed to gpg, and with
+  ``PASSWORD_STORE_SIGNING_KEY`` the ``.gpg-id`` signature is checked before
+  encrypting, as pass does.  pass's git auto-commit is not done.
 * **Trailing newlines.**  The file holds ``secret + "\\n"`` (what ``pass insert``
   writes), and reading drops exactly one trailing ``"\\n"``.  So every secret,
   including one that ends in newlines, round-trips through regcred; the Go
