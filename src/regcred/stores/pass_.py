@@ -21,9 +21,10 @@ Differences from the Go helper, all readable by it:
   writes), and reading drops exactly one trailing ``"\\n"``.  So every secret,
   including one that ends in newlines, round-trips through regcred; the Go
   helper, which strips all trailing ``\\r``/``\\n``, and ``pass show`` read
-  ordinary secrets unchanged; and files the Go helper wrote (the raw secret)
-  or a user wrote with ``pass insert``/``pass edit`` read back as the Go
-  helper reads them.
+  ordinary secrets unchanged; files the Go helper wrote (the raw secret) read
+  back exactly unless the secret itself ended in a newline (which the Go
+  helper loses too); and ``pass insert``/``pass edit`` files lose their
+  editor newline, as with the Go helper.
 * **Usernames with "/"** would make the Go helper create nested directories.
   regcred percent-encodes ``%`` → ``%25``, ``/`` → ``%2F`` and NUL → ``%00``,
   but only for usernames that need it (one with ``/`` or NUL, or one that
