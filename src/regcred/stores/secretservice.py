@@ -54,6 +54,7 @@ _BUS_NAME = "org.freedesktop.secrets"
 _SERVICE_PATH = "/org/freedesktop/secrets"
 _DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
 _IFACE = "org.freedesktop.Secret."
+_PROPERTIES = "org.freedesktop.DBus.Properties"
 _DEFAULT_TIMEOUT = 10.0
 _MIN_PROMPT_TIMEOUT = 120.0
 _WINDOW = 64  # method calls in flight at once
@@ -62,6 +63,7 @@ _NO_SERVICE = {
     "org.freedesktop.DBus.Error.NameHasNoOwner",
 }
 _GONE = {"org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownMethod"}
+_SCHEMA_ATTRIBUTES = {"xdg:schema": SCHEMA, "docker_cli": "1"}
 _NO_BUS_HINT = (
     "run this in a desktop session, or under `dbus-run-session` with a keyring "
     "daemon, or use docker-credential-regcred-pass"
@@ -88,9 +90,9 @@ def _bus_address() -> str:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime:
         # os.path, not pathlib: a helper's start-up time matters.
-        path = os.path.join(runtime, "bus")  # noqa: PTH118
+        path = os.path.join(runtime, "bus")
         try:
-            if stat.S_ISSOCK(os.stat(path).st_mode):  # noqa: PTH116
+            if stat.S_ISSOCK(os.stat(path).st_mode):
                 return "unix:path=" + path
         except OSError:
             pass
@@ -126,11 +128,17 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
-def _attributes(server: str | None = None) -> dict[str, str]:
-    """The search attributes for our items (all of them, or one server's)."""
-    attrs = {"xdg:schema": SCHEMA, "docker_cli": "1"}
+def _search_attributes(server: str | None) -> dict[str, str]:
+    """What to search for: our items (all, or one server's).
+
+    Not ``xdg:schema``: gnome-keyring cannot match it on a keyring that has
+    been locked since the daemon started (it then knows only hashes of the
+    other attributes), and such items must show up, to be unlocked.  The
+    schema is checked on the attributes instead (:meth:`_Client.lookup`).
+    """
+    attrs = {"docker_cli": "1"}
     if server is not None:
-        attrs["server"] = _utf8(server)
+        attrs["server"] = server
     return attrs
 
 
@@ -158,9 +166,7 @@ class _Client:
     def close(self) -> None:
         self.conn.close()
 
-    def message(
-        self, path: str, interface: str, method: str, sig: str = "", *body: object
-    ) -> Message:
+    def message(self, path: str, interface: str, method: str, sig: str = "", *body: object) -> Message:
         from jeepney import DBusAddress, new_method_call
 
         address = DBusAddress(path, bus_name=_BUS_NAME, interface=interface)
@@ -201,18 +207,13 @@ class _Client:
                 return
 
     def _send_and_get_reply(self, msg: Message) -> Message:
-        try:
-            return self.conn.send_and_get_reply(msg, timeout=self.timeout)
-        except TimeoutError as exc:
-            raise StoreUnavailableError(
-                f"the Secret Service did not answer within {self.timeout:g} s "
-                "(REGCRED_DBUS_TIMEOUT); is the keyring daemon stuck?"
-            ) from exc
-        except OSError as exc:
-            raise StoreUnavailableError(f"lost the D-Bus connection ({exc.strerror})") from exc
+        return self._receive(self.timeout, msg)
 
-    def _receive(self, timeout: float) -> Message:
+    def _receive(self, timeout: float, msg: Message | None = None) -> Message:
+        """The next incoming message, or the reply to ``msg`` (sent here)."""
         try:
+            if msg is not None:
+                return self.conn.send_and_get_reply(msg, timeout=timeout)
             return self.conn.receive(timeout=timeout)
         except TimeoutError as exc:
             raise StoreUnavailableError(
@@ -226,23 +227,35 @@ class _Client:
 
     def open_session(self) -> str:
         """Open a ``plain`` transfer session; return its object path."""
-        _output, path = self.call(
-            _SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv", "plain", ("s", "")
-        )
+        _output, path = self.call(_SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv", "plain", ("s", ""))
         return str(path)
 
-    def search(self, attrs: dict[str, str]) -> tuple[list[str], list[str]]:
-        """``SearchItems``: (unlocked, locked) item paths in every collection."""
-        unlocked, locked = self.call(
-            _SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}", attrs
-        )
-        return list(unlocked), list(locked)
+    def lookup(self, server: str | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Our items as {path: properties}, and the locked items whose attributes are hidden.
 
-    def item_properties(self, paths: list[str], name: str) -> list[Any]:
-        """One property of many items, in one pipelined batch."""
-        props = "org.freedesktop.DBus.Properties"
-        msgs = [self.message(p, props, "Get", "ss", _IFACE + "Item", name) for p in paths]
-        return [body[0][1] for body in self.call_many(msgs)]
+        Attributes only (``GetAll`` on each item, pipelined); no secret is read.
+        """
+        unlocked, locked = self.call(
+            _SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}", _search_attributes(server)
+        )
+        paths = [*unlocked, *locked]
+        msgs = [self.message(p, _PROPERTIES, "GetAll", "s", _IFACE + "Item") for p in paths]
+        ours, hidden = {}, []
+        for path, (props,) in zip(paths, self.call_many(msgs), strict=True):
+            attrs = props["Attributes"][1]
+            if attrs.get("xdg:schema") == SCHEMA and "server" in attrs:
+                ours[path] = props
+            elif "server" not in attrs and path in locked:
+                hidden.append(path)
+        return ours, hidden
+
+    def readable(self, server: str | None, what: str) -> dict[str, dict[str, Any]]:
+        """:meth:`lookup`, unlocking first if a locked keyring hides some attributes."""
+        ours, hidden = self.lookup(server)
+        if hidden:
+            self.unlock(hidden, what)
+            ours, _hidden = self.lookup(server)
+        return ours
 
     def unlock(self, paths: list[str], what: str) -> None:
         """Unlock ``paths``, prompting only when someone can answer the prompt."""
@@ -310,114 +323,57 @@ class SecretServiceStore(CredentialStore):
     def store(self, creds: Credentials) -> None:
         """Store ``creds``; other items for that server (any username) are removed after."""
         server = _utf8(creds.server)
-        attrs = _attributes(server) | {"username": _utf8(creds.username), "label": DOCKER_LABEL}
+        attrs = {"label": DOCKER_LABEL, "server": server, "username": _utf8(creds.username)}
         client = _Client()
         try:
             # Collect the old items *before* creating the new one: concurrent
             # stores can then at worst leave a duplicate, never delete the newest.
-            session, (unlocked, locked) = client.call_many(
-                [
-                    client.message(_SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv",
-                                   "plain", ("s", "")),
-                    client.message(_SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}",
-                                   _attributes(server)),
-                ]
-            )  # fmt: skip
+            old = client.readable(server, "replace the old entry")
+            locked = [path for path, props in old.items() if props["Locked"][1]]
             if locked:
-                client.unlock(list(locked), "replace the old entry")
+                client.unlock(locked, "replace the old entry")
             properties = {
                 _IFACE + "Item.Label": ("s", server),
-                _IFACE + "Item.Attributes": ("a{ss}", attrs),
+                _IFACE + "Item.Attributes": ("a{ss}", attrs | _SCHEMA_ATTRIBUTES),
             }
-            secret = (session[1], b"", _utf8(creds.secret).encode(), "text/plain")
-            new = self._create(client, properties, secret)
-            self._delete(client, [p for p in [*unlocked, *locked] if p != new], "store")
+            secret = (client.open_session(), b"", _utf8(creds.secret).encode(), "text/plain")
+            new = _create(client, properties, secret)
+            _delete(client, [path for path in old if path != new], "replace the old entry")
         finally:
             client.close()
-
-    @staticmethod
-    def _create(
-        client: _Client, properties: Mapping[str, object], secret: tuple[object, ...]
-    ) -> str:
-        """``CreateItem`` in the default collection, unlocking it if needed."""
-        args = ("a{sv}(oayays)b", properties, secret, False)
-        for attempt in (1, 2):
-            try:
-                item, prompt = client.call(
-                    _DEFAULT_COLLECTION, _IFACE + "Collection", "CreateItem", *args
-                )
-            except _DBusError as exc:
-                if exc.name == "org.freedesktop.Secret.Error.IsLocked" and attempt == 1:
-                    client.unlock([_DEFAULT_COLLECTION], "store credentials")
-                    continue
-                if exc.name in _GONE:
-                    raise StoreUnavailableError(
-                        "the Secret Service has no default collection (keyring); create one, "
-                        "e.g. with Seahorse, or log in to a desktop session once"
-                    ) from exc
-                raise CredentialStoreError(f"the Secret Service refused to store: {exc}") from exc
-            if prompt != "/":
-                item = client.prompt(prompt, "store credentials")
-            return str(item)
-        raise AssertionError  # pragma: no cover - the loop always returns or raises
-
-    @staticmethod
-    def _delete(client: _Client, paths: list[str], action: str) -> None:
-        """Delete items one by one; items already gone are fine."""
-        for path in paths:
-            try:
-                (prompt,) = client.call(path, _IFACE + "Item", "Delete")
-            except _DBusError as exc:
-                if exc.name in _GONE:
-                    continue
-                raise CredentialStoreError(f"cannot {action}: {exc}") from exc
-            if prompt != "/":
-                client.prompt(prompt, action)
 
     def get(self, server: str) -> Credentials:
         """Return the credentials stored for exactly ``server`` (newest if several)."""
         client = _Client()
         try:
-            session, (unlocked, locked) = client.call_many(
-                [
-                    client.message(_SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv",
-                                   "plain", ("s", "")),
-                    client.message(_SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}",
-                                   _attributes(server)),
-                ]
-            )  # fmt: skip
-            paths = list(unlocked)
-            if not paths and locked:
-                client.unlock(list(locked), "read credentials")
-                paths = list(locked)
-            if not paths:
+            ours = client.readable(_utf8(server), "read credentials")
+            if not ours:
                 raise CredentialsNotFoundError(server)
-            path = _newest(client, paths)
+            unlocked = {path: props for path, props in ours.items() if not props["Locked"][1]}
+            if not unlocked:
+                client.unlock(list(ours), "read credentials")
+                unlocked = ours
+            path = _newest(unlocked)
             try:
-                secret, attrs = client.call_many(
-                    [
-                        client.message(path, _IFACE + "Item", "GetSecret", "o", session[1]),
-                        client.message(path, "org.freedesktop.DBus.Properties", "Get", "ss",
-                                       _IFACE + "Item", "Attributes"),
-                    ]
-                )  # fmt: skip
+                (secret,) = client.call(path, _IFACE + "Item", "GetSecret", "o", client.open_session())
             except _DBusError as exc:
                 if exc.name in _GONE:  # erased meanwhile
                     raise CredentialsNotFoundError(server) from exc
-                raise CredentialStoreError(f"cannot read the credentials: {exc}") from exc
+                raise
         finally:
             client.close()
-        value = bytes(secret[0][2]).decode("utf-8", "replace")
-        return Credentials(server, attrs[0][1].get("username", ""), value)
+        username = unlocked[path]["Attributes"][1].get("username", "")
+        return Credentials(server, username, bytes(secret[2]).decode("utf-8", "replace"))
 
     def erase(self, server: str) -> None:
         """Remove every item for ``server``; nothing to remove is fine."""
         client = _Client()
         try:
-            unlocked, locked = client.search(_attributes(server))
+            ours = client.readable(_utf8(server), "erase credentials")
+            locked = [path for path, props in ours.items() if props["Locked"][1]]
             if locked:
                 client.unlock(locked, "erase credentials")
-            self._delete(client, [*unlocked, *locked], "erase credentials")
+            _delete(client, list(ours), "erase credentials")
         finally:
             client.close()
 
@@ -425,27 +381,54 @@ class SecretServiceStore(CredentialStore):
         """``{server: username}`` from item attributes; no secret is ever read."""
         client = _Client()
         try:
-            unlocked, locked = client.search(_attributes())
-            paths = [*unlocked, *locked]
-            attrs = dict(zip(paths, client.item_properties(paths, "Attributes"), strict=True))
-            # A keyring locked since the daemon started shows only hashed
-            # attributes; those items have to be unlocked to be listed.
-            hidden = [p for p in locked if "server" not in attrs[p]]
-            if hidden:
-                client.unlock(hidden, "list credentials")
-                attrs.update(zip(hidden, client.item_properties(hidden, "Attributes"), strict=True))
-            by_server: dict[str, list[str]] = {}
-            for path in paths:
-                server = attrs[path].get("server")
-                if server is not None:
-                    by_server.setdefault(server, []).append(path)
-            result = {}
-            for server, items in by_server.items():
-                path = items[0] if len(items) == 1 else _newest(client, items)
-                result[server] = attrs[path].get("username", "")
+            ours = client.readable(None, "list credentials")
         finally:
             client.close()
-        return result
+        by_server: dict[str, dict[str, dict[str, Any]]] = {}
+        for path, props in ours.items():
+            by_server.setdefault(props["Attributes"][1]["server"], {})[path] = props
+        return {
+            server: items[_newest(items)]["Attributes"][1].get("username", "")
+            for server, items in by_server.items()
+        }
+
+
+def _create(client: _Client, properties: Mapping[str, object], secret: tuple[object, ...]) -> str:
+    """``CreateItem`` in the default collection, unlocking it if needed."""
+    args = ("a{sv}(oayays)b", properties, secret, False)
+    for attempt in (1, 2):
+        try:
+            item, prompt = client.call(_DEFAULT_COLLECTION, _IFACE + "Collection", "CreateItem", *args)
+        except _DBusError as exc:
+            if exc.name == "org.freedesktop.Secret.Error.IsLocked" and attempt == 1:
+                client.unlock([_DEFAULT_COLLECTION], "store credentials")
+                continue
+            if exc.name in _GONE:
+                raise StoreUnavailableError(
+                    "the Secret Service has no default collection (keyring); create one, "
+                    "e.g. with Seahorse, or log in to a desktop session once"
+                ) from exc
+            raise
+        return str(client.prompt(prompt, "store credentials") if prompt != "/" else item)
+    raise AssertionError  # pragma: no cover - the loop always returns or raises
+
+
+def _delete(client: _Client, paths: list[str], what: str) -> None:
+    """Delete items one by one; items already gone are fine."""
+    for path in paths:
+        try:
+            (prompt,) = client.call(path, _IFACE + "Item", "Delete")
+        except _DBusError as exc:
+            if exc.name not in _GONE:
+                raise
+            continue
+        if prompt != "/":
+            client.prompt(prompt, what)
+
+
+def _newest(items: dict[str, dict[str, Any]]) -> str:
+    """The most recently modified item's path (the last one found on a tie)."""
+    return max(enumerate(items), key=lambda pair: (items[pair[1]]["Modified"][1], pair[0]))[1]
 
 
 def _unwrap(reply: Message) -> Any:
@@ -459,11 +442,3 @@ def _unwrap(reply: Message) -> Any:
     if name in _NO_SERVICE or name.startswith("org.freedesktop.DBus.Error.Spawn"):
         raise StoreUnavailableError(_NO_SERVICE_HINT)
     raise _DBusError(name, text)
-
-
-def _newest(client: _Client, paths: list[str]) -> str:
-    """The most recently modified of ``paths`` (the last one on a tie)."""
-    if len(paths) == 1:
-        return paths[0]
-    modified = client.item_properties(paths, "Modified")
-    return max(zip(modified, range(len(paths)), paths, strict=True))[2]
