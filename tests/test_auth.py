@@ -11,7 +11,9 @@ import base64
 import contextlib
 import http
 import json
+import os
 import socket
+import subprocess
 import traceback
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ from regcred._auth import (
 )
 from regcred._http import Request, Response, TransportError
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
+from tests.conftest import require_program
 from tests.fixtures.hostile import Reply
 
 if TYPE_CHECKING:
@@ -124,9 +127,7 @@ def test_basic_flow() -> None:
     assert (ping.method, ping.url, auth_header(ping)) == ("GET", "https://reg.example/v2/", None)
     login = flow.send(reply(401, challenge('Basic realm="Registry Realm"')))
     assert (login.url, auth_header(login)) == ("https://reg.example/v2/", basic("alice", "s3cret"))
-    assert finish(flow, reply(200)) == LoginResult(
-        "https://reg.example", verified=True, identity_token=None
-    )
+    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token=None)
 
 
 def test_bearer_flow() -> None:
@@ -138,16 +139,13 @@ def test_bearer_flow() -> None:
     )
     assert token_request.method == "GET"
     assert token_request.url == (
-        "https://auth.example/token"
-        "?account=alice&client_id=docker&offline_token=true&service=reg+svc&x=1"
+        "https://auth.example/token?account=alice&client_id=docker&offline_token=true&service=reg+svc&x=1"
     )
     assert auth_header(token_request) == basic("alice", "s3cret")
     body = json.dumps({"token": "old", "access_token": "AT", "refresh_token": "RT"}).encode()
     final = flow.send(reply(200, (), body))
     assert (final.url, auth_header(final)) == ("https://reg.example/v2/", "Bearer AT")
-    assert finish(flow, reply(200)) == LoginResult(
-        "https://reg.example", verified=True, identity_token="RT"
-    )
+    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token="RT")
 
 
 def test_identity_token_flow_s24() -> None:
@@ -156,10 +154,7 @@ def test_identity_token_flow_s24() -> None:
     next(flow)
     post = flow.send(reply(401, challenge('Bearer realm="https://auth.example/token",service=svc')))
     assert (post.method, post.url) == ("POST", "https://auth.example/token")
-    assert (
-        post.body
-        == b"client_id=docker&grant_type=refresh_token&refresh_token=IDTOKEN&scope=&service=svc"
-    )
+    assert post.body == b"client_id=docker&grant_type=refresh_token&refresh_token=IDTOKEN&scope=&service=svc"
     assert ("Content-Type", "application/x-www-form-urlencoded") in post.headers
     assert auth_header(post) is None
     final = flow.send(reply(200, (), b'{"access_token": "AT"}'))
@@ -189,9 +184,7 @@ def test_no_challenge_is_unverified() -> None:
     """A 200 ping means the registry asked for nothing: one request, verified=False."""
     flow = login_flow("reg.example", username="u", secret="p")
     next(flow)
-    assert finish(flow, reply(200)) == LoginResult(
-        "https://reg.example", verified=False, identity_token=None
-    )
+    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=False, identity_token=None)
 
 
 @pytest.mark.parametrize(
@@ -398,9 +391,7 @@ def test_basic_login_over_http(registry_http: Registry) -> None:
         secret=registry_http.password,
         log=lines.append,
     )
-    assert result == LoginResult(
-        f"http://{registry_http.address}", verified=True, identity_token=None
-    )
+    assert result == LoginResult(f"http://{registry_http.address}", verified=True, identity_token=None)
     exchanges = [line for line in lines if " -> " in line]
     assert exchanges == [
         f"GET http://{registry_http.address}/v2/ -> 401 Unauthorized",
@@ -425,17 +416,13 @@ def test_basic_login_over_tls_with_cert_dir(registry_tls: Registry) -> None:
         secret=registry_tls.password,
         cert_dirs=[str(registry_tls.cert_dir)],
     )
-    assert result == LoginResult(
-        f"https://{registry_tls.address}", verified=True, identity_token=None
-    )
+    assert result == LoginResult(f"https://{registry_tls.address}", verified=True, identity_token=None)
 
 
 def test_tls_without_ca_fails_with_the_tls_reason(registry_tls: Registry) -> None:
     """Without the CA the https error is reported (http on the TLS port explains nothing)."""
     with pytest.raises(LoginError) as info:
-        verify_login(
-            registry_tls.address, username=registry_tls.username, secret=registry_tls.password
-        )
+        verify_login(registry_tls.address, username=registry_tls.username, secret=registry_tls.password)
     assert "failed to verify certificate" in str(info.value)
 
 
@@ -467,9 +454,7 @@ def test_token_login_and_refresh_token_login(registry_token: Registry) -> None:
         "offline_token": "true",
         "service": "regcred-test-registry",
     }
-    assert grant["headers"]["Authorization"] == basic(
-        registry_token.username, registry_token.password
-    )
+    assert grant["headers"]["Authorization"] == basic(registry_token.username, registry_token.password)
     assert result.identity_token is not None
     again = verify_login(registry_token.address, username="<token>", secret=result.identity_token)
     assert again.verified
@@ -516,9 +501,7 @@ def test_token_login_over_tls(registry_token_tls: Registry) -> None:
 # --------------------------------------------------------------------------- hostile servers
 
 
-def _registry(
-    hostile: Callable[..., HostileServer], header: str, *, tls: bool = False
-) -> HostileServer:
+def _registry(hostile: Callable[..., HostileServer], header: str, *, tls: bool = False) -> HostileServer:
     server = hostile("127.0.0.1", tls=tls)
     server.route("/v2/", Reply(401, challenge(header)))
     return server
@@ -618,9 +601,7 @@ def test_s6_insecure_registry_401_over_https_stops(
     registry = _registry(hostile, 'Basic realm="r"', tls=True)
     lines: list[str] = []
     with pytest.raises(LoginError, match="failed with status: 401"):
-        verify_login(
-            registry.address, username="victim", secret=CANARY, insecure=True, log=lines.append
-        )
+        verify_login(registry.address, username="victim", secret=CANARY, insecure=True, log=lines.append)
     assert len(registry.requests) == 2
     assert not any(line.startswith("trying http://") for line in lines)
 
@@ -687,9 +668,7 @@ def test_s18_canary_never_logged(hostile: Callable[..., HostileServer]) -> None:
     token = hostile("127.0.0.1")
     token.route(
         "/token",
-        Reply(
-            200, (), json.dumps({"token": "AT-" + CANARY, "refresh_token": "RT-" + CANARY}).encode()
-        ),
+        Reply(200, (), json.dumps({"token": "AT-" + CANARY, "refresh_token": "RT-" + CANARY}).encode()),
     )
     realm = f"http://{token.address}/token?X-Amz-Signature={CANARY}"
     registry = hostile("127.0.0.1")
@@ -728,7 +707,76 @@ def test_no_challenge_real_server_is_unverified(hostile: Callable[..., HostileSe
     open_registry = hostile("127.0.0.1")
     open_registry.route("/v2/", Reply(200, (), b"{}"))
     result = verify_login(open_registry.address, username="u", secret=CANARY)
-    assert result == LoginResult(
-        f"http://{open_registry.address}", verified=False, identity_token=None
-    )
+    assert result == LoginResult(f"http://{open_registry.address}", verified=False, identity_token=None)
     assert not open_registry.saw_credentials()
+
+
+# --------------------------------------------------------------------------- docker parity
+
+
+def _fake_registry(hostile: Callable[..., HostileServer], scheme: str) -> tuple[HostileServer, HostileServer]:
+    """A recording registry (and token server) that accept user/pw with ``scheme``."""
+    registry, token = hostile("127.0.0.1"), hostile("127.0.0.1")
+    if scheme == "basic":
+        ok, header = basic("user", "pw"), 'Basic realm="r"'
+    else:
+        ok, header = "Bearer T", f'Bearer realm="http://{token.address}/token",service="svc"'
+        body = json.dumps({"token": "T", "refresh_token": "R"}).encode()
+        token.route("/token", Reply(200, (("Content-Type", "application/json"),), body))
+    registry.route(
+        "/v2/",
+        lambda r: Reply(200, (), b"{}") if r.header("Authorization") == ok else Reply(401, challenge(header)),
+    )
+    return registry, token
+
+
+def _exchange(servers: tuple[HostileServer, HostileServer]) -> list[tuple[str, str, str, str]]:
+    seen = [
+        (name, r.method, r.path, (r.header("Authorization") or "").split(" ")[0])
+        for name, server in zip(("registry", "token"), servers, strict=True)
+        for r in server.requests
+    ]
+    for server in servers:
+        server.requests.clear()
+    return seen
+
+
+@pytest.mark.parametrize("scheme", ["basic", "bearer"])
+def test_same_requests_as_docker_cli(
+    hostile: Callable[..., HostileServer], tmp_path: Path, scheme: str
+) -> None:
+    """The docker CLI (client-side login) and regcred send the same requests, in the same order."""
+    docker = require_program("docker", "docker.io")
+    servers = _fake_registry(hostile, scheme)
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path), "DOCKER_HOST": "unix:///nonexistent"}
+    (tmp_path / "config.json").write_text('{"credsStore": "regcred-test-none"}')
+    subprocess.run(
+        [docker, "login", servers[0].address, "-u", "user", "--password-stdin"],
+        input="pw\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,  # storing fails on purpose (no such helper); the exchange is what counts
+    )
+    docker_exchange = _exchange(servers)
+    assert docker_exchange, "docker sent nothing"
+    result = verify_login(servers[0].address, username="user", secret="pw")
+    assert result.verified
+    assert _exchange(servers) == docker_exchange
+
+
+def test_ipv6_loopback_registry(hostile: Callable[..., HostileServer]) -> None:
+    """A bracketed IPv6 loopback key works end to end (https fails, http verifies)."""
+    registry = hostile("::1")
+    registry.route(
+        "/v2/",
+        lambda r: (
+            Reply(200, (), b"{}")
+            if r.header("Authorization") == basic("user", "pw")
+            else Reply(401, challenge('Basic realm="r"'))
+        ),
+    )
+    result = verify_login(f"[::1]:{registry.port}", username="user", secret="pw")
+    assert result == LoginResult(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
+    assert [r.header("Host") for r in registry.requests] == [f"[::1]:{registry.port}"] * 2

@@ -61,23 +61,29 @@ def test_get_returns_status_headers_and_body(
     assert (server.requests[0].header("User-Agent") or "").startswith("regcred/")
 
 
+def test_server_reason_phrase_is_not_trusted(
+    hostile: Callable[..., HostileServer], make_client: Callable[..., Client]
+) -> None:
+    """The reason phrase is the standard one, never the server's text (escapes, secrets)."""
+    server = hostile()
+    server.route("/v2/", Reply(401, reason="Pwned \x1b[2J echo"))
+    response = make_client().send(Request("GET", f"{server.url}/v2/"))
+    assert response.reason == "Unauthorized"
+
+
 def test_redirects_are_returned_not_followed(
     hostile: Callable[..., HostileServer], make_client: Callable[..., Client]
 ) -> None:
     """A 302 comes back to the caller; the Location is never requested."""
     server, other = hostile(), hostile("127.0.0.2")
     server.route("/v2/", Reply(302, (("Location", f"{other.url}/steal"),)))
-    response = make_client().send(
-        Request("GET", f"{server.url}/v2/", (("Authorization", "Basic x"),))
-    )
+    response = make_client().send(Request("GET", f"{server.url}/v2/", (("Authorization", "Basic x"),)))
     assert response.status == 302
     assert response.is_redirect
     assert other.requests == []
 
 
-def test_body_size_cap(
-    hostile: Callable[..., HostileServer], make_client: Callable[..., Client]
-) -> None:
+def test_body_size_cap(hostile: Callable[..., HostileServer], make_client: Callable[..., Client]) -> None:
     """A body over the cap is an error, not a memory hog."""
     server = hostile()
     server.route("/big", Reply(200, (), b"x" * 5000))
@@ -127,8 +133,7 @@ def test_connection_refused_message(make_client: Callable[..., Client]) -> None:
     with pytest.raises(TransportError) as info:
         make_client().send(Request("GET", url))
     assert str(info.value) == (
-        f'Get "http://127.0.0.1:{port}/token?account=REDACTED&secret=REDACTED": '
-        "connect: connection refused"
+        f'Get "http://127.0.0.1:{port}/token?account=REDACTED&secret=REDACTED": connect: connection refused'
     )
 
 
@@ -152,9 +157,7 @@ def test_tls_untrusted_ca_fails(
 ) -> None:
     """The system trust store does not trust the test CA."""
     server = hostile(tls=True)
-    with pytest.raises(
-        TransportError, match="tls: failed to verify certificate: unable to get local issuer"
-    ):
+    with pytest.raises(TransportError, match="tls: failed to verify certificate: unable to get local issuer"):
         make_client().send(Request("GET", f"{server.url}/v2/"))
     assert server.requests == []
 
@@ -233,9 +236,7 @@ def test_client_certificate_pair_is_presented(
     server.route("/v2/", Reply(200))
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
     with pytest.raises(TransportError):  # no client certificate yet
-        make_client(cert_dirs={"127.0.0.1": [str(tmp_path)]}).send(
-            Request("GET", f"{server.url}/v2/")
-        )
+        make_client(cert_dirs={"127.0.0.1": [str(tmp_path)]}).send(Request("GET", f"{server.url}/v2/"))
     (tmp_path / "client.cert").write_bytes(test_pki.client_cert.read_bytes())
     (tmp_path / "client.key").write_bytes(test_pki.client_key.read_bytes())
     client = make_client(cert_dirs={"127.0.0.1": [str(tmp_path)]})
@@ -361,9 +362,7 @@ def test_https_request_tunnels_through_proxy(
     proxy.route("reg.example:443", Reply(403))
     proxy_env.setenv("HTTPS_PROXY", f"http://pu:pp@{proxy.address}")
     with pytest.raises(TransportError, match="Tunnel connection failed: 403"):
-        make_client().send(
-            Request("GET", "https://reg.example/v2/", (("Authorization", "Basic s"),))
-        )
+        make_client().send(Request("GET", "https://reg.example/v2/", (("Authorization", "Basic s"),)))
     [seen] = proxy.requests
     assert (seen.method, seen.path) == ("CONNECT", "reg.example:443")
     assert seen.header("Proxy-Authorization") == "Basic cHU6cHA="
@@ -391,9 +390,7 @@ def test_origin(url: str, expected: tuple[str, str, int]) -> None:
 def test_redact_url() -> None:
     """Userinfo, fragment and query values never survive redaction."""
     url = "https://u:CANARY@reg/x?X-Amz-Signature=CANARY&access_token=CANARY&flag#CANARY"
-    assert redact_url(url) == (
-        "https://reg/x?X-Amz-Signature=REDACTED&access_token=REDACTED&flag=REDACTED"
-    )
+    assert redact_url(url) == ("https://reg/x?X-Amz-Signature=REDACTED&access_token=REDACTED&flag=REDACTED")
 
 
 def test_is_loopback_host() -> None:

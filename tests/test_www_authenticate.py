@@ -18,9 +18,7 @@ def test_docker_hub_bearer() -> None:
     """Docker Hub's challenge gives a bearer scheme with realm and service."""
     header = 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"'
     assert parse_www_authenticate(header) == [
-        Challenge(
-            "bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io"}
-        )
+        Challenge("bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io"})
     ]
 
 

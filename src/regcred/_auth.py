@@ -176,9 +176,7 @@ def check_realm(realm: str | None, endpoint: str) -> str:
         raise LoginError(f"refusing token realm {shown!r}: not a plain http(s) URL")
     same_host = _same_host(host, reg_host)
     if scheme == "http" and not (reg_scheme == "http" and same_host):
-        raise LoginError(
-            f"refusing token realm {shown!r}: credentials are only sent to an https realm"
-        )
+        raise LoginError(f"refusing token realm {shown!r}: credentials are only sent to an https realm")
     if not same_host:
         address = _ip_literal(host)
         local_name = host == "localhost" or host.endswith(".localhost")
@@ -227,9 +225,7 @@ def _fetch(
                 "refusing to follow it with credentials"
             )
         if response.status in {307, 308}:
-            request = Request(
-                request.method, location, request.headers, request.body, request.verify
-            )
+            request = Request(request.method, location, request.headers, request.body, request.verify)
         else:
             request = Request("GET", location, request.headers, b"", request.verify)
     raise LoginError(f"{redact_url(request.url)}: stopped after {MAX_REDIRECTS} redirects")
@@ -259,17 +255,13 @@ def _token_error(response: Response, secrets: _Secrets) -> str:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
             name = str(first.get("code") or code or "unknown").lower().replace("_", " ")
-            return (
-                f"{_clean(name, secrets, 40)}: {_clean(str(first.get('message') or ''), secrets)}"
-            )
+            return f"{_clean(name, secrets, 40)}: {_clean(str(first.get('message') or ''), secrets)}"
     if code == "unauthorized":
         return "unauthorized: authentication required"
     return f"received unexpected HTTP status: {response.status} {response.reason}"
 
 
-def _token_request(
-    challenge: Challenge, realm: str, username: str, secret: str, verify: bool
-) -> Request:
+def _token_request(challenge: Challenge, realm: str, username: str, secret: str, verify: bool) -> Request:
     service = challenge.get("service") or ""
     if username == TOKEN_USERNAME:
         form = {"client_id": "docker", "grant_type": "refresh_token", "refresh_token": secret}
@@ -313,7 +305,7 @@ def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None
     return token, refresh
 
 
-def login_flow(  # noqa: PLR0913 - keyword-only options
+def login_flow(
     server_key: str,
     *,
     username: str,
@@ -324,6 +316,7 @@ def login_flow(  # noqa: PLR0913 - keyword-only options
 ) -> Generator[Request, Response, LoginResult]:
     """The login exchange for ``server_key``, as a generator of requests (see module doc)."""
     secrets = secrets if secrets is not None else _Secrets(secret)
+    secrets.add(_basic(username, secret).partition(" ")[2])  # in case a server echoes it
     emit = _safe_log(log, secrets)
     if not username or not secret:
         raise LoginError("no basic auth credentials")
@@ -342,8 +335,7 @@ def login_flow(  # noqa: PLR0913 - keyword-only options
             raise LoginError(f"{first_error} (and over plain http: {ping.status} {ping.reason})")
         login = _Login(endpoint, verify, username, secret, secrets, emit)
         return (yield from login.authenticate(ping))
-    assert first_error is not None  # noqa: S101 - login_endpoints never returns []
-    raise first_error
+    raise first_error or LoginError(f"no endpoint to try for {server_key}")
 
 
 @dataclass(slots=True)
@@ -395,9 +387,7 @@ class _Login:
         realm = check_realm(challenge.get("realm"), self.endpoint)
         # --insecure names the registry's host; the realm elsewhere is verified.
         same_host = _same_host(origin(realm)[1], origin(self.endpoint)[1])
-        request = _token_request(
-            challenge, realm, self.username, self.secret, self.verify or not same_host
-        )
+        request = _token_request(challenge, realm, self.username, self.secret, self.verify or not same_host)
         response = yield from _fetch(request, self.emit, " (token request)")
         if not 200 <= response.status < 300:
             reason = _token_error(response, self.secrets)
@@ -420,7 +410,7 @@ def _safe_log(log: Callable[[str], None] | None, secrets: _Secrets) -> Callable[
     return emit
 
 
-def verify_login(  # noqa: PLR0913 - keyword-only options, as agreed with the CLI
+def verify_login(
     server_key: str,
     *,
     username: str,
@@ -465,7 +455,7 @@ def _drive(flow: Generator[Request, Response, LoginResult], client: Client) -> L
         while True:
             try:
                 response = client.send(request)
-            except TransportError as exc:  # noqa: PERF203 - one request per loop
+            except TransportError as exc:
                 request = flow.throw(exc)
             else:
                 request = flow.send(response)

@@ -119,9 +119,7 @@ def redact_url(url: str) -> str:
     """``url`` without userinfo, fragment or query values (keys are kept)."""
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
-    query = "&".join(
-        f"{item.partition('=')[0]}=REDACTED" for item in parts.query.split("&") if item
-    )
+    query = "&".join(f"{item.partition('=')[0]}=REDACTED" for item in parts.query.split("&") if item)
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
@@ -143,12 +141,12 @@ def registry_cert_dirs(
     then an explicit ``--cert-dir`` (used as is).  Missing ones are left out.
     """
     # os.path rather than pathlib throughout: pathlib costs import time on every login.
-    dirs = [os.path.join("/etc/docker/certs.d", host_port)]  # noqa: PTH118
+    dirs = [os.path.join("/etc/docker/certs.d", host_port)]
     if config_dir:
-        dirs.append(os.path.join(config_dir, "certs.d", host_port))  # noqa: PTH118
+        dirs.append(os.path.join(config_dir, "certs.d", host_port))
     if cert_dir:
         dirs.append(cert_dir)
-    return [d for d in dirs if os.path.isdir(d)]  # noqa: PTH112
+    return [d for d in dirs if os.path.isdir(d)]
 
 
 def is_loopback_host(host: str) -> bool:
@@ -231,11 +229,11 @@ def _load_cert_dirs(context: ssl.SSLContext, dirs: Sequence[str]) -> None:
     """Add docker ``certs.d`` material: ``*.crt`` CAs, ``*.cert``/``*.key`` client pairs."""
     for directory in dirs:
         try:
-            names = sorted(os.listdir(directory))  # noqa: PTH208
+            names = sorted(os.listdir(directory))
         except OSError:
             continue
         for name in names:
-            path = os.path.join(directory, name)  # noqa: PTH118
+            path = os.path.join(directory, name)
             try:
                 if name.endswith(".crt"):
                     context.load_verify_locations(cafile=path)
@@ -247,7 +245,7 @@ def _load_cert_dirs(context: ssl.SSLContext, dirs: Sequence[str]) -> None:
                             "CA certificates must use the extension .crt"
                         )
                     # An encrypted key fails instead of prompting on the terminal.
-                    key_path = os.path.join(directory, key)  # noqa: PTH118
+                    key_path = os.path.join(directory, key)
                     context.load_cert_chain(path, key_path, password=b"")
                 elif name.endswith(".key") and name[: -len(".key")] + ".cert" not in names:
                     cert = name[: -len(".key")] + ".cert"
@@ -280,6 +278,14 @@ def _describe(exc: BaseException) -> str:
     else:
         reason = type(exc).__name__
     return reason
+
+
+def _reason(status: int) -> str:
+    """The standard reason phrase (as Go's ``StatusText``): a server's own text is not trusted."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class Client:
@@ -330,13 +336,9 @@ class Client:
         if scheme == "https":
             context = self._context(host, verify)
             if proxy is None:
-                conn = http.client.HTTPSConnection(
-                    host, port, timeout=self.timeout, context=context
-                )
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
             else:
-                conn = http.client.HTTPSConnection(
-                    proxy[0], proxy[1], timeout=self.timeout, context=context
-                )
+                conn = http.client.HTTPSConnection(proxy[0], proxy[1], timeout=self.timeout, context=context)
                 conn.set_tunnel(host, port, headers=tunnel_headers)
             return conn, False
         if proxy is None:
@@ -421,7 +423,7 @@ class Client:
             conn.sock.settimeout(self.timeout)
         return Response(
             status=response.status,
-            reason=response.reason,
+            reason=_reason(response.status),
             headers=tuple(response.getheaders()),
             body=b"".join(chunks),
             url=request.url,
