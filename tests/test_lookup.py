@@ -209,3 +209,24 @@ def test_lookup_in_a_large_config(docker_config: Path) -> None:
     creds = regcred.get_credentials("r499.example")
     assert creds is not None
     assert creds.secret == "499"
+
+
+def test_docker_auth_config_env_overrides(docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$DOCKER_AUTH_CONFIG wins over config.json for its exact keys, as in docker 28.3+."""
+    _write(
+        docker_config,
+        {"auths": {"reg.example": {"auth": _b64("file:1")}, "b.example": {"auth": _b64("b:2")}}},
+    )
+    monkeypatch.setenv("DOCKER_AUTH_CONFIG", json.dumps({"auths": {"reg.example": {"auth": _b64("env:3")}}}))
+    env_creds = regcred.get_credentials("reg.example")
+    assert env_creds is not None
+    assert (env_creds.username, env_creds.secret) == ("env", "3")
+    other = regcred.get_credentials("b.example")
+    assert other is not None
+    assert other.username == "b"
+    monkeypatch.setenv("DOCKER_AUTH_CONFIG", json.dumps({"auths": {"reg.example": {}}}))
+    with pytest.raises(ConfigError, match=r"missing key `auth` for reg\.example"):
+        regcred.get_credentials("reg.example")
+    monkeypatch.setenv("DOCKER_AUTH_CONFIG", json.dumps({"auths": {}, "credsStore": "x"}))
+    with pytest.raises(ConfigError, match="unknown field"):
+        regcred.get_credentials("reg.example")

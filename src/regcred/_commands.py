@@ -84,9 +84,24 @@ def _log(args: argparse.Namespace) -> Any:
     return log
 
 
+_ENV_WARNING = (
+    "WARNING: DOCKER_AUTH_CONFIG is set and takes precedence over what is stored here.\n"
+    "Unset DOCKER_AUTH_CONFIG to use the stored credentials."
+)
+
+
+def _warn_env_auth_config() -> None:
+    import os
+
+    if os.environ.get("DOCKER_AUTH_CONFIG"):
+        print(_ENV_WARNING, file=sys.stderr)
+
+
 def _login(args: argparse.Namespace) -> int:
     from regcred import _api
     from regcred._registry import normalize
+
+    _warn_env_auth_config()
 
     username, password = _flag_credentials(args)
     log = _log(args)
@@ -197,6 +212,7 @@ def _logout(args: argparse.Namespace) -> int:
 
     if args.all and args.server:
         raise LoginError("give a SERVER or --all, not both")
+    _warn_env_auth_config()
     outcome = _api.logout(args.server, all_registries=args.all, config_dir=args.config, log=_log(args))
     if args.all:
         keys = sorted({k for ks in outcome.removed.values() for k in ks})

@@ -2,6 +2,8 @@
 
 Precedence for ``get_credentials(server)``, first hit wins:
 
+0. ``$DOCKER_AUTH_CONFIG`` (docker 28.3+): a JSON ``{"auths": {key: {"auth": …}}}``
+   that overrides the stores, exact key only.
 1. Docker's ``config.json`` (``--config``/``config_dir``, ``$DOCKER_CONFIG``,
    ``~/.docker``):
 
@@ -29,14 +31,14 @@ from typing import TYPE_CHECKING
 from regcred import _config
 from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, to_hostname
 from regcred.credentials import TOKEN_USERNAME, Credentials
-from regcred.errors import CredentialsNotFoundError
+from regcred.errors import ConfigError, CredentialsNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from regcred.credentials import CredentialStore
 
-__all__ = ["get_credentials", "helper_for", "list_credentials", "podman_auth_files"]
+__all__ = ["env_auth_config", "get_credentials", "helper_for", "list_credentials", "podman_auth_files"]
 
 
 def get_credentials(
@@ -53,6 +55,11 @@ def get_credentials(
     :class:`~regcred.errors.CredentialStoreError` when a helper fails.
     """
     key, repo = split_repository(server) if server else (DOCKER_HUB, "")
+    env_config = env_auth_config()
+    if env_config is not None:
+        found = _from_auths(env_config, key, iter([key]))
+        if found is not None:
+            return found
     config = _config.load(_config.config_path(config_dir))
     found = _from_docker_config(config, key)
     if found is None and _podman_enabled(podman):
@@ -81,6 +88,24 @@ def list_credentials(*, config_dir: str | os.PathLike[str] | None = None) -> dic
         listed = _store(name).list()
         result.update((k, listed[k]) for k in keys if k in listed)
     return dict(sorted(result.items()))
+
+
+def env_auth_config() -> _config.Config | None:
+    """``$DOCKER_AUTH_CONFIG`` parsed as docker does (every entry needs ``auth``), or None."""
+    raw = os.environ.get("DOCKER_AUTH_CONFIG")
+    if not raw:
+        return None
+    where = Path("$DOCKER_AUTH_CONFIG")
+    data = _config.parse(where, raw.encode())
+    unknown = set(data) - {"auths"}
+    if unknown:
+        raise ConfigError(f"DOCKER_AUTH_CONFIG: unknown field {min(unknown)!r} (only auths is allowed)")
+    config = _config.Config(where, data, raw.encode())
+    for key in config.auth_keys():
+        entry = config.entry(key)
+        if entry is None or not entry.password:
+            raise ConfigError(f"DOCKER_AUTH_CONFIG environment variable is missing key `auth` for {key}")
+    return config
 
 
 def helper_for(config: _config.Config, key: str) -> str:

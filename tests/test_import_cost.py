@@ -1,0 +1,65 @@
+"""The read side imports no HTTP or TLS code: checked in a fresh interpreter.
+
+``regcred get`` and ``regcred.get_credentials()`` run inside other tools and
+scripts on every pull; they must not pay for the login machinery.  Timing
+lives in benchmarks/, this pins the *set* of modules.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = {"ssl", "http.client", "urllib.request", "regcred._http", "regcred._auth", "importlib.metadata"}
+
+
+def _loaded_after(code: str, config_dir: Path) -> set[str]:
+    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(config_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "cfg"
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps({"auths": {"reg.example": {"auth": "dTpw"}}}))
+    return directory
+
+
+def test_package_import_is_lazy(config_dir: Path) -> None:
+    """`import regcred` loads none of its submodules."""
+    loaded = _loaded_after("import regcred", config_dir)
+    assert {m for m in loaded if m.startswith("regcred.")} == set()
+
+
+def test_get_credentials_loads_no_http(config_dir: Path) -> None:
+    """get_credentials() from the file store imports no HTTP/TLS stack."""
+    code = (
+        "import regcred\n"
+        "assert regcred.get_credentials('reg.example', config_dir=sys.argv[1]).username == 'u'"
+    )
+    loaded = _loaded_after(code, config_dir)
+    assert "regcred._lookup" in loaded
+    assert loaded & HEAVY == set()
+
+
+def test_cli_get_and_list_load_no_http(config_dir: Path) -> None:
+    """`regcred get` and `regcred list` import no HTTP/TLS stack."""
+    code = (
+        "from regcred.cli import main\n"
+        "assert main(['--config', sys.argv[1], 'get', 'reg.example']) == 0\n"
+        "assert main(['--config', sys.argv[1], 'list']) == 0"
+    )
+    loaded = _loaded_after(code, config_dir)
+    assert loaded & HEAVY == set()
