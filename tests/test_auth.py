@@ -16,8 +16,11 @@ import socket
 import subprocess
 import traceback
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from regcred._auth import (
     HUB_ENDPOINT,
@@ -780,3 +783,55 @@ def test_ipv6_loopback_registry(hostile: Callable[..., HostileServer]) -> None:
     result = verify_login(f"[::1]:{registry.port}", username="user", secret="pw")
     assert result == LoginResult(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
     assert [r.header("Host") for r in registry.requests] == [f"[::1]:{registry.port}"] * 2
+
+
+# --------------------------------------------------------------------------- property: hostile scripts
+
+REGISTRY = "https://reg.example"
+REALMS = ("https://auth.example", "https://evil.example")  # https on a DNS name: allowed realms
+NEVER = (
+    "http://reg.example",
+    "https://reg.example:444",
+    "http://169.254.169.254",
+    "https://10.0.0.1",
+    "https://127.0.0.1",
+    "http://auth.example",
+)
+_any_origin = st.sampled_from((REGISTRY, *REALMS, *NEVER))
+
+
+@st.composite
+def hostile_responses(draw: st.DrawFn) -> Response:
+    """Any mix of challenges, redirects, token bodies and statuses a server could send."""
+    kind = draw(st.sampled_from(["challenge", "redirect", "token", "status"]))
+    if kind == "challenge":
+        realm = draw(_any_origin) + draw(st.sampled_from(["/token", "/t?x=1", ""]))
+        scheme = draw(st.sampled_from(["Basic", "Bearer", "Negotiate"]))
+        return reply(401, challenge(f'{scheme} realm="{realm}",service="s"'))
+    if kind == "redirect":
+        location = draw(st.one_of(_any_origin.map(lambda o: o + "/v2/"), st.just("/v2/x")))
+        return reply(draw(st.sampled_from([301, 302, 303, 307, 308])), (("Location", location),))
+    if kind == "token":
+        return reply(200, (), json.dumps({"token": "TOK", "refresh_token": "RT"}).encode())
+    return reply(draw(st.sampled_from([200, 204, 400, 401, 403, 404, 500])))
+
+
+@given(st.lists(hostile_responses(), min_size=1, max_size=12), st.booleans())
+def test_hostile_scripts_never_reach_another_origin(responses: list[Response], token_login: bool) -> None:
+    """Whatever the servers answer: no forbidden origin, tokens stay home, S24 holds."""
+    username = "<token>" if token_login else "user"
+    flow = login_flow("reg.example", username=username, secret=CANARY)
+    request = next(flow)
+    for response in responses:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(request.url))
+        assert origin not in NEVER, f"request to {origin}"
+        authorization = auth_header(request) or ""
+        if origin != REGISTRY:  # only a token request may leave the registry's origin
+            assert b"grant_type=refresh_token" in request.body or "client_id=docker" in request.url
+            assert not authorization.startswith("Bearer")
+        if token_login:  # S24: the identity token is never a Basic password
+            assert not authorization.startswith("Basic")
+        try:
+            request = flow.send(response)
+        except (StopIteration, LoginError):
+            return
