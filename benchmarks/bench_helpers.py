@@ -93,6 +93,16 @@ def bench(backend: Backend, runs: int, warmup: int = 3) -> None:
         m_ours, m_go = statistics.median(ours), statistics.median(go)
         agree = outputs_agree(backend, action, stdin)
         print(f"{name:<14} {m_ours:9.1f} {m_go:9.1f} {m_ours / m_go:7.2f}  {agree}")
+    # The floor under any Python helper: the interpreter starting and doing nothing.
+    for label, flags in (("python -c pass", []), ("python -I -S", ["-I", "-S"])):
+        times = [_time([sys.executable, *flags, "-c", "pass"], backend.env) for _ in range(runs)]
+        print(f"{label:<14} {statistics.median(times):9.1f}")
+
+
+def _time(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True)
+    return (time.perf_counter() - start) * 1000
 
 
 # --- pass ------------------------------------------------------------------------------
