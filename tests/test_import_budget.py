@@ -41,9 +41,7 @@ LAZY = {"regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_"}}
 def imported_modules(code: str) -> set[str]:
     """sys.modules after running ``code`` in a fresh interpreter."""
     script = f"import sys\n{code}\nloaded = sorted(sys.modules)\nprint(repr(loaded))"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, check=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, timeout=60)
     names = done.stdout.decode().splitlines()[-1].strip("[]").split(", ")
     return {name.strip("'") for name in names}
 

@@ -96,9 +96,7 @@ class Run:
     stdin_left: bytes = field(repr=False, default=b"")
 
 
-def run(
-    args: list[str], stdin: bytes = b"", store: CredentialStore | None = None, **kw: str
-) -> Run:
+def run(args: list[str], stdin: bytes = b"", store: CredentialStore | None = None, **kw: str) -> Run:
     """serve() with BytesIO/StringIO streams; returns exit code, stdout, stderr."""
     target = store if store is not None else MemoryStore()
     stdin_io = io.BytesIO(stdin)
@@ -258,10 +256,7 @@ def test_trim_is_gos_not_pythons() -> None:
         (b"{'a':1}", "invalid character '\\'' looking for beginning of object key string"),
         (
             b'{"ServerURL":1}',
-            (
-                "json: cannot unmarshal number into Go struct field Credentials.ServerURL"
-                " of type string"
-            ),
+            ("json: cannot unmarshal number into Go struct field Credentials.ServerURL of type string"),
         ),
         (
             b'{"username":true,"ServerURL":"r"}',
@@ -447,10 +442,7 @@ def test_store_errors_are_one_line() -> None:
 def test_os_errors_keep_their_text() -> None:
     """OSError texts (file names, never secrets) are shown."""
     result = run(["list"], b"", Exploding())
-    assert (
-        result.out
-        == f"{PROG}: unexpected error: [Errno 13] Permission denied: '/store/dir'\n".encode()
-    )
+    assert result.out == f"{PROG}: unexpected error: [Errno 13] Permission denied: '/store/dir'\n".encode()
 
 
 def test_debug_traceback_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -504,9 +496,9 @@ def test_any_stdin_gives_one_line_and_exit_0_or_1(action: str, stdin: bytes) -> 
 
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8"))
-_SERVER = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), min_size=1
-).filter(lambda s: not s[0].isspace() and not s[-1].isspace())
+_SERVER = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), min_size=1).filter(
+    lambda s: not s[0].isspace() and not s[-1].isspace()
+)
 
 
 @settings(max_examples=200, deadline=None)
