@@ -788,10 +788,10 @@ def test_ipv6_loopback_registry(hostile: Callable[..., HostileServer]) -> None:
 # --------------------------------------------------------------------------- property: hostile scripts
 
 REGISTRY = "https://reg.example"
-REALMS = ("https://auth.example", "https://evil.example")  # https on a DNS name: allowed realms
+# Allowed as realms (https on a DNS name), but only for the token request itself.
+REALMS = ("https://auth.example", "https://evil.example", "https://reg.example:444")
 NEVER = (
     "http://reg.example",
-    "https://reg.example:444",
     "http://169.254.169.254",
     "https://10.0.0.1",
     "https://127.0.0.1",

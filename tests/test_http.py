@@ -407,3 +407,15 @@ def test_import_cost_stays_small() -> None:
     assert "urllib.request" not in modules
     assert "httpx" not in modules
     assert "requests" not in modules
+
+
+def test_header_injection_is_refused_without_echo(
+    hostile: Callable[..., HostileServer], make_client: Callable[..., Client]
+) -> None:
+    """A header value with CR/LF fails the request and the value is not echoed."""
+    server = hostile()
+    bad = (("Authorization", "Bearer CANARY\r\nX-Evil: 1"),)
+    with pytest.raises(TransportError) as info:
+        make_client().send(Request("GET", f"{server.url}/v2/", bad))
+    assert "CANARY" not in str(info.value)
+    assert server.requests == []

@@ -127,8 +127,9 @@ def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[st
 
 
 def _is_loopback_name(host: str) -> bool:
+    """``localhost`` or a loopback IP literal: decided from the name, never by DNS."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     address = _ip_literal(host)
     return address is not None and address.is_loopback

@@ -271,12 +271,14 @@ def _describe(exc: BaseException) -> str:
         reason = "connect: connection refused"
     elif isinstance(exc, socket.gaierror):
         reason = "lookup: no such host"
+    elif isinstance(exc, http.client.InvalidURL):
+        reason = "invalid URL"
     elif isinstance(exc, http.client.HTTPException):
         reason = f"malformed HTTP response ({type(exc).__name__})"
     elif isinstance(exc, OSError):
         reason = exc.strerror or str(exc) or type(exc).__name__
-    else:
-        reason = type(exc).__name__
+    else:  # e.g. ValueError for a header value with a newline: never echo the value
+        reason = f"invalid request ({type(exc).__name__})"
     return reason
 
 
