@@ -185,6 +185,20 @@ def test_locked_without_display_fails_fast(keyring: Keyring, action: str) -> Non
     assert keyring.is_locked()
 
 
+def test_prompt_with_display_completes(keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a display set, the unlock prompt runs; a prompt nobody can show ends dismissed."""
+    store = SecretServiceStore()
+    store.store(Credentials("reg.example", "alice", "pw"))
+    keyring.lock()
+    # The test bus cannot activate gnome-keyring's prompter, so the service
+    # completes the prompt as dismissed: this drives Prompt/Completed for real.
+    monkeypatch.setenv("DISPLAY", ":99")
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="prompt was dismissed"):
+        store.get("reg.example")
+    assert time.monotonic() - start < 5
+
+
 def test_keyring_locked_since_start(keyring: Keyring) -> None:
     """A keyring locked from disk hides attributes: list and get say it is locked."""
     SecretServiceStore().store(Credentials("reg.example", "alice", "pw"))
