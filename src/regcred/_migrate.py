@@ -296,7 +296,7 @@ class _Run:
             if c.raw != original:
                 raise ConfigError(f"{self.path} changed while migrating; run regcred migrate again")
             for source, _ in self.erase:
-                if not source.store:
+                if not source.store and source.key not in self.creds:  # other spellings
                     c.remove_auth(source.key)
             for key, creds in self.creds.items():
                 if self.plan.target:

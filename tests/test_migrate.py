@@ -1,0 +1,352 @@
+"""regcred migrate: real keyring and pass, our helpers and the Go ones, and helpers that fail."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from regcred import _config
+from regcred._lookup import get_credentials
+from regcred.cli import main
+from tests.conftest import require_program
+
+if TYPE_CHECKING:
+    from tests.fixtures.keyring import Keyring
+    from tests.fixtures.passstore import PassEnv
+
+VENV_BIN = Path(sys.executable).parent
+HUB = "https://index.docker.io/v1/"
+SECRET_A = "migrate-secret-a-\u00fc&<x>"
+SECRET_B = "migrate-secret-b"
+TOKEN = "refresh-token-c"
+SECRETS = (SECRET_A, SECRET_B, TOKEN)
+
+_FAKE = """#!{python}
+import json, sys
+STATE, MODE = {state!r}, {mode!r}
+try:
+    with open(STATE) as f:
+        db = json.load(f)
+except FileNotFoundError:
+    db = {{}}
+action, data = sys.argv[1], sys.stdin.read()
+def save():
+    with open(STATE, "w") as f:
+        json.dump(db, f)
+if action == "list":
+    print(json.dumps({{k: v[0] for k, v in db.items()}}))
+elif action == "store":
+    if MODE == "fail-store":
+        print("the vault is sealed"); sys.exit(1)
+    d = json.loads(data); db[d["ServerURL"]] = [d["Username"], d["Secret"]]; save()
+elif action == "get":
+    if data not in db:
+        print("credentials not found in native keychain"); sys.exit(1)
+    user, secret = db[data]
+    if MODE == "lie":
+        secret += "-tampered"
+    print(json.dumps({{"ServerURL": data, "Username": user, "Secret": secret}}))
+elif action == "erase":
+    if MODE == "fail-erase":
+        print("erase refused"); sys.exit(1)
+    db.pop(data, None); save()
+"""
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH of: fake helpers, our helpers (venv), Debian's Go helpers."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", f"{path}:{VENV_BIN}:/usr/bin:/bin")
+    return path
+
+
+def fake_helper(bin_dir: Path, name: str, mode: str = "", db: dict[str, list[str]] | None = None) -> Path:
+    """A docker-credential-NAME keeping its entries in a JSON file; returns that file."""
+    state = bin_dir / f"{name}.json"
+    state.write_text(json.dumps(db or {}))
+    script = bin_dir / f"docker-credential-{name}"
+    script.write_text(_FAKE.format(python=sys.executable, state=str(state), mode=mode))
+    script.chmod(0o755)
+    return state
+
+
+def seed(path: Path) -> bytes:
+    """config.json with two plaintext logins, an identity token and keys regcred does not know."""
+
+    def fill(c: _config.Config) -> None:
+        c.set_auth("a.example", "alice", SECRET_A)
+        c.set_auth("b.example:5000", "bob", SECRET_B)
+        c.set_auth(HUB, "", "", identitytoken=TOKEN)
+        c.data["auths"]["a.example"]["email"] = "alice@example.com"
+        c.data["psFormat"] = "table {{.ID}}"
+        c.data["x-unknown"] = {"keep": [1, 2]}
+
+    _config.update(path, fill)
+    return path.read_bytes()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; assert no secret reached stdout or stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    for secret in SECRETS:
+        assert secret not in out + err
+    return code, out, err
+
+
+def config(path: Path) -> dict[str, Any]:
+    """config.json as parsed JSON."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def creds(key: str) -> tuple[str, str] | None:
+    """(username, secret) as regcred's lookup finds them through config.json."""
+    found = get_credentials(key, podman=False)
+    return None if found is None else (found.username, found.secret)
+
+
+def all_readable() -> None:
+    """Every seeded credential is readable through config.json, unchanged."""
+    assert creds("a.example") == ("alice", SECRET_A)
+    assert creds("b.example:5000") == ("bob", SECRET_B)
+    assert creds("docker.io") == ("<token>", TOKEN)
+
+
+def go_get(helper: str, key: str) -> dict[str, str]:
+    """Ask Debian's Go helper for ``key``."""
+    program = require_program(f"docker-credential-{helper}", "golang-github-docker-docker-credential-helpers")
+    done = subprocess.run([program, "get"], input=key, capture_output=True, text=True, timeout=60, check=True)
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def test_file_to_secret_service_and_back(
+    docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All plaintext credentials go into gnome-keyring and come back; unknown keys survive."""
+    seed(docker_config)
+    code, out, err = run(capsys, "migrate", "--to", "regcred-secretservice")
+    assert code == 0, err
+    assert "migrated 3 credential(s)" in out
+    data = config(docker_config)
+    assert data["credsStore"] == "regcred-secretservice"
+    assert data["auths"] == {"a.example": {"email": "alice@example.com"}, "b.example:5000": {}, HUB: {}}
+    assert data["psFormat"] == "table {{.ID}}"
+    assert data["x-unknown"] == {"keep": [1, 2]}
+    all_readable()
+    servers = sorted(attrs["server"] for _, attrs in keyring.items())
+    assert servers == sorted(["a.example", "b.example:5000", HUB])
+    # The Go helper reads what was migrated (same keyring layout).
+    assert go_get("secretservice", "a.example") == {
+        "ServerURL": "a.example",
+        "Username": "alice",
+        "Secret": SECRET_A,
+    }
+    assert go_get("secretservice", HUB)["Username"] == "<token>"
+
+    code, _, err = run(capsys, "migrate", "--to", "file")
+    assert code == 0, err
+    data = config(docker_config)
+    assert "credsStore" not in data
+    assert data["auths"]["a.example"]["email"] == "alice@example.com"
+    assert base64.b64decode(data["auths"]["a.example"]["auth"]).decode() == f"alice:{SECRET_A}"
+    assert data["auths"][HUB] == {"identitytoken": TOKEN}
+    assert data["x-unknown"] == {"keep": [1, 2]}
+    assert keyring.items() == []  # moving back removed the helper's copies
+    all_readable()
+
+
+def test_go_pass_and_shared_backend(
+    docker_config: Path, pass_env: PassEnv, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """file → Go pass → regcred-pass (one store, two names): nothing is lost on the way."""
+    seed(docker_config)
+    code, _, err = run(capsys, "migrate", "--to", "pass")
+    assert code == 0, err
+    assert config(docker_config)["credsStore"] == "pass"
+    assert go_get("pass", "b.example:5000")["Secret"] == SECRET_B
+    all_readable()
+    code, _, err = run(capsys, "migrate", "--to", "regcred-pass")
+    assert code == 0, err
+    assert config(docker_config)["credsStore"] == "regcred-pass"
+    all_readable()
+    assert len([p for p in pass_env.folder.iterdir() if p.is_dir()]) == 3
+    assert go_get("pass", "a.example")["Secret"] == SECRET_A
+
+
+def test_named_server_gets_a_cred_helper(
+    docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Moving one named server routes just that key with credHelpers; the rest stay."""
+    seed(docker_config)
+    code, out, err = run(capsys, "migrate", "--to", "regcred-secretservice", "https://a.example/v2/")
+    assert code == 0, err
+    data = config(docker_config)
+    assert data["credHelpers"] == {"a.example": "regcred-secretservice"}
+    assert "credsStore" not in data
+    assert data["auths"]["a.example"] == {"email": "alice@example.com"}
+    assert "auth" in data["auths"]["b.example:5000"]
+    assert [attrs["server"] for _, attrs in keyring.items()] == ["a.example"]
+    all_readable()
+    assert 'set credHelpers["a.example"] to "regcred-secretservice"' in out
+
+
+def test_named_server_to_file_is_pinned(
+    docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Moving one key out of credsStore pins it to the file with credHelpers[key] = ""."""
+    seed(docker_config)
+    assert run(capsys, "migrate", "--to", "regcred-secretservice")[0] == 0
+    code, _, err = run(capsys, "migrate", "--to", "file", "b.example:5000")
+    assert code == 0, err
+    data = config(docker_config)
+    assert data["credsStore"] == "regcred-secretservice"
+    assert data["credHelpers"] == {"b.example:5000": ""}
+    assert base64.b64decode(data["auths"]["b.example:5000"]["auth"]).decode() == f"bob:{SECRET_B}"
+    assert sorted(attrs["server"] for _, attrs in keyring.items()) == sorted(["a.example", HUB])
+    all_readable()
+    # Moving everything to the keyring again picks the pinned key up only when named.
+    code, out, _ = run(capsys, "migrate", "--to", "regcred-secretservice")
+    assert code == 0
+    assert "leaving b.example:5000" in out
+    assert run(capsys, "migrate", "--to", "regcred-secretservice", "b.example:5000")[0] == 0
+    assert "credHelpers" not in config(docker_config)
+    all_readable()
+
+
+def test_dry_run_changes_nothing(
+    docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run prints the plan and leaves config.json and the keyring untouched."""
+    before = seed(docker_config)
+    code, out, _ = run(capsys, "migrate", "--to", "regcred-secretservice", "--dry-run")
+    assert code == 0
+    assert "would move a.example (alice)" in out
+    assert "would move https://index.docker.io/v1/ (identity token)" in out
+    assert 'set credsStore to "regcred-secretservice"' in out
+    assert docker_config.read_bytes() == before
+    assert keyring.items() == []
+
+
+def test_store_failure_loses_nothing(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A helper that fails to store: exit 1, one line, config.json byte-identical."""
+    before = seed(docker_config)
+    state = fake_helper(bin_dir, "sealed", mode="fail-store")
+    code, _, err = run(capsys, "migrate", "--to", "sealed")
+    assert code == 1
+    assert "the vault is sealed" in err
+    assert len(err.strip().splitlines()) == 1
+    assert docker_config.read_bytes() == before
+    assert json.loads(state.read_text()) == {}
+    all_readable()
+
+
+def test_read_back_mismatch_loses_nothing(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A helper that returns another secret on read-back: copies removed, config.json byte-identical."""
+    before = seed(docker_config)
+    state = fake_helper(bin_dir, "liar", mode="lie")
+    code, _, err = run(capsys, "migrate", "--to", "liar")
+    assert code == 1
+    assert "returned different credentials" in err
+    assert "tampered" not in err
+    assert docker_config.read_bytes() == before
+    assert json.loads(state.read_text()) == {}  # the copy it took was erased again
+    all_readable()
+
+
+def test_prior_target_entry_is_restored_on_failure(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A target that already held the key gets its old entry back when the migration fails."""
+    before = seed(docker_config)
+    state = fake_helper(bin_dir, "target", db={"b.example:5000": ["old-bob", "old-secret"]})
+    fake_helper(bin_dir, "src", mode="fail-erase", db={"c.example": ["carol", "c-secret"]})
+    # c.example lives in a credHelpers helper that refuses to erase: the last step fails.
+    _config.update(docker_config, lambda c: c.data.update(credHelpers={"c.example": "src"}))
+    before = docker_config.read_bytes()
+    code, _, err = run(capsys, "migrate", "--to", "target", "b.example:5000", "c.example")
+    assert code == 1
+    assert "erase refused" in err
+    assert docker_config.read_bytes() == before
+    assert json.loads(state.read_text()) == {"b.example:5000": ["old-bob", "old-secret"]}
+    assert creds("c.example") == ("carol", "c-secret")
+    all_readable()
+
+
+def test_erase_failure_when_moving_to_file(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Back to file with a helper that refuses to erase: config.json and the helper as they were."""
+    state = fake_helper(bin_dir, "sticky", mode="fail-erase", db={"s.example": ["sam", "s-secret"]})
+    docker_config.parent.mkdir()
+    docker_config.write_text('{\n  "auths": {"s.example": {}},\n  "credsStore": "sticky"\n}\n')
+    before = docker_config.read_bytes()
+    code, _, err = run(capsys, "migrate", "--to", "file")
+    assert code == 1
+    assert "s-secret" not in err
+    assert docker_config.read_bytes() == before  # not even reformatted
+    assert json.loads(state.read_text()) == {"s.example": ["sam", "s-secret"]}
+    assert creds("s.example") == ("sam", "s-secret")
+
+
+def test_legacy_spellings_are_canonicalised(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """https://host/v1/ becomes the key docker asks a helper for; a different duplicate is left."""
+    state = fake_helper(bin_dir, "vault")
+
+    def fill(c: _config.Config) -> None:
+        c.set_auth("https://reg.example/v1/", "rita", "r-secret")
+        c.set_auth("http://reg.example", "rita", "r-secret")  # same: merged
+        c.set_auth("https://other.example", "otto", "o-secret")
+        c.set_auth("other.example", "otto", "o-newer")  # in use: moved; the https one differs
+
+    _config.update(docker_config, fill)
+    code, out, err = run(capsys, "migrate", "--to", "vault")
+    assert code == 0, err
+    assert json.loads(state.read_text()) == {
+        "reg.example": ["rita", "r-secret"],
+        "other.example": ["otto", "o-newer"],
+    }
+    auths = config(docker_config)["auths"]
+    assert auths == {
+        "reg.example": {},
+        "other.example": {},
+        "https://other.example": auths["https://other.example"],
+    }
+    assert "left https://other.example" in out
+    assert creds("reg.example") == ("rita", "r-secret")
+    assert creds("other.example") == ("otto", "o-newer")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--to", "not-installed"], "docker-credential-not-installed not found on PATH"),
+        (["--to", "../evil"], "invalid store"),
+        (["--to", "file", "nothing.example"], "no credentials stored for nothing.example"),
+    ],
+)
+def test_usage_errors(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Unknown stores and servers fail in one line before anything changes."""
+    before = seed(docker_config)
+    code, _, err = run(capsys, "migrate", *argv)
+    assert code == 1
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert docker_config.read_bytes() == before
