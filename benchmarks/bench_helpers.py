@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,19 +52,28 @@ class Backend:
     scenarios: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     #: called between scenarios, e.g. to add 1,000 entries before "list 1000"
     before: dict[str, Callable[[], None]] = field(default_factory=dict)
+    #: label -> command timed alone for context (e.g. the backend's own tool)
+    floors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def run_once(command: list[str], action: str, stdin: bytes, env: dict[str, str]) -> float:
-    """Wall time in ms of one helper process; raises if it fails."""
+def run_once(command: list[str], action: str, stdin: bytes, env: dict[str, str]) -> tuple[float, float]:
+    """(wall ms, CPU ms) of one helper process and its children; raises if it fails.
+
+    CPU time (user + system, from the kernel's accounting of waited-for
+    descendants) is much less disturbed by other load than wall time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [*command, action], input=stdin, capture_output=True, env=env, check=False, timeout=120
     )
     elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         msg = f"{command[0]} {action} failed: {done.stdout!r} {done.stderr!r}"
         raise RuntimeError(msg)
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return elapsed, cpu
 
 
 def outputs_agree(backend: Backend, action: str, stdin: bytes) -> bool:
@@ -77,32 +87,48 @@ def outputs_agree(backend: Backend, action: str, stdin: bytes) -> bool:
 
 def bench(backend: Backend, runs: int, warmup: int = 3) -> None:
     """Interleaved timings of every scenario; prints one line per scenario."""
-    print(f"{'scenario':<14} {'ours ms':>9} {'go ms':>9} {'ratio':>7}  agree")
+    header = ("scenario", "ours ms", "go ms", "ratio", "ours cpu", "go cpu", "ratio")
+    print("{:<14} {:>9} {:>9} {:>6} {:>9} {:>9} {:>6}".format(*header))
     for name, (action, stdin) in backend.scenarios.items():
         if name in backend.before:
             backend.before[name]()
         for _ in range(warmup):
             run_once(backend.ours, action, stdin, backend.env)
             run_once(backend.go, action, stdin, backend.env)
-        ours: list[float] = []
-        go: list[float] = []
+        ours: list[tuple[float, float]] = []
+        go: list[tuple[float, float]] = []
         for i in range(runs):
             order = [(backend.ours, ours), (backend.go, go)]
             for command, sink in order if i % 2 == 0 else order[::-1]:
                 sink.append(run_once(command, action, stdin, backend.env))
-        m_ours, m_go = statistics.median(ours), statistics.median(go)
-        agree = outputs_agree(backend, action, stdin)
-        print(f"{name:<14} {m_ours:9.1f} {m_go:9.1f} {m_ours / m_go:7.2f}  {agree}")
+        walls = [statistics.median(t[0] for t in times) for times in (ours, go)]
+        cpus = [statistics.median(t[1] for t in times) for times in (ours, go)]
+        if not outputs_agree(backend, action, stdin):
+            print(f"{name}: the two helpers' outputs differ")
+        print(
+            f"{name:<14} {walls[0]:9.1f} {walls[1]:9.1f} {walls[0] / walls[1]:6.2f}"
+            f" {cpus[0]:9.1f} {cpus[1]:9.1f} {cpus[0] / max(cpus[1], 0.01):6.2f}"
+        )
     # The floor under any Python helper: the interpreter starting and doing nothing.
-    for label, flags in (("python -c pass", []), ("python -I -S", ["-I", "-S"])):
-        times = [_time([sys.executable, *flags, "-c", "pass"], backend.env) for _ in range(runs)]
-        print(f"{label:<14} {statistics.median(times):9.1f}")
+    floors = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -I -S": [sys.executable, "-I", "-S", "-c", "pass"],
+        **backend.floors,
+    }
+    for label, command in floors.items():
+        times = [_time(command, backend.env) for _ in range(runs)]
+        wall = statistics.median(t[0] for t in times)
+        cpu = statistics.median(t[1] for t in times)
+        print(f"{label:<14} {wall:9.1f} {'':>9} {'':>6} {cpu:9.1f}")
 
 
-def _time(command: list[str], env: dict[str, str]) -> float:
+def _time(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True)
-    return (time.perf_counter() - start) * 1000
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
 
 
 # --- pass ------------------------------------------------------------------------------
@@ -137,10 +163,10 @@ def setup_pass(workdir: Path) -> Iterator[Backend]:
         ours = [str(VENV_BIN / "docker-credential-regcred-pass")]
         subprocess.run([*ours, "store"], input=body, env=env, check=True)
         folder = store / "docker-credential-helpers"
+        entry = folder / base64.urlsafe_b64encode(server.encode()).decode() / "alice.gpg"
 
         def fill_1000() -> None:
             # list never decrypts, so one real ciphertext copied 1,000 times is faithful.
-            entry = folder / base64.urlsafe_b64encode(server.encode()).decode() / "alice.gpg"
             for i in range(1000):
                 name = base64.urlsafe_b64encode(f"reg{i:04}.example:5000".encode()).decode()
                 (folder / name).mkdir(mode=0o700, exist_ok=True)
@@ -157,6 +183,7 @@ def setup_pass(workdir: Path) -> Iterator[Backend]:
                 "list (1000)": ("list", b"unused"),
             },
             before={"list (1000)": fill_1000},
+            floors={"gpg -d alone": ["gpg", "--batch", "--quiet", "--decrypt", str(entry)]},
         )
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
