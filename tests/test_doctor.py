@@ -239,3 +239,15 @@ def test_malformed_config_is_broken(docker_config: Path, capsys: pytest.CaptureF
     code, _, report = _doctor_run(capsys)
     assert code == 1
     assert any("invalid JSON" in m for m in _problems(report, "broken"))
+
+
+def test_registry_auth_file_pointing_at_docker_config(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """REGISTRY_AUTH_FILE=config.json is one file, not a podman file shadowing docker's."""
+    _write(docker_config, {"auths": {"reg.example": _plain("reg.example", "alice")}})
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(docker_config))
+    _, _, report = _doctor_run(capsys)
+    assert [f["role"] for f in report["files"]] == ["docker"]
+    assert not any("shadows" in m or "disagree" in m for m in _problems(report, "warning"))
+    assert len(report["credentials"]) == 1

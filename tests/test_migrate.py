@@ -350,3 +350,20 @@ def test_usage_errors(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert docker_config.read_bytes() == before
+
+
+def test_rekey_inside_one_helper(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A helper entry under https://host is moved to the key docker asks for, in the same helper."""
+    state = fake_helper(
+        bin_dir, "vault", db={"https://reg.example": ["rita", "r-secret"], "ok.example": ["o", "s"]}
+    )
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"auths": {}, "credsStore": "vault"}')
+    code, out, err = run(capsys, "migrate", "--to", "vault")
+    assert code == 0, err
+    assert "ok.example is already in docker-credential-vault" in out
+    assert json.loads(state.read_text()) == {"ok.example": ["o", "s"], "reg.example": ["rita", "r-secret"]}
+    assert config(docker_config) == {"auths": {"reg.example": {}}, "credsStore": "vault"}
+    assert creds("reg.example") == ("rita", "r-secret")

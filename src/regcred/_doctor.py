@@ -106,13 +106,15 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
     report = Report()
     path = _config.config_path(config_dir)
     config = _load(report, path, "docker")
-    podman = [(p, _load(report, p, "podman")) for p in podman_auth_files()]
+    # REGISTRY_AUTH_FILE=~/.docker/config.json is common: then there is one file, not two.
+    docker_real = os.path.realpath(path)
+    podman = [_load(report, p, "podman") for p in podman_auth_files() if os.path.realpath(p) != docker_real]
     backends = _backends(config, report)
     if config is not None:
         _docker_credentials(report, config, backends)
         _login_store(report, config, backends)
     docker_users = {_registry_key(c.key): c.username for c in report.credentials}
-    for _path, podman_config in podman:
+    for podman_config in podman:
         if podman_config is not None and podman_config.exists:
             _podman_credentials(report, podman_config, docker_users)
     return report
@@ -186,7 +188,7 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
     where = str(config.path)
     for entry in config.entries():
         if entry.has_secret:
-            user = entry.username if entry.password else TOKEN_USERNAME
+            user = TOKEN_USERNAME if entry.identitytoken else entry.username
             report.credentials.append(Location(entry.key, user, "file", where))
     helpers = {h for h in config.cred_helpers.values() if h}
     if config.creds_store:
@@ -244,7 +246,7 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
     for entry in config.entries():
         if not entry.has_secret:
             continue
-        user = entry.username if entry.password else TOKEN_USERNAME
+        user = TOKEN_USERNAME if entry.identitytoken else entry.username
         report.credentials.append(Location(entry.key, user, "file", where))
         key = _registry_key(entry.key)
         if key is None or key not in docker_users:

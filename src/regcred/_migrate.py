@@ -191,7 +191,7 @@ def canonical(key: str) -> str:
 
 def _inventory(config: _config.Config, wanted: list[str]) -> list[Source]:
     found = [
-        Source(e.key, "", e.username if e.password else TOKEN_USERNAME)
+        Source(e.key, "", TOKEN_USERNAME if e.identitytoken else e.username)
         for e in config.entries()
         if e.has_secret
     ]
@@ -314,7 +314,10 @@ class _Run:
 
     def _erase_sources(self) -> None:
         for source, creds in self.erase:
-            if source.store and not _same_backend(source.store, self.plan.target):
+            # Erasing the key just written through another name of the same backend
+            # would erase the copy too.
+            same_item = source.key in self.creds and _same_backend(source.store, self.plan.target)
+            if source.store and not same_item:
                 _helper(source.store).erase(source.key)
                 where = _where(source.store, self.path)
                 self.undo.append((f"put {source.key} back in {where}", _restorer(
