@@ -166,7 +166,7 @@ def test_list_works_on_a_locked_collection(keyring: Keyring) -> None:
 # --- locked keyring, no display -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["get", "store", "erase"])
+@pytest.mark.parametrize("action", ["get", "store", "store-new", "erase"])
 def test_locked_without_display_fails_fast(keyring: Keyring, action: str) -> None:
     """A locked keyring and nobody to answer a prompt: a clear error at once, no hang."""
     store = SecretServiceStore()
@@ -175,6 +175,7 @@ def test_locked_without_display_fails_fast(keyring: Keyring, action: str) -> Non
     calls: dict[str, Callable[[], object]] = {
         "get": lambda: store.get("reg.example"),
         "store": lambda: store.store(Credentials("reg.example", "bob", "secret-value")),
+        "store-new": lambda: store.store(Credentials("new.example", "bob", "secret-value")),
         "erase": lambda: store.erase("reg.example"),
     }
     start = time.monotonic()

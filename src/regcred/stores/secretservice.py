@@ -267,9 +267,9 @@ class _Client:
         """Show the service's prompt, wait for it to complete, return its result."""
         if not _can_prompt():
             raise StoreUnavailableError(
-                f"the keyring is locked and {what} needs it unlocked, but no one can "
-                "answer an unlock prompt here (DISPLAY and WAYLAND_DISPLAY are unset); "
-                "unlock the keyring from your desktop session first"
+                f"the keyring is locked; to {what} it must be unlocked, but nobody can answer "
+                "an unlock prompt here (DISPLAY and WAYLAND_DISPLAY are unset): unlock it in "
+                "your desktop session, or with `gnome-keyring-daemon --unlock`, and retry"
             )
         from jeepney import MatchRule, message_bus
 
