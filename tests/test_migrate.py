@@ -19,6 +19,7 @@ from tests.conftest import require_program
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
+    from tests.fixtures.registry import Registry
 
 VENV_BIN = Path(sys.executable).parent
 HUB = "https://index.docker.io/v1/"
@@ -64,7 +65,7 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A PATH of: fake helpers, our helpers (venv), Debian's Go helpers."""
     path = tmp_path / "bin"
     path.mkdir()
-    monkeypatch.setenv("PATH", f"{path}:{VENV_BIN}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{path}:{VENV_BIN}:/usr/local/bin:/usr/bin:/bin")
     return path
 
 
@@ -367,3 +368,38 @@ def test_rekey_inside_one_helper(
     assert json.loads(state.read_text()) == {"ok.example": ["o", "s"], "reg.example": ["rita", "r-secret"]}
     assert config(docker_config) == {"auths": {"reg.example": {}}, "credsStore": "vault"}
     assert creds("reg.example") == ("rita", "r-secret")
+
+
+def test_docker_cli_logs_in_with_migrated_credentials(
+    docker_config: Path,
+    keyring: Keyring,
+    bin_dir: Path,
+    registry_http: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The real docker CLI finds migrated credentials: in the keyring, then pinned back to the file."""
+    docker = require_program("docker", "docker-ce-cli")
+    address = registry_http.address
+    _config.update(
+        docker_config, lambda c: c.set_auth(address, registry_http.username, registry_http.password)
+    )
+
+    def docker_login() -> str:
+        """What docker found: "[Username: …]" needs a username *and* a password (no daemon here)."""
+        done = subprocess.run(
+            [docker, "--config", str(docker_config.parent), "login", address],
+            input="", capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        first = done.stderr.splitlines()[0] if done.stderr else ""
+        return first.removeprefix("Authenticating with existing credentials... ")
+
+    assert run(capsys, "migrate", "--to", "regcred-secretservice")[0] == 0
+    assert docker_login() == f"[Username: {registry_http.username}]"
+    assert [attrs["server"] for _, attrs in keyring.items()] == [address]
+
+    _config.update(docker_config, lambda c: c.set_auth("other.example", "o", "o-secret"))
+    assert run(capsys, "migrate", "--to", "regcred-secretservice", "other.example")[0] == 0
+    assert run(capsys, "migrate", "--to", "file", address)[0] == 0
+    assert config(docker_config)["credHelpers"] == {address: ""}
+    assert [attrs["server"] for _, attrs in keyring.items()] == ["other.example"]
+    assert docker_login() == f"[Username: {registry_http.username}]"
