@@ -1,0 +1,64 @@
+"""In-process cost of ``regcred.get_credentials`` per call, with the plain config-file store.
+
+Run by ``run.py`` in a subprocess inside the sandbox environment (so that the
+lookup never reads the user's real ``~/.docker`` or podman auth files)::
+
+    python benchmarks/bench_library.py CONFIG_ROOT
+
+It prints one JSON object: ``{case: [per-call ms of each repeat]}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from pathlib import Path
+
+CASES = {
+    # case: (entries in config.json, server asked for)
+    "hit, 10 entries": (10, "reg00005.example.com"),
+    "hit, 1,000 entries": (1000, "reg00500.example.com"),
+    "hit by repository, 10 entries": (10, "reg00005.example.com/team/app"),
+    "miss, 10 entries (then podman files)": (10, "absent.example.com"),
+}
+REPEATS = 7
+
+
+def _write_config(directory: Path, entries: int) -> None:
+    auth = base64.b64encode(b"bench-user:bench-password").decode()
+    auths = {f"reg{i:05d}.example.com": {"auth": auth} for i in range(entries)}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps({"auths": auths}, indent="\t"))
+
+
+def measure(root: Path) -> dict[str, list[float]]:
+    from regcred import get_credentials
+
+    results: dict[str, list[float]] = {}
+    for case, (entries, server) in CASES.items():
+        directory = root / f"lib-{entries}"
+        if not (directory / "config.json").exists():
+            _write_config(directory, entries)
+        found = get_credentials(server, config_dir=directory)
+        if (found is None) != server.startswith("absent"):
+            msg = f"get_credentials({server!r}) gave the wrong answer"
+            raise RuntimeError(msg)
+        # Calibrate: enough calls for about 0.2 s a repeat.
+        start = time.perf_counter()
+        get_credentials(server, config_dir=directory)
+        once = time.perf_counter() - start
+        calls = max(10, min(20000, int(0.2 / max(once, 1e-6))))
+        per_call = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            for _ in range(calls):
+                get_credentials(server, config_dir=directory)
+            per_call.append((time.perf_counter() - start) * 1000 / calls)
+        results[case] = per_call
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(Path(sys.argv[1]))))
