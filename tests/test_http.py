@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,8 +22,10 @@ from regcred._http import (
     redact_url,
     registry_cert_dirs,
     timeout_from_env,
+    trust_context,
 )
 from regcred.errors import LoginError
+from tests.conftest import require_program
 from tests.fixtures.hostile import Reply
 
 if TYPE_CHECKING:
@@ -419,3 +423,48 @@ def test_header_injection_is_refused_without_echo(
         make_client().send(Request("GET", f"{server.url}/v2/", bad))
     assert "CANARY" not in str(info.value)
     assert server.requests == []
+
+
+def test_trust_context_is_lazy_on_debian_layout() -> None:
+    """On Debian's layout the system store is the hashed directory, read lazily."""
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    bundle = os.path.realpath(paths.cafile or "")
+    capath = os.path.realpath(paths.capath or "")
+    if bundle != os.path.join(capath, "ca-certificates.crt"):
+        pytest.skip("not Debian's ca-certificates layout")
+    context = trust_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.cert_store_stats()["x509_ca"] == 0  # nothing parsed up front
+    # The assumption behind it: the directory holds every certificate of the bundle.
+    with open(bundle, encoding="ascii", errors="replace") as f:
+        in_bundle = f.read().count("BEGIN CERTIFICATE")
+    hashed = [n for n in os.listdir(capath) if re.fullmatch(r"[0-9a-f]{8}\.[0-9]+", n)]
+    assert len(hashed) == in_bundle
+
+
+@pytest.mark.parametrize("layout", ["debian", "other"])
+def test_system_trust_store_from_environment(
+    layout: str,
+    hostile: Callable[..., HostileServer],
+    test_pki: Pki,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_client: Callable[..., Client],
+) -> None:
+    """SSL_CERT_FILE/SSL_CERT_DIR are honoured, in the lazy layout and the full-load one."""
+    openssl = require_program("openssl", "openssl")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "test-ca.pem").write_bytes(test_pki.ca_path.read_bytes())
+    subprocess.run([openssl, "rehash", str(certs)], check=True, capture_output=True)
+    bundle = certs / "ca-certificates.crt" if layout == "debian" else tmp_path / "bundle.pem"
+    bundle.write_bytes(test_pki.ca_path.read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    server = hostile(tls=True)
+    server.route("/v2/", Reply(200))
+    assert make_client().send(Request("GET", f"{server.url}/v2/")).status == 200
+    lazy = trust_context().cert_store_stats()["x509_ca"] == 0
+    assert lazy is (layout == "debian")

@@ -55,6 +55,7 @@ __all__ = [
     "redact_url",
     "registry_cert_dirs",
     "timeout_from_env",
+    "trust_context",
 ]
 
 DEFAULT_TIMEOUT = 15.0
@@ -225,6 +226,25 @@ def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] 
     return parts.hostname, proxy_port, auth
 
 
+def trust_context() -> ssl.SSLContext:
+    """``ssl.create_default_context()`` (the system trust store), loaded lazily where possible.
+
+    Parsing the whole CA bundle costs about 30 ms, more than the rest of a
+    login.  On Debian and Ubuntu the bundle (``SSL_CERT_FILE`` or OpenSSL's
+    default) is ``<certs dir>/ca-certificates.crt``, written by the same
+    ``update-ca-certificates`` run as the hashed links in that directory, so
+    the directory alone is the same trust store and OpenSSL reads only the one
+    issuer it needs.  Any other layout gets the full default load.
+    """
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile and paths.capath:
+        bundle = os.path.realpath(paths.cafile)
+        capath = os.path.realpath(paths.capath)
+        if bundle == os.path.join(capath, "ca-certificates.crt"):
+            return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context()
+
+
 def _load_cert_dirs(context: ssl.SSLContext, dirs: Sequence[str]) -> None:
     """Add docker ``certs.d`` material: ``*.crt`` CAs, ``*.cert``/``*.key`` client pairs."""
     for directory in dirs:
@@ -307,7 +327,7 @@ class Client:
         self.timeout = timeout if timeout is not None else timeout_from_env()
         self.cert_dirs = {key.lower(): tuple(dirs) for key, dirs in (cert_dirs or {}).items()}
         self.max_body = max_body
-        self._contexts: dict[tuple[str, bool], ssl.SSLContext] = {}
+        self._contexts: dict[tuple[tuple[str, ...], bool], ssl.SSLContext] = {}
         self._pool: dict[tuple[str, str, int, bool], http.client.HTTPConnection] = {}
 
     def close(self) -> None:
@@ -317,14 +337,18 @@ class Client:
         self._pool.clear()
 
     def _context(self, host: str, verify: bool) -> ssl.SSLContext:
-        key = (host, verify)
+        """One context per (cert dirs, verify): Docker Hub's registry and realm share one."""
+        dirs = self.cert_dirs.get(host, ())
+        key = (dirs, verify)
         if key not in self._contexts:
-            context = ssl.create_default_context()
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            if not verify:
+            if verify:
+                context = trust_context()
+            else:  # nothing to verify against: skip loading any CA at all
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            _load_cert_dirs(context, self.cert_dirs.get(host, ()))
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            _load_cert_dirs(context, dirs)
             self._contexts[key] = context
         return self._contexts[key]
 
