@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,7 +133,7 @@ def write_output(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path``: temp file created 0600 (O_EXCL) first, then rename."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path()
-    tmp = directory / f".{target.name}.regcred-{os.getpid()}.tmp"
+    tmp = directory / f".{target.name}.regcred-{os.getpid()}-{time.monotonic_ns()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     try:
         fd = os.open(tmp, flags, 0o600)

@@ -254,7 +254,7 @@ class _Run:
                 self._copy_to_helper()
             self._update_config()
             self._erase_sources()
-        except RegcredError as exc:
+        except BaseException as exc:  # Ctrl-C too: never leave a half-done migration
             self._rollback(exc)
             raise
 
@@ -347,7 +347,7 @@ class _Run:
                 raise CredentialStoreError(f"{key} cannot be found after the move")
             _compare(creds, found, "the lookup")
 
-    def _rollback(self, cause: RegcredError) -> None:
+    def _rollback(self, cause: BaseException) -> None:
         failed = []
         for what, step in reversed(self.undo):
             try:
@@ -356,7 +356,7 @@ class _Run:
                 failed.append(f"{what}: {exc}")
         if failed:
             raise CredentialStoreError(
-                f"migration failed ({cause}) and could not be fully undone: "
+                f"migration failed ({cause or type(cause).__name__}) and could not be fully undone: "
                 + "; ".join(failed)
                 + "; run 'regcred doctor' to see where each credential is"
             ) from cause
