@@ -222,11 +222,35 @@ def test_concurrent_processes_on_distinct_keys(pass_env: PassEnv, ours: str) -> 
     assert listing(ours, pass_env) == dict.fromkeys(servers[::2], "second")
     for server in servers[::2]:
         assert [p.name for p in (pass_env.folder / _b64(server)).iterdir()] == ["second.gpg"]
-    leftovers = [p.name for p in pass_env.folder.iterdir() if p.name.startswith(".regcred-")]
-    assert leftovers == []
+    leftovers = [p.name for p in pass_env.folder.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no temp or lock files left in the password store
 
 
 def _b64(server: str) -> str:
     import base64
 
     return base64.urlsafe_b64encode(server.encode()).decode()
+
+
+@pytest.mark.slow
+def test_concurrent_stores_of_one_server_leave_exactly_one(pass_env: PassEnv, ours: str) -> None:
+    """16 helpers storing one server under different usernames at once leave one whole entry."""
+    procs = []
+    for i in range(16):
+        body = {"ServerURL": "race.example", "Username": f"user{i:02}", "Secret": f"secret{i:02}"}
+        proc = subprocess.Popen(
+            [ours, "store"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=pass_env.env(),
+        )
+        procs.append((proc, json.dumps(body).encode()))
+    for proc, payload in procs:
+        out, err = proc.communicate(payload, timeout=120)
+        assert proc.returncode == 0, out + err
+    entries = list((pass_env.folder / _b64("race.example")).iterdir())
+    assert len(entries) == 1
+    got = get(ours, pass_env, "race.example")
+    assert entries[0].name == f"{got['Username']}.gpg"
+    assert got["Secret"] == got["Username"].replace("user", "secret")

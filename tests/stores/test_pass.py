@@ -373,3 +373,25 @@ def test_signed_gpg_id_is_verified(pass_env: PassEnv, monkeypatch: pytest.Monkey
     with pytest.raises(CredentialStoreError, match="is invalid"):
         PassStore().store(Credentials("reg.example", "alice", "pw2"))
     assert PassStore().get("reg.example").secret == "pw"
+
+
+def test_store_waits_for_the_folder_lock(pass_env: PassEnv) -> None:
+    """store renames and cleans up only under the flock on docker-credential-helpers/."""
+    import fcntl
+    import threading
+
+    store = PassStore()
+    store.store(Credentials("reg.example", "alice", "1"))
+    server_dir = pass_env.folder / b64("reg.example")
+    fd = os.open(pass_env.folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        worker = threading.Thread(target=store.store, args=(Credentials("reg.example", "bob", "2"),))
+        worker.start()
+        worker.join(1.5)
+        assert worker.is_alive()
+        assert [p.name for p in server_dir.iterdir()] == ["alice.gpg"]
+    finally:
+        os.close(fd)
+    worker.join(30)
+    assert [p.name for p in server_dir.iterdir()] == ["bob.gpg"]

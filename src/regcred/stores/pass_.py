@@ -34,7 +34,8 @@ Differences from the Go helper, all readable by it:
   ``a/b.gpg`` layout.
 * **store replaces** the other usernames of the same server (the new file is
   written and renamed into place first, then the others are removed), under
-  an ``flock`` so concurrent stores of one server cannot lose both entries.
+  an ``flock`` on ``docker-credential-helpers/`` so concurrent stores of one
+  server cannot lose both entries.
 * **erase** of a missing entry succeeds; ``list`` skips directory names that
   are not base64 instead of failing.
 * gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  With no
@@ -283,7 +284,7 @@ class PassStore(CredentialStore):
             raise CredentialStoreError(f"signature for {path} is invalid")
 
     def _locked(self) -> _Lock:
-        return _Lock(os.path.join(self.folder, ".regcred.lock"))
+        return _Lock(self.folder)
 
     def _gpg(self, args: tuple[str, ...], data: bytes, path: str) -> bytes:
         """Run gpg on ``data``; translate failures into one-line errors (never the data)."""
@@ -514,17 +515,24 @@ def _remove_entries(directory: str, keep: str | None) -> None:
 
 
 class _Lock:
-    """An exclusive ``flock`` on a lock file, held while entries change."""
+    """An exclusive ``flock`` on a directory, held while its entries change.
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    Locking the directory itself leaves no lock file in the password store.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
         self.fd = -1
 
     def __enter__(self) -> None:
         import fcntl
 
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)  # closing releases the lock
