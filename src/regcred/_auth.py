@@ -339,16 +339,26 @@ def login_flow(
     raise first_error or LoginError(f"no endpoint to try for {server_key}")
 
 
-@dataclass(slots=True)
 class _Login:
     """Step B of ``loginV2`` against one endpoint that answered the ping."""
 
-    endpoint: str
-    verify: bool
-    username: str
-    secret: str
-    secrets: _Secrets
-    emit: Callable[[str], None]
+    __slots__ = ("emit", "endpoint", "secret", "secrets", "username", "verify")
+
+    def __init__(
+        self,
+        endpoint: str,
+        verify: bool,
+        username: str,
+        secret: str,
+        secrets: _Secrets,
+        emit: Callable[[str], None],
+    ) -> None:
+        self.endpoint = endpoint
+        self.verify = verify
+        self.username = username
+        self.secret = secret
+        self.secrets = secrets
+        self.emit = emit
 
     def _v2(self, authorization: str) -> Request:
         url = f"{self.endpoint}/v2/"

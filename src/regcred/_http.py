@@ -32,7 +32,6 @@ import os
 import socket
 import ssl
 import time
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from regcred._version import __version__
@@ -68,26 +67,60 @@ class TransportError(LoginError):
     """The request got no usable HTTP response (connect, TLS, timeout, size)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Request and Response are plain slotted classes, not dataclasses: building a
+# dataclass costs about a millisecond at import, and every login imports this.
 class Request:
-    """One HTTP request.  ``verify=False`` skips TLS verification (``--insecure``)."""
+    """One HTTP request.  ``verify=False`` skips TLS verification (``--insecure``).
 
-    method: str
-    url: str
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    verify: bool = True
+    ``repr()`` shows header names only: values may be credentials.
+    """
+
+    __slots__ = ("body", "headers", "method", "url", "verify")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        verify: bool = True,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.verify = verify
+
+    def _key(self) -> tuple[str, str, tuple[tuple[str, str], ...], bytes, bool]:
+        return (self.method, self.url, self.headers, self.body, self.verify)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        names = [name for name, _ in self.headers]
+        return f"Request({self.method!r}, {redact_url(self.url)!r}, headers={names!r}, verify={self.verify})"
 
 
-@dataclass(frozen=True, slots=True)
 class Response:
     """One HTTP response, body fully read (and capped)."""
 
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    url: str
+    __slots__ = ("body", "headers", "reason", "status", "url")
+
+    def __init__(
+        self, status: int, reason: str, headers: tuple[tuple[str, str], ...], body: bytes, url: str
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"Response({self.status}, {self.reason!r}, {len(self.body)} bytes)"
 
     def get_all(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""

@@ -23,8 +23,6 @@ checked by the login flow's own policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -36,13 +34,25 @@ _TOKEN68 = frozenset("-._~+/0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP
 _WS = " \t"
 
 
-@dataclass(frozen=True, slots=True)
 class Challenge:
     """One authentication challenge: a scheme plus its parameters or token68."""
 
-    scheme: str
-    params: dict[str, str] = field(default_factory=dict)
-    token68: str | None = None
+    __slots__ = ("params", "scheme", "token68")
+
+    def __init__(self, scheme: str, params: dict[str, str] | None = None, token68: str | None = None) -> None:
+        self.scheme = scheme
+        self.params = params if params is not None else {}
+        self.token68 = token68
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Challenge):
+            return NotImplemented
+        return (self.scheme, self.params, self.token68) == (other.scheme, other.params, other.token68)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable params: not hashable
+
+    def __repr__(self) -> str:
+        return f"Challenge({self.scheme!r}, {self.params!r}, token68={self.token68!r})"
 
     def get(self, name: str) -> str | None:
         """The value of parameter ``name`` (case-insensitive), or None."""
