@@ -35,14 +35,12 @@ Where docker is looser, this module is stricter:
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import re
-import socket
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from regcred._http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._http import Client, Request, Response, TransportError, ip_literal, origin, redact_url
 from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
@@ -131,29 +129,12 @@ def _is_loopback_name(host: str) -> bool:
     host = host.strip("[]").lower()
     if host == "localhost":
         return True
-    address = _ip_literal(host)
+    address = ip_literal(host)
     return address is not None and address.is_loopback
 
 
-def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host name *is* (not resolves to), including ``127.1`` or ``0x7f000001``."""
-    host = host.strip("[]")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if not re.fullmatch(r"[0-9A-Fa-fXx.]+", host) or not host[0].isdigit():
-            return None
-        try:  # the shorthand forms the resolver would accept as an IPv4 address
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
 def _same_host(a: str, b: str) -> bool:
-    ip_a, ip_b = _ip_literal(a), _ip_literal(b)
+    ip_a, ip_b = ip_literal(a), ip_literal(b)
     if ip_a is not None or ip_b is not None:
         return ip_a == ip_b
     return a.lower().rstrip(".") == b.lower().rstrip(".")
@@ -179,7 +160,7 @@ def check_realm(realm: str | None, endpoint: str) -> str:
     if scheme == "http" and not (reg_scheme == "http" and same_host):
         raise LoginError(f"refusing token realm {shown!r}: credentials are only sent to an https realm")
     if not same_host:
-        address = _ip_literal(host)
+        address = ip_literal(host)
         local_name = host == "localhost" or host.endswith(".localhost")
         if local_name or (address is not None and (not address.is_global or address.is_multicast)):
             raise LoginError(

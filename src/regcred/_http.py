@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import ipaddress
 import os
 import socket
 import ssl
@@ -39,6 +38,7 @@ from regcred.errors import LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ipaddress
     from collections.abc import Mapping, Sequence
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Request",
     "Response",
     "TransportError",
+    "ip_literal",
     "is_loopback_host",
     "origin",
     "proxy_for",
@@ -183,15 +184,39 @@ def registry_cert_dirs(
     return [d for d in dirs if os.path.isdir(d)]
 
 
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name *is* (never what it resolves to), or None.
+
+    Includes the IPv4 shorthands the resolver accepts (``127.1``,
+    ``0x7f000001``, ``2130706433``) and maps ``::ffff:a.b.c.d`` to IPv4.
+    ``ipaddress`` is imported only for names that can be literals.
+    """
+    host = host.strip("[]")
+    v4ish = bool(host) and host[0].isdigit() and not host.strip("0123456789abcdefABCDEFxX.")
+    if ":" not in host and not v4ish:
+        return None
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not v4ish:
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
-    host = host.strip("[]").lower()
-    if host in {"localhost", "localhost."}:
+    if host.strip("[]").lower() in {"localhost", "localhost."}:
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
 
 
 def _no_proxy_entry_matches(
@@ -201,8 +226,12 @@ def _no_proxy_entry_matches(
     if entry == "*":
         return True
     if "/" in entry:
+        if address is None:
+            return False
+        import ipaddress
+
         try:
-            return address is not None and address in ipaddress.ip_network(entry, strict=False)
+            return address in ipaddress.ip_network(entry, strict=False)
         except ValueError:
             return False
     entry_port = -1
@@ -221,29 +250,24 @@ def _no_proxy_entry_matches(
 def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
     """Go's ``NO_PROXY`` rules (``golang.org/x/net/http/httpproxy``)."""
     host = host.strip("[]").lower().rstrip(".")
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
+    address = ip_literal(host)
     entries = (raw.strip() for raw in no_proxy.lower().split(","))
     return any(_no_proxy_entry_matches(host, address, port, e) for e in entries if e)
 
 
 def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:
     """``(proxy host, proxy port, Proxy-Authorization)`` for a target, or None for direct."""
-    if is_loopback_host(host):
-        return None
     env = os.environ
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
-    if _no_proxy_matches(host, port, no_proxy):
-        return None
     if scheme == "https":
         raw = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
     else:
         # httpoxy: under CGI, HTTP_PROXY may come from a request header.
         upper = "" if "REQUEST_METHOD" in env else env.get("HTTP_PROXY", "")
         raw = upper or env.get("http_proxy") or ""
-    if not raw:
+    if not raw or is_loopback_host(host):
+        return None
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    if _no_proxy_matches(host, port, no_proxy):
         return None
     parts = urlsplit(raw if "://" in raw else "http://" + raw)
     if parts.scheme != "http" or not parts.hostname:
