@@ -111,6 +111,16 @@ def test_trailing_newline_secret(pass_env: PassEnv, ours: str, go: str) -> None:
     assert get(ours, pass_env, "go-nl.example")["Secret"] == get(go, pass_env, "go-nl.example")["Secret"]
 
 
+def test_70000_byte_secret(pass_env: PassEnv, ours: str, go: str) -> None:
+    """A 70,000-byte token, which Go's store rejects (64 KiB line limit), works and Go reads it."""
+    token = "eyJ" + "A" * 69_997
+    body = json.dumps({"ServerURL": "big.example", "Username": "<token>", "Secret": token}).encode()
+    assert call(go, "store", pass_env, body).stdout == b"bufio.Scanner: token too long\n"
+    store(ours, pass_env, "big.example", "<token>", token)
+    assert get(ours, pass_env, "big.example")["Secret"] == token
+    assert get(go, pass_env, "big.example")["Secret"] == token
+
+
 def test_store_replaces_go_entries_of_other_usernames(pass_env: PassEnv, ours: str, go: str) -> None:
     """Go leaves several usernames per server; a regcred store leaves exactly one."""
     store(go, pass_env, "reg.example", "alice", "one")
