@@ -230,32 +230,45 @@ class _Client:
         _output, path = self.call(_SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv", "plain", ("s", ""))
         return str(path)
 
-    def lookup(self, server: str | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """Our items as {path: properties}, and the locked items whose attributes are hidden.
+    def lookup(self, server: str | None) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
+        """Our items' attributes by path, which of them are locked, and hidden locked items.
 
-        Attributes only (``GetAll`` on each item, pipelined); no secret is read.
+        A keyring locked since the daemon started shows only hashes of the
+        attributes: those items are "hidden" until unlocked.  Only the
+        ``Attributes`` property is read (``GetAll`` costs gnome-keyring three
+        times as much); never a secret.
         """
         unlocked, locked = self.call(
             _SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}", _search_attributes(server)
         )
-        paths = [*unlocked, *locked]
-        msgs = [self.message(p, _PROPERTIES, "GetAll", "s", _IFACE + "Item") for p in paths]
+        paths, locked_set = [*unlocked, *locked], set(locked)
         ours, hidden = {}, []
-        for path, (props,) in zip(paths, self.call_many(msgs), strict=True):
-            attrs = props["Attributes"][1]
+        for path, attrs in zip(paths, self.properties(paths, "Attributes"), strict=True):
             if attrs.get("xdg:schema") == SCHEMA and "server" in attrs:
-                ours[path] = props
-            elif "server" not in attrs and path in locked:
+                ours[path] = attrs
+            elif "server" not in attrs and path in locked_set:
                 hidden.append(path)
-        return ours, hidden
+        return ours, [path for path in ours if path in locked_set], hidden
 
-    def readable(self, server: str | None, what: str) -> dict[str, dict[str, Any]]:
+    def readable(self, server: str | None, what: str) -> tuple[dict[str, dict[str, str]], list[str]]:
         """:meth:`lookup`, unlocking first if a locked keyring hides some attributes."""
-        ours, hidden = self.lookup(server)
+        ours, locked, hidden = self.lookup(server)
         if hidden:
             self.unlock(hidden, what)
-            ours, _hidden = self.lookup(server)
-        return ours
+            ours, locked, _hidden = self.lookup(server)
+        return ours, locked
+
+    def properties(self, paths: list[str], name: str) -> list[Any]:
+        """One property of many items, pipelined."""
+        msgs = [self.message(p, _PROPERTIES, "Get", "ss", _IFACE + "Item", name) for p in paths]
+        return [body[0][1] for body in self.call_many(msgs)]
+
+    def newest(self, paths: list[str]) -> str:
+        """The most recently modified of ``paths`` (the last one on a tie)."""
+        if len(paths) == 1:
+            return paths[0]
+        modified = self.properties(paths, "Modified")
+        return str(max(zip(modified, range(len(paths)), paths, strict=True))[2])
 
     def unlock(self, paths: list[str], what: str) -> None:
         """Unlock ``paths``, prompting only when someone can answer the prompt."""
@@ -328,8 +341,7 @@ class SecretServiceStore(CredentialStore):
         try:
             # Collect the old items *before* creating the new one: concurrent
             # stores can then at worst leave a duplicate, never delete the newest.
-            old = client.readable(server, "replace the old entry")
-            locked = [path for path, props in old.items() if props["Locked"][1]]
+            old, locked = client.readable(server, "replace the old entry")
             if locked:
                 client.unlock(locked, "replace the old entry")
             properties = {
@@ -346,14 +358,14 @@ class SecretServiceStore(CredentialStore):
         """Return the credentials stored for exactly ``server`` (newest if several)."""
         client = _Client()
         try:
-            ours = client.readable(_utf8(server), "read credentials")
+            ours, locked = client.readable(_utf8(server), "read credentials")
             if not ours:
                 raise CredentialsNotFoundError(server)
-            unlocked = {path: props for path, props in ours.items() if not props["Locked"][1]}
-            if not unlocked:
-                client.unlock(list(ours), "read credentials")
-                unlocked = ours
-            path = _newest(unlocked)
+            candidates = [path for path in ours if path not in locked]
+            if not candidates:
+                client.unlock(locked, "read credentials")
+                candidates = locked
+            path = client.newest(candidates)
             try:
                 (secret,) = client.call(path, _IFACE + "Item", "GetSecret", "o", client.open_session())
             except _DBusError as exc:
@@ -362,15 +374,14 @@ class SecretServiceStore(CredentialStore):
                 raise
         finally:
             client.close()
-        username = unlocked[path]["Attributes"][1].get("username", "")
+        username = ours[path].get("username", "")
         return Credentials(server, username, bytes(secret[2]).decode("utf-8", "replace"))
 
     def erase(self, server: str) -> None:
         """Remove every item for ``server``; nothing to remove is fine."""
         client = _Client()
         try:
-            ours = client.readable(_utf8(server), "erase credentials")
-            locked = [path for path, props in ours.items() if props["Locked"][1]]
+            ours, locked = client.readable(_utf8(server), "erase credentials")
             if locked:
                 client.unlock(locked, "erase credentials")
             _delete(client, list(ours), "erase credentials")
@@ -381,16 +392,15 @@ class SecretServiceStore(CredentialStore):
         """``{server: username}`` from item attributes; no secret is ever read."""
         client = _Client()
         try:
-            ours = client.readable(None, "list credentials")
+            ours, _locked = client.readable(None, "list credentials")
+            by_server: dict[str, list[str]] = {}
+            for path, attrs in ours.items():
+                by_server.setdefault(attrs["server"], []).append(path)
+            return {
+                server: ours[client.newest(paths)].get("username", "") for server, paths in by_server.items()
+            }
         finally:
             client.close()
-        by_server: dict[str, dict[str, dict[str, Any]]] = {}
-        for path, props in ours.items():
-            by_server.setdefault(props["Attributes"][1]["server"], {})[path] = props
-        return {
-            server: items[_newest(items)]["Attributes"][1].get("username", "")
-            for server, items in by_server.items()
-        }
 
 
 def _create(client: _Client, properties: Mapping[str, object], secret: tuple[object, ...]) -> str:
@@ -424,11 +434,6 @@ def _delete(client: _Client, paths: list[str], what: str) -> None:
             continue
         if prompt != "/":
             client.prompt(prompt, what)
-
-
-def _newest(items: dict[str, dict[str, Any]]) -> str:
-    """The most recently modified item's path (the last one found on a tie)."""
-    return max(enumerate(items), key=lambda pair: (items[pair[1]]["Modified"][1], pair[0]))[1]
 
 
 def _unwrap(reply: Message) -> Any:
