@@ -154,6 +154,18 @@ def test_password_store_key_overrides_gpg_id(pass_env: PassEnv, monkeypatch: pyt
     assert gpg.recipients(entry) == gpg.subkey_ids(gpg.fingerprints[1])
 
 
+def test_password_store_key_without_a_store_dir(
+    pass_uninitialized: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PASSWORD_STORE_KEY, no pass init is needed; the store directory is created."""
+    store_dir = pass_uninitialized / "not-yet"
+    monkeypatch.setenv("PASSWORD_STORE_DIR", str(store_dir))
+    monkeypatch.setenv("PASSWORD_STORE_KEY", "test1@regcred.invalid")
+    PassStore().store(Credentials("reg.example", ".", "pw"))
+    assert (store_dir / "docker-credential-helpers" / b64("reg.example") / "..gpg").is_file()
+    assert PassStore().get("reg.example").username == "."
+
+
 def test_unknown_recipient_is_a_clear_error(pass_env: PassEnv) -> None:
     """A .gpg-id naming a key we do not have fails with the recipient, not gpg noise."""
     (pass_env.store_dir / ".gpg-id").write_text("nobody@regcred.invalid\n")

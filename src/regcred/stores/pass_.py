@@ -156,13 +156,14 @@ class PassStore(CredentialStore):
         file_name = encode_username(creds.username) + _SUFFIX
         if len(os.fsencode(os.path.basename(server_dir))) > _NAME_MAX:
             raise CredentialStoreError("server URL too long for the pass store (189 bytes max)")
-        if len(os.fsencode(file_name)) > _NAME_MAX or file_name in {".gpg", "..gpg"}:
+        if len(os.fsencode(file_name)) > _NAME_MAX:
             raise CredentialStoreError("username cannot be a file name in the pass store")
         args: tuple[str, ...] = ("--encrypt", "--no-encrypt-to", "--compress-algo=none")
         for recipient in self._recipients(server_dir, verify=True):
             args += ("--recipient", recipient)
         ciphertext = self._gpg(args, encode_utf8(creds.secret) + b"\n", server_dir)
         target = os.path.join(server_dir, file_name)
+        os.makedirs(self.root, 0o700, exist_ok=True)  # PASSWORD_STORE_KEY needs no pass init
         _mkdir(self.folder)
         with self._locked():
             temp = _write_temp(self.folder, ciphertext)
