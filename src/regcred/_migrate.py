@@ -356,7 +356,7 @@ class _Run:
                 failed.append(f"{what}: {exc}")
         if failed:
             raise CredentialStoreError(
-                f"migration failed ({cause or type(cause).__name__}) and could not be fully undone: "
+                f"migration failed ({str(cause) or type(cause).__name__}) and could not be fully undone: "
                 + "; ".join(failed)
                 + "; run 'regcred doctor' to see where each credential is"
             ) from cause
