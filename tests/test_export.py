@@ -238,3 +238,12 @@ def test_terminal_output_warns(docker_config: Path) -> None:
     assert done.returncode == 0
     assert b"holds secrets" in done.stderr
     assert b"kind: Secret" in shown
+
+
+def test_unlookupable_key_is_skipped(docker_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A key that is no registry address is skipped with a note; the others are exported."""
+    _seed(docker_config, {"reg.example": ("u", "pw"), "bad key!": ("x", "y")})
+    code, out, err = _run(capsys, "export", "--format", "config")
+    assert code == 0
+    assert list(json.loads(out)["auths"]) == ["reg.example"]
+    assert "skipped bad key!" in err

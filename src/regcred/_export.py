@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from regcred._gojson import dumps_compact, dumps_indent
 from regcred._registry import normalize
-from regcred.errors import CredentialsNotFoundError, RegcredError
+from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -177,7 +177,13 @@ def _collect(
     found: dict[str, Credentials] = {}
     skipped: dict[str, str] = {}
     for server in wanted:
-        creds = fetch(server)
+        try:
+            creds = fetch(server)
+        except AddressError:
+            if explicit:
+                raise
+            skipped[server] = "not a registry address regcred can look up"
+            continue
         key = normalize(server) if explicit else server
         if creds is None:
             if explicit:
