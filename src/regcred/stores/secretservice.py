@@ -191,7 +191,10 @@ class _Client:
             if len(serials) - len(replies) >= _WINDOW:
                 self._collect(replies, HeaderFields.reply_serial)
             serial = next(self.conn.outgoing_serial)
-            self.conn.send(msg, serial=serial)
+            try:
+                self.conn.send(msg, serial=serial)
+            except OSError as exc:
+                raise StoreUnavailableError(f"lost the D-Bus connection ({exc.strerror})") from exc
             serials.append(serial)
         while len(replies) < len(serials):
             self._collect(replies, HeaderFields.reply_serial)
@@ -206,7 +209,7 @@ class _Client:
                 replies[serial] = reply
                 return
 
-    def _send_and_get_reply(self, msg: Message) -> Message:
+    def send_and_get_reply(self, msg: Message) -> Message:
         return self._receive(self.timeout, msg)
 
     def _receive(self, timeout: float, msg: Message | None = None) -> Message:
@@ -295,7 +298,7 @@ class _Client:
                 message_bus.AddMatch(rule),
                 self.message(path, _IFACE + "Prompt", "Prompt", "s", ""),
             ):
-                _unwrap(self._send_and_get_reply(msg))
+                _unwrap(self.send_and_get_reply(msg))
             try:
                 signal = self.conn.recv_until_filtered(queue, timeout=prompt_timeout)
             except TimeoutError as exc:
@@ -321,15 +324,12 @@ class SecretServiceStore(CredentialStore):
 
         client = _Client()
         try:
-            conn, timeout = client.conn, client.timeout
-            owned = conn.send_and_get_reply(message_bus.NameHasOwner(_BUS_NAME), timeout=timeout)
-            if owned.body[0]:
+            (owned,) = _unwrap(client.send_and_get_reply(message_bus.NameHasOwner(_BUS_NAME)))
+            if owned:
                 return
-            names = conn.send_and_get_reply(message_bus.ListActivatableNames(), timeout=timeout)
-            if _BUS_NAME not in names.body[0]:
+            (names,) = _unwrap(client.send_and_get_reply(message_bus.ListActivatableNames()))
+            if _BUS_NAME not in names:
                 raise StoreUnavailableError(_NO_SERVICE_HINT)
-        except TimeoutError as exc:
-            raise StoreUnavailableError("the D-Bus session bus did not answer in time") from exc
         finally:
             client.close()
 
