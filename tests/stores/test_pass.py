@@ -407,3 +407,25 @@ def test_store_waits_for_the_folder_lock(pass_env: PassEnv) -> None:
         os.close(fd)
     worker.join(30)
     assert [p.name for p in server_dir.iterdir()] == ["bob.gpg"]
+
+
+def test_git_store_commits_like_pass(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a git-tracked store, store and erase are committed with pass's messages."""
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "regcred test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@regcred.invalid")
+    done = pass_env.pass_("git", "init")
+    assert done.returncode == 0, done.stderr
+    PassStore().store(Credentials("reg.example", "alice", "pw"))
+    PassStore().erase("reg.example")
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(pass_env.store_dir), *args]
+        return subprocess.run(command, capture_output=True, check=True, timeout=60).stdout.decode()
+
+    entry = f"docker-credential-helpers/{b64('reg.example')}"
+    assert git("log", "--format=%s", "-2").splitlines() == [
+        f"Remove {entry} from store.",
+        f"Add given password for {entry}/alice to store.",
+    ]
+    assert git("status", "--porcelain") == ""

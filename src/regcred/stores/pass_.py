@@ -16,7 +16,8 @@ Differences from the Go helper, all readable by it:
   ``docker-credential-helpers/``, then the store root, as pass walks) or from
   ``PASSWORD_STORE_KEY``; ``PASSWORD_STORE_GPG_OPTS`` is passed to gpg, and with
   ``PASSWORD_STORE_SIGNING_KEY`` the ``.gpg-id`` signature is checked before
-  encrypting, as pass does.  pass's git auto-commit is not done.
+  encrypting, as pass does.  If the store is a git repository, each store and
+  erase is committed with pass's messages.
 * **Trailing newlines.**  The file holds ``secret + "\\n"`` (what ``pass insert``
   writes), and reading drops exactly one trailing ``"\\n"``.  So every secret,
   including one that ends in newlines, round-trips through regcred; the Go
@@ -174,6 +175,8 @@ class PassStore(CredentialStore):
                 _unlink(temp)
                 raise
             _remove_entries(server_dir, keep=target)
+            entry = os.path.relpath(target, self.root)[: -len(_SUFFIX)]
+            self._git_commit(server_dir, f"Add given password for {entry} to store.")
 
     def erase(self, server: str) -> None:
         server_dir = os.path.join(self.folder, encode_server(server))
@@ -182,6 +185,7 @@ class PassStore(CredentialStore):
         with self._locked():
             _remove_entries(server_dir, keep=None)
             _rmdir(server_dir)
+            self._git_commit(server_dir, f"Remove {os.path.relpath(server_dir, self.root)} from store.")
 
     def list(self) -> dict[str, str]:
         try:
@@ -283,6 +287,28 @@ class PassStore(CredentialStore):
                 signers |= {words[2], words[-1]}
         if not signers & wanted:
             raise CredentialStoreError(f"signature for {path} is invalid")
+
+    def _git_commit(self, path: str, message: str) -> None:
+        """Commit the change under ``path`` if the store is a git repository, as pass does.
+
+        Best effort, like pass: a failing git never fails the store or erase.
+        Only ``path`` is committed, never other changes the user has staged.
+        """
+        if not os.path.exists(os.path.join(self.root, ".git")):
+            return
+        git = ["git", "-C", self.root]
+        relative = os.path.relpath(path, self.root)
+        env = dict(os.environ)
+        try:
+            _run([*git, "add", "-A", "--", relative], b"", env, _timeout())
+            _, changes, _ = _run([*git, "status", "--porcelain", "--", relative], b"", env, _timeout())
+            if not changes:
+                return
+            _, sign, _ = _run([*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _timeout())
+            flags = ["-S"] if sign.strip() == b"true" else []
+            _run([*git, "commit", *flags, "-q", "-m", message, "--", relative], b"", env, _timeout())
+        except (OSError, TimeoutError):
+            pass
 
     def _locked(self) -> _Lock:
         return _Lock(self.folder)
