@@ -186,3 +186,20 @@ def test_concurrent_processes_lose_nothing(ours: str, go: str) -> None:
     for server, username in expected.items():
         got = json.loads(get(ours, server))
         assert (got["Username"], got["Secret"]) == (username, "s-" + server)
+
+
+@pytest.mark.usefixtures("keyring")
+def test_helper_imports_stay_lean() -> None:
+    """A list run imports no HTTP/TLS, entry points, argparse, subprocess or other store."""
+    code = (
+        "import sys; sys.argv = ['x', 'list']\n"
+        "from regcred.helpers.secretservice import main\n"
+        "code = main()\n"
+        "heavy = {'urllib.request', 'ssl', 'importlib.metadata', 'argparse', 'subprocess',\n"
+        "         'logging', 'secretstorage', 'cryptography', 'regcred.stores.pass_'}\n"
+        "print(code, sorted(heavy & set(sys.modules)), 'jeepney' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 [] True"
