@@ -100,15 +100,47 @@ def compare(label: str, action: str, stdin: bytes, env: dict[str, str], runs: in
         t_go, out_go = timed([GO_HELPER, action], stdin, env)
         t_ours, out_ours = timed([OUR_HELPER, action], stdin, env)
         if json.loads(out_go) != json.loads(out_ours):
-            sys.exit(
-                f"{label}: outputs differ:\n go:   {out_go[:200]!r}\n ours: {out_ours[:200]!r}"
-            )
+            sys.exit(f"{label}: outputs differ:\n go:   {out_go[:200]!r}\n ours: {out_ours[:200]!r}")
         go_times.append(t_go)
         our_times.append(t_ours)
     go, ours = statistics.median(go_times), statistics.median(our_times)
-    print(
-        f"{label:<22} go {go * 1000:7.1f} ms   ours {ours * 1000:7.1f} ms   ratio {ours / go:5.2f}"
-    )
+    print(f"{label:<22} go {go * 1000:7.1f} ms   ours {ours * 1000:7.1f} ms   ratio {ours / go:5.2f}")
+
+
+def startup_breakdown(env: dict[str, str], runs: int) -> None:
+    """Where our get's time goes: bare interpreter, imports, and the rest (the work)."""
+    py = sys.executable
+    imports = "import regcred.helpers.secretservice, regcred.stores.secretservice, jeepney.io.blocking"
+    steps = {
+        "python -c pass": [py, "-c", "pass"],
+        "+ shared imports": [py, "-c", "import regcred.helpers._protocol"],
+        "+ jeepney, store": [py, "-c", imports],
+        "+ the get itself": [OUR_HELPER, "get"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(runs):
+        for name, cmd in steps.items():
+            times[name].append(timed(cmd, b"https://index.docker.io/v1/", env)[0])
+    previous = 0.0
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"  {name:<20} {median * 1000:7.1f} ms  (+{(median - previous) * 1000:.1f})")
+        previous = median
+    # Cumulative import times of the big pieces, from -X importtime (microseconds).
+    tops = ("regcred.helpers._protocol", "regcred.credentials", "json", "regcred._gojson",
+            "jeepney.io.blocking", "regcred.stores.secretservice")  # fmt: skip
+    found: dict[str, list[int]] = {name: [] for name in tops}
+    for _ in range(max(3, runs // 4)):
+        err = subprocess.run([py, "-X", "importtime", "-c", imports], capture_output=True,
+                             text=True, check=True).stderr  # fmt: skip
+        for line in err.splitlines():
+            parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
+            if len(parts) == 3 and parts[2] in found:
+                found[parts[2]].append(int(parts[1]))
+    print("  -X importtime, cumulative:")
+    for name, values in found.items():
+        if values:
+            print(f"    {name:<32} {statistics.median(values) / 1000:6.1f} ms")
 
 
 def fill(env: dict[str, str], count: int) -> None:
@@ -145,6 +177,8 @@ def main() -> None:
             timed(cmd, b"https://index.docker.io/v1/", env)
         compare("get", "get", b"https://index.docker.io/v1/", env, args.runs)
         compare("list (1 entry)", "list", b"", env, args.runs)
+        print("startup breakdown of our get:")
+        startup_breakdown(env, args.runs)
         try:
             fill(env, args.entries)
         except Exception:
