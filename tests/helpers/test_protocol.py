@@ -453,6 +453,21 @@ def test_debug_traceback_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.out.count(b"\n") == 1
 
 
+def test_terminal_stdin_gets_a_prompt_on_stderr() -> None:
+    """Run by hand at a terminal, get says what it waits for (stderr only)."""
+
+    class Terminal(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = io.BytesIO()
+    err = io.StringIO()
+    code = serve(MemoryStore, ["get"], Terminal(b"nothing.example\n"), out, err, program=PROG)
+    assert (code, out.getvalue()) == (1, NOT_FOUND.encode() + b"\n")
+    assert err.getvalue() == f"{PROG}: reading the server URL from stdin; end it with Ctrl-D\n"
+    assert run(["get"], b"nothing.example").err == ""
+
+
 def test_broken_stdout_is_exit_1() -> None:
     """A reader that went away (broken pipe) is exit 1, no exception."""
 

@@ -78,6 +78,10 @@ def serve(
         output, code = _meta(argv, program)
         return _write(stdout, output, code)
     action = argv[0]
+    if action != "list" and _isatty(stdin):
+        # docker pipes the request in; a person at a terminal gets told what to type (#185).
+        what = "the credentials JSON" if action == "store" else "the server URL"
+        _hint(stderr, f"{program}: reading {what} from stdin; end it with Ctrl-D")
     try:
         output = _run(action, store_factory, stdin)
     except BrokenPipeError:
@@ -410,6 +414,13 @@ def _write(stdout: BinaryIO, text: str, code: int) -> int:
     except BrokenPipeError:
         return 1
     return code
+
+
+def _isatty(stream: BinaryIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def _one_line(message: str) -> str:
