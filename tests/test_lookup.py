@@ -230,3 +230,19 @@ def test_docker_auth_config_env_overrides(docker_config: Path, monkeypatch: pyte
     monkeypatch.setenv("DOCKER_AUTH_CONFIG", json.dumps({"auths": {}, "credsStore": "x"}))
     with pytest.raises(ConfigError, match="unknown field"):
         regcred.get_credentials("reg.example")
+
+
+def test_empty_cred_helper_pins_key_to_the_file(docker_config: Path, helpers: Path) -> None:
+    """credHelpers[key] == "" means "the file" for that key, even with a credsStore (as docker)."""
+    _fake_helper(helpers, "global", {"a.example": ("stale-helper-copy", "s1")})
+    _write(
+        docker_config,
+        {
+            "auths": {"a.example": {"auth": _b64("file-user:s2")}},
+            "credHelpers": {"a.example": ""},
+            "credsStore": "global",
+        },
+    )
+    creds = regcred.get_credentials("a.example")
+    assert creds is not None
+    assert creds.username == "file-user"

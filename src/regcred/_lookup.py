@@ -109,12 +109,15 @@ def env_auth_config() -> _config.Config | None:
 
 
 def helper_for(config: _config.Config, key: str) -> str:
-    """The helper name that owns ``key`` (``credHelpers``, then ``credsStore``), or ``""``."""
+    """The helper name that owns ``key`` (``credHelpers``, then ``credsStore``), or ``""``.
+
+    ``credHelpers[key] == ""`` pins ``key`` to the config file, as docker reads it.
+    """
     helpers = config.cred_helpers
-    if helpers.get(key):
+    if key in helpers:
         return helpers[key]
     for name, helper in helpers.items():
-        if helper and _same_registry(name, key):
+        if _same_registry(name, key):
             return helper
     return config.creds_store
 
