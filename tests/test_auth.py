@@ -112,7 +112,10 @@ def test_login_endpoints(key: str, insecure: bool, expected: list[tuple[str, boo
 
 @pytest.mark.parametrize(
     "key",
-    ["", "u:p@reg", "reg/path", "https://reg", "reg:0", "reg:99999", "reg :5", "::1:5000", "re\ng"],
+    [
+        *("", "u:p@reg", "reg/path", "https://reg", "reg:0", "reg:99999", "reg :5", "::1:5000"),
+        *("re\ng", "[1.2]:5000", "[zz]", "[::1", "[127.0.0.1]:5000"),
+    ],
 )
 def test_invalid_server_keys(key: str) -> None:
     """Anything but host[:port] (or the Hub key) is refused before any request."""
@@ -181,6 +184,13 @@ def test_basic_preferred_when_both_offered() -> None:
     nxt = flow.send(reply(401, (*both, ("WWW-Authenticate", 'Basic realm="r"'))))
     assert nxt.url == "https://reg.example/v2/"
     assert auth_header(nxt) == basic("u", "p")
+
+
+def test_identity_token_hidden_from_repr() -> None:
+    """repr() of a LoginResult never shows the identity token."""
+    result = LoginResult("https://reg.example", verified=True, identity_token=CANARY)
+    assert CANARY not in repr(result)
+    assert CANARY not in str(result)
 
 
 def test_no_challenge_is_unverified() -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._http import Client, Request, Response, TransportError, ip_literal, origin, redact_url
@@ -77,7 +77,8 @@ class LoginResult:
 
     endpoint: str  # e.g. "https://reg.example:5000" or "http://127.0.0.1:5000"
     verified: bool  # False when the registry issued no challenge at all
-    identity_token: str | None  # a refresh token to store instead of the password
+    #: A refresh token to store instead of the password (hidden from repr).
+    identity_token: str | None = field(repr=False)
 
 
 class _Secrets:
@@ -111,7 +112,9 @@ def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[st
     if server_key == HUB_KEY or server_key.lower() in _HUB_HOSTS:
         return [(HUB_ENDPOINT, True)]
     match = _HOST_PORT.fullmatch(server_key)
-    if match is None or (match.group(1) is not None and not 0 < int(match.group(1)) < 65536):
+    bad_port = match is not None and match.group(1) is not None and not 0 < int(match.group(1)) < 65536
+    bad_ipv6 = server_key.startswith("[") and not _is_ipv6(server_key[1:].partition("]")[0])
+    if match is None or bad_port or bad_ipv6:
         raise AddressError(
             f"invalid registry address {_CONTROL.sub('?', server_key)[:200]!r}: "
             "expected host[:port] (IPv6 in brackets)"
@@ -122,6 +125,15 @@ def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[st
     if _is_loopback_name(host):
         return [(f"https://{server_key}", True), (f"http://{server_key}", True)]
     return [(f"https://{server_key}", True)]
+
+
+def _is_ipv6(text: str) -> bool:
+    import ipaddress  # already loaded by urllib.parse
+
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
 
 
 def _is_loopback_name(host: str) -> bool:
