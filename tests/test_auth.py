@@ -848,3 +848,29 @@ def test_hostile_scripts_never_reach_another_origin(responses: list[Response], t
             request = flow.send(response)
         except (StopIteration, LoginError):
             return
+
+
+def test_insecure_applies_to_the_registry_host_only() -> None:
+    """--insecure skips TLS checks for the registry's host, not for a realm elsewhere."""
+    for realm_host, verify in (("reg.example:9000", False), ("auth.example", True)):
+        flow = login_flow("reg.example", username="u", secret="p", insecure=True)
+        next(flow)
+        token_request = flow.send(reply(401, challenge(f'Bearer realm="https://{realm_host}/t"')))
+        assert token_request.verify is verify
+
+
+def test_s4_untrusted_realm_certificate(
+    hostile: Callable[..., HostileServer], test_pki: Pki, tmp_path: Path
+) -> None:
+    """S4: a realm whose certificate does not verify gets no Basic credentials.
+
+    The registry's CA (from its cert dir) is not extended to the realm's host.
+    """
+    name = _hostname_for_loopback()
+    token = hostile("127.0.0.1", tls=True)  # certificate for 127.0.0.1/localhost, not `name`
+    token.route("/token", Reply(200, (), b'{"token": "T"}'))
+    registry = _registry(hostile, f'Bearer realm="https://{name}:{token.port}/token"', tls=True)
+    (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
+    error = _login(registry, cert_dirs=[str(tmp_path)])
+    assert "failed to verify certificate" in str(error)
+    assert token.requests == []
