@@ -874,3 +874,16 @@ def test_s4_untrusted_realm_certificate(
     error = _login(registry, cert_dirs=[str(tmp_path)])
     assert "failed to verify certificate" in str(error)
     assert token.requests == []
+
+
+def test_token_server_grants_requested_scopes(registry_token: Registry) -> None:
+    """The fixture's tokens carry the scopes asked for, so push/pull interop works."""
+    token_server = registry_token.token_server
+    assert token_server is not None
+    path = "/v2/regcred/probe/tags/list"
+    assert registry_token.get(path)[0] == 401
+    scoped = token_server.sign(registry_token.username, ["repository:regcred/probe:pull"])
+    status, body = registry_token.get(path, {"Authorization": f"Bearer {scoped}"})
+    assert (status, json.loads(body)["errors"][0]["code"]) == (404, "NAME_UNKNOWN")
+    unscoped = token_server.sign(registry_token.username)
+    assert registry_token.get(path, {"Authorization": f"Bearer {unscoped}"})[0] == 401
