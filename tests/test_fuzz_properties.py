@@ -312,6 +312,21 @@ def test_ipv6_literals(address: str, port: int | None, scheme: str) -> None:
     assert to_hostname(f"{scheme}{bracketed}/v2/") == bracketed
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in regcred._registry._is_ipv6: ipaddress accepts any zone ID, so '::1%]' becomes "
+    "the key '[::1%]]', which normalize itself refuses (found by fuzz/run.sh address)",
+)
+@pytest.mark.parametrize("text", ["::1%]", "::1%x]:5000", "0::1%et]30o:e8ttp:/"])
+def test_ipv6_zone_id_cannot_break_the_brackets(text: str) -> None:
+    """A zone ID holding ']' is refused, or the key it gives is a fixed point."""
+    try:
+        key = normalize(text)
+    except AddressError:
+        return
+    assert normalize(key) == key
+
+
 @given(host=_HOST, port=st.none() | _PORT, repo=_REPO)
 def test_split_repository_names_the_registry(host: str, port: int | None, repo: str) -> None:
     """``host[:port]/ns/repo`` splits into the registry key and the repository path."""
