@@ -158,6 +158,44 @@ def test_non_json_constants_are_refused(tmp_path: Path, constant: str) -> None:
         _config.parse(tmp_path / "config.json", f'{{"x-unknown": {constant}}}'.encode())
 
 
+_DEEP = b"[" * 100_000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in regcred._auth (_parse_token, _token_error): json.loads lets RecursionError "
+    "escape, so a hostile token server or registry crashes `regcred login` with a traceback; "
+    "catch (ValueError, RecursionError)",
+)
+@pytest.mark.parametrize("status", [200, 401])
+def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
+    """A token server answering 100,000 nested arrays gets a LoginError, not a traceback."""
+    from regcred import _auth
+    from regcred._http import Response
+    from regcred.errors import LoginError
+
+    response = Response(status, "x", (), _DEEP, "http://127.0.0.1:1/token")
+    if status == 200:
+        with pytest.raises(LoginError):
+            _auth._parse_token(response, _auth._Secrets("pw"))
+    else:
+        assert _auth._token_error(response, _auth._Secrets("pw")).startswith("unauthorized")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in regcred._helper_client._decode_object: only JSONDecodeError is caught, so a "
+    "helper printing deeply nested JSON raises RecursionError instead of HelperError",
+)
+def test_deeply_nested_helper_output_is_a_helper_error() -> None:
+    """A helper printing 100,000 nested arrays is a HelperError, not a RecursionError."""
+    from regcred import _helper_client
+    from regcred.errors import HelperError
+
+    with pytest.raises(HelperError):
+        _helper_client._decode_object(_DEEP, "docker-credential-x", "get")
+
+
 # --------------------------------------------------------------------------- helper executables
 
 
