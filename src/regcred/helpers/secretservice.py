@@ -26,9 +26,7 @@ def main() -> int:
     name = sys.argv[0].rpartition("/")[2] if sys.argv else ""
     program = name if name.startswith("docker-credential-") else PROGRAM
     stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
-    return serve(
-        SecretServiceStore, sys.argv[1:], stdin, sys.stdout.buffer, sys.stderr, program=program
-    )
+    return serve(SecretServiceStore, sys.argv[1:], stdin, sys.stdout.buffer, sys.stderr, program=program)
 
 
 if __name__ == "__main__":
