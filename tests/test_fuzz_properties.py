@@ -134,11 +134,6 @@ def test_update_keeps_what_it_does_not_own(tmp_path: Path, value: dict[str, Any]
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in regcred._config.parse: json.loads raises RecursionError on deep nesting "
-    "(Go's decoder stops at depth 10000 with an error); it must be a ConfigError",
-)
 @pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"a":' * 100_000])
 def test_deeply_nested_json_is_a_config_error(tmp_path: Path, raw: bytes) -> None:
     """A config nested 100,000 deep is refused with ConfigError, not a RecursionError traceback."""
@@ -146,11 +141,6 @@ def test_deeply_nested_json_is_a_config_error(tmp_path: Path, raw: bytes) -> Non
         _config.parse(tmp_path / "config.json", raw)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in regcred._config.parse: Python's json accepts NaN/Infinity, which are not JSON "
-    "(docker refuses such a file, and regcred would write them back)",
-)
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_json_constants_are_refused(tmp_path: Path, constant: str) -> None:
     """NaN and Infinity are not JSON: the file is refused, as docker refuses it."""
@@ -161,12 +151,6 @@ def test_non_json_constants_are_refused(tmp_path: Path, constant: str) -> None:
 _DEEP = b"[" * 100_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in regcred._auth (_parse_token, _token_error): json.loads lets RecursionError "
-    "escape, so a hostile token server or registry crashes `regcred login` with a traceback; "
-    "catch (ValueError, RecursionError)",
-)
 @pytest.mark.parametrize("status", [200, 401])
 def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
     """A token server answering 100,000 nested arrays gets a LoginError, not a traceback."""
@@ -182,11 +166,6 @@ def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
         assert _auth._token_error(response, _auth._Secrets("pw")).startswith("unauthorized")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in regcred._helper_client._decode_object: only JSONDecodeError is caught, so a "
-    "helper printing deeply nested JSON raises RecursionError instead of HelperError",
-)
 def test_deeply_nested_helper_output_is_a_helper_error() -> None:
     """A helper printing 100,000 nested arrays is a HelperError, not a RecursionError."""
     from regcred import _helper_client
@@ -350,11 +329,6 @@ def test_ipv6_literals(address: str, port: int | None, scheme: str) -> None:
     assert to_hostname(f"{scheme}{bracketed}/v2/") == bracketed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in regcred._registry._is_ipv6: ipaddress accepts any zone ID, so '::1%]' becomes "
-    "the key '[::1%]]', which normalize itself refuses (found by fuzz/run.sh address)",
-)
 @pytest.mark.parametrize("text", ["::1%]", "::1%x]:5000", "0::1%et]30o:e8ttp:/"])
 def test_ipv6_zone_id_cannot_break_the_brackets(text: str) -> None:
     """A zone ID holding ']' is refused, or the key it gives is a fixed point."""

@@ -239,7 +239,7 @@ def _token_error(response: Response, secrets: _Secrets) -> str:
     code = {401: "unauthorized", 403: "denied", 429: "toomanyrequests"}.get(response.status)
     try:
         body = json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile server can nest JSON 100,000 deep
         body = None
     if isinstance(body, dict):
         details = body.get("details")
@@ -281,7 +281,7 @@ def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None
     """``(access token, refresh token or None)`` from a token server's JSON."""
     try:
         body = json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile server can nest JSON 100,000 deep
         body = None
     if not isinstance(body, dict):
         raise LoginError("authorization server returned an invalid token response")

@@ -218,16 +218,28 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
             "fix or move the file (regcred will not overwrite it)"
         ) from None
+    except _NotJSONError as exc:
+        raise ConfigError(f"{path}: invalid JSON: {exc} is not a JSON value") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a JSON object, not {_kind(data)}")
     _validate(path, data)
     return data
+
+
+class _NotJSONError(ValueError):
+    """Python's json accepts NaN and Infinity; JSON (and docker) do not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJSONError(name)
 
 
 def _validate(path: Path, data: dict[str, Any]) -> None:

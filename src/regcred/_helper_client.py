@@ -214,7 +214,7 @@ def _run_capped(path: str, action: str, payload: bytes, timeout: float, program:
 def _decode_object(out: bytes, program: str, action: str) -> dict[str, object]:
     try:
         data = json.loads(out.decode("utf-8", "replace"))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # garbage, or JSON nested deeper than Python recurses
         what = "nothing" if not out.strip() else "invalid JSON"
         raise HelperError(f"{program} {action} printed {what} (exit status 0)") from None
     if not isinstance(data, dict):

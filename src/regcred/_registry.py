@@ -130,10 +130,8 @@ def _check_hostport(server: str, hostport: str) -> str:
         if end < 0:
             raise AddressError(f"invalid registry address {_safe(server)}: unclosed '['")
         addr, port = hostport[1:end], hostport[end + 1 :]
-        try:
-            ipaddress.IPv6Address(addr)
-        except ValueError:
-            raise AddressError(f"invalid registry address {_safe(server)}: bad IPv6 literal") from None
+        if not _is_ipv6(addr):
+            raise AddressError(f"invalid registry address {_safe(server)}: bad IPv6 literal")
         if port and not port.startswith(":"):
             raise AddressError(f"invalid registry address {_safe(server)}: junk after ']'")
         _check_port(server, port[1:] if port else None)
@@ -169,9 +167,16 @@ def _bracket_ipv6(text: str) -> str | None:
     return None
 
 
+_ZONE_RE = re.compile(r"[A-Za-z0-9._~-]+")
+
+
 def _is_ipv6(text: str) -> bool:
+    """An IPv6 literal; a zone ID (``fe80::1%eth0``) may hold only unreserved characters."""
+    address, percent, zone = text.partition("%")
+    if percent and not _ZONE_RE.fullmatch(zone):
+        return False
     try:
-        ipaddress.IPv6Address(text)
+        ipaddress.IPv6Address(address)
     except ValueError:
         return False
     return True
