@@ -58,6 +58,7 @@ _PROPERTIES = "org.freedesktop.DBus.Properties"
 _DEFAULT_TIMEOUT = 10.0
 _MIN_PROMPT_TIMEOUT = 120.0
 _WINDOW = 64  # method calls in flight at once
+_ATTEMPTS = 5  # lookups by get while concurrent stores keep replacing the item
 _NO_SERVICE = {
     "org.freedesktop.DBus.Error.ServiceUnknown",
     "org.freedesktop.DBus.Error.NameHasNoOwner",
@@ -176,12 +177,13 @@ class _Client:
         """Call one method and return the reply body."""
         return self.call_many([self.message(path, interface, method, sig, *body)])[0]
 
-    def call_many(self, messages: Iterable[Message]) -> list[Any]:
+    def call_many(self, messages: Iterable[Message], *, gone_ok: bool = False) -> list[Any]:
         """Pipeline ``messages`` (a window at a time); return their replies' bodies in order.
 
         One round trip instead of one per message, which is what makes
         ``list`` over many items fast.  The window stays below dbus-daemon's
-        default limit on pending replies per connection (128).
+        default limit on pending replies per connection (128).  With
+        ``gone_ok``, a call on an object deleted meanwhile gives ``None``.
         """
         from jeepney import HeaderFields
 
@@ -198,7 +200,7 @@ class _Client:
             serials.append(serial)
         while len(replies) < len(serials):
             self._collect(replies, HeaderFields.reply_serial)
-        return [_unwrap(replies[serial]) for serial in serials]
+        return [_unwrap(replies[serial], gone_ok=gone_ok) for serial in serials]
 
     def _collect(self, replies: dict[int, Message], field: object) -> None:
         """Receive until one more method reply has arrived; store it by serial."""
@@ -244,9 +246,9 @@ class _Client:
         unlocked, locked = self.call(
             _SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}", _search_attributes(server)
         )
-        paths, locked_set = [*unlocked, *locked], set(locked)
+        locked_set = set(locked)
         ours, hidden = {}, []
-        for path, attrs in zip(paths, self.properties(paths, "Attributes"), strict=True):
+        for path, attrs in self.properties([*unlocked, *locked], "Attributes").items():
             if attrs.get("xdg:schema") == SCHEMA and "server" in attrs:
                 ours[path] = attrs
             elif "server" not in attrs and path in locked_set:
@@ -261,17 +263,19 @@ class _Client:
             ours, locked, _hidden = self.lookup(server)
         return ours, locked
 
-    def properties(self, paths: list[str], name: str) -> list[Any]:
-        """One property of many items, pipelined."""
+    def properties(self, paths: list[str], name: str) -> dict[str, Any]:
+        """One property of many items, pipelined; items deleted meanwhile are left out."""
         msgs = [self.message(p, _PROPERTIES, "Get", "ss", _IFACE + "Item", name) for p in paths]
-        return [body[0][1] for body in self.call_many(msgs)]
+        replies = self.call_many(msgs, gone_ok=True)
+        return {path: body[0][1] for path, body in zip(paths, replies, strict=True) if body is not None}
 
-    def newest(self, paths: list[str]) -> str:
-        """The most recently modified of ``paths`` (the last one on a tie)."""
+    def newest(self, paths: list[str]) -> str | None:
+        """The most recently modified of ``paths`` (the last one on a tie); None if all are gone."""
         if len(paths) == 1:
             return paths[0]
         modified = self.properties(paths, "Modified")
-        return str(max(zip(modified, range(len(paths)), paths, strict=True))[2])
+        ranked = [(modified[path], index, path) for index, path in enumerate(paths) if path in modified]
+        return max(ranked)[2] if ranked else None
 
     def unlock(self, paths: list[str], what: str) -> None:
         """Unlock ``paths``, prompting only when someone can answer the prompt."""
@@ -338,9 +342,11 @@ class SecretServiceStore(CredentialStore):
         server = _utf8(creds.server)
         attrs = {"label": DOCKER_LABEL, "server": server, "username": _utf8(creds.username)}
         client = _Client()
+        lock = _store_lock(client.timeout)
         try:
             # Collect the old items *before* creating the new one: concurrent
-            # stores can then at worst leave a duplicate, never delete the newest.
+            # stores (without the lock) can then at worst leave a duplicate,
+            # never delete the newest.
             old, locked = client.readable(server, "replace the old entry")
             if locked:
                 client.unlock(locked, "replace the old entry")
@@ -352,30 +358,34 @@ class SecretServiceStore(CredentialStore):
             new = _create(client, properties, secret)
             _delete(client, [path for path in old if path != new], "replace the old entry")
         finally:
+            if lock is not None:
+                os.close(lock)
             client.close()
 
     def get(self, server: str) -> Credentials:
         """Return the credentials stored for exactly ``server`` (newest if several)."""
         client = _Client()
         try:
-            ours, locked = client.readable(_utf8(server), "read credentials")
-            if not ours:
-                raise CredentialsNotFoundError(server)
-            candidates = [path for path in ours if path not in locked]
-            if not candidates:
-                client.unlock(locked, "read credentials")
-                candidates = locked
-            path = client.newest(candidates)
-            try:
-                (secret,) = client.call(path, _IFACE + "Item", "GetSecret", "o", client.open_session())
-            except _DBusError as exc:
-                if exc.name in _GONE:  # erased meanwhile
-                    raise CredentialsNotFoundError(server) from exc
-                raise
+            # A concurrent store replaces the item under our feet: look again.
+            for _attempt in range(_ATTEMPTS):
+                ours, locked = client.readable(_utf8(server), "read credentials")
+                if not ours:
+                    raise CredentialsNotFoundError(server)
+                candidates = [path for path in ours if path not in locked]
+                if not candidates:
+                    client.unlock(locked, "read credentials")
+                    candidates = locked
+                path = client.newest(candidates)
+                if path is None:
+                    continue
+                msg = client.message(path, _IFACE + "Item", "GetSecret", "o", client.open_session())
+                (reply,) = client.call_many([msg], gone_ok=True)
+                if reply is not None:
+                    username = ours[path].get("username", "")
+                    return Credentials(server, username, bytes(reply[0][2]).decode("utf-8", "replace"))
         finally:
             client.close()
-        username = ours[path].get("username", "")
-        return Credentials(server, username, bytes(secret[2]).decode("utf-8", "replace"))
+        raise CredentialStoreError(f"the entry for {server} kept changing while being read; try again")
 
     def erase(self, server: str) -> None:
         """Remove every item for ``server``; nothing to remove is fine."""
@@ -396,11 +406,49 @@ class SecretServiceStore(CredentialStore):
             by_server: dict[str, list[str]] = {}
             for path, attrs in ours.items():
                 by_server.setdefault(attrs["server"], []).append(path)
-            return {
-                server: ours[client.newest(paths)].get("username", "") for server, paths in by_server.items()
-            }
+            result = {}
+            for server, paths in by_server.items():
+                newest = client.newest(paths)
+                if newest is not None:  # else all erased meanwhile
+                    result[server] = ours[newest].get("username", "")
+            return result
         finally:
             client.close()
+
+
+def _store_lock(timeout: float) -> int | None:
+    """Serialise this user's concurrent stores, so that racing stores of one server leave no duplicate.
+
+    An ``flock`` on ``$XDG_RUNTIME_DIR/regcred-secretservice.lock``; closing
+    the returned descriptor releases it.  Without a runtime directory, or
+    after ``timeout``, go on without it: the worst case is then a duplicate
+    item, which ``get`` and ``list`` resolve to the newest.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not runtime:
+        return None
+    import fcntl
+    import time
+
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(os.path.join(runtime, "regcred-secretservice.lock"), flags, 0o600)
+    except OSError:
+        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.005)
+                continue
+            os.close(fd)
+            return None
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
 
 
 def _create(client: _Client, properties: Mapping[str, object], secret: tuple[object, ...]) -> str:
@@ -436,13 +484,15 @@ def _delete(client: _Client, paths: list[str], what: str) -> None:
             client.prompt(prompt, what)
 
 
-def _unwrap(reply: Message) -> Any:
-    """The body of a method return; an error reply raises."""
+def _unwrap(reply: Message, *, gone_ok: bool = False) -> Any:
+    """The body of a method return; an error reply raises (``None`` for a gone object if ``gone_ok``)."""
     from jeepney import HeaderFields, MessageType
 
     if reply.header.message_type != MessageType.error:
         return reply.body
     name = reply.header.fields.get(HeaderFields.error_name, "")
+    if gone_ok and name in _GONE:
+        return None
     text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
     if name in _NO_SERVICE or name.startswith("org.freedesktop.DBus.Error.Spawn"):
         raise StoreUnavailableError(_NO_SERVICE_HINT)
