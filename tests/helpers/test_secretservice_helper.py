@@ -11,10 +11,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import missing, require_program
+
+if TYPE_CHECKING:
+    from tests.fixtures.keyring import Keyring
 
 HUB = "https://index.docker.io/v1/"
 OURS = "docker-credential-regcred-secretservice"
@@ -203,3 +207,41 @@ def test_helper_imports_stay_lean() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.splitlines()[-1] == "0 [] True"
+
+
+def test_racing_stores_of_one_server_leave_one_entry(ours: str, keyring: Keyring) -> None:
+    """Processes storing the same server at once, with readers in between: one item, never torn."""
+    store(ours, "shared.example", "user-init", "secret-init")
+    writers = [
+        subprocess.Popen(
+            [ours, "store"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(8)
+    ]
+    readers = [
+        subprocess.Popen([ours, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    for i, proc in enumerate(writers):
+        body = {"ServerURL": "shared.example", "Username": f"user-{i}", "Secret": f"secret-{i}"}
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(body).encode())
+        proc.stdin.close()
+    for proc in readers:
+        assert proc.stdin is not None
+        proc.stdin.write(b"shared.example")
+        proc.stdin.close()
+    for proc in writers + readers:
+        assert proc.wait(timeout=60) == 0
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        out = proc.stdout.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        if out:  # a reader: the pair it saw belongs together
+            got = json.loads(out)
+            assert got["Secret"] == got["Username"].replace("user-", "secret-")
+    items = keyring.items()
+    assert len(items) == 1
+    username = items[0][1]["username"]
+    assert json.loads(get(ours, "shared.example"))["Secret"] == username.replace("user-", "secret-")
