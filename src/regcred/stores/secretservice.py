@@ -310,6 +310,8 @@ class _Client:
                 raise StoreUnavailableError(
                     f"nobody answered the keyring prompt within {prompt_timeout:g} s"
                 ) from exc
+            except OSError as exc:
+                raise StoreUnavailableError(f"lost the D-Bus connection ({exc.strerror})") from exc
         dismissed, result = signal.body
         if dismissed:
             raise StoreUnavailableError(f"the keyring prompt was dismissed; cannot {what}")
