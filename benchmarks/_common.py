@@ -106,6 +106,7 @@ def interleave(
     early once that much wall time has passed and ``min_runs`` rounds are done.
     """
     labels = list(programs)
+    print(f"   {' vs '.join(labels)}: up to {runs} rounds", file=sys.stderr, flush=True)
     for _ in range(warmup):
         for label in labels:
             programs[label]()
