@@ -246,3 +246,14 @@ def test_empty_cred_helper_pins_key_to_the_file(docker_config: Path, helpers: Pa
     creds = regcred.get_credentials("a.example")
     assert creds is not None
     assert creds.username == "file-user"
+
+
+def test_credentials_value_semantics() -> None:
+    """Credentials compare by value, hash, are immutable, and never show the secret."""
+    a = regcred.Credentials("r", "u", "CANARY-secret")
+    assert a == regcred.Credentials("r", "u", "CANARY-secret")
+    assert a != regcred.Credentials("r", "u", "other")
+    assert len({a, regcred.Credentials("r", "u", "CANARY-secret")}) == 1
+    assert "CANARY" not in repr(a) + str(a) + repr([a])
+    with pytest.raises(AttributeError):
+        a.secret = "x"
