@@ -249,3 +249,21 @@ def test_docker_cli_reads_what_we_write(docker_config: Path) -> None:
     )
     assert result.stdout.strip(), result.stderr
     assert "WARNING" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"Auths": {}, "AUTHS": {"r": {"auth": "dTpw"}}}',
+        b'{"auths": {"r": {"auth": "dTpw", "Auth": "dTpx"}}}',
+        b'{"auths": {}, "auths": {"r": {"auth": "dTpw"}}}',
+        b'{"auths": {"r": {"auth": "dTpw"}, "r": {}}}',
+    ],
+)
+def test_ambiguous_fields_are_refused(docker_config: Path, content: bytes) -> None:
+    """Two spellings of one field, or a repeated key: refused, never guessed at or rewritten."""
+    docker_config.parent.mkdir()
+    docker_config.write_bytes(content)
+    with pytest.raises(ConfigError, match="keep one"):
+        _set(docker_config, "reg.example", "alice", "pw")
+    assert docker_config.read_bytes() == content

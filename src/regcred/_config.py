@@ -218,7 +218,7 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
@@ -226,6 +226,8 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
         ) from None
     except _NotJSONError as exc:
         raise ConfigError(f"{path}: invalid JSON: {exc} is not a JSON value") from None
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f'{path}: the key "{exc}" appears twice in one object; keep one') from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
@@ -242,7 +244,32 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJSONError(name)
 
 
+class _DuplicateKeyError(ValueError):
+    """A key that appears twice in one JSON object: which one counts is a guess."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return obj
+
+
+def _check_unique(path: Path, obj: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    """Go matches field names case-insensitively, so "Auths" and "auths" would be one field."""
+    for name in names:
+        spellings = [k for k in obj if k.lower() == name.lower()]
+        if len(spellings) > 1:
+            shown = " and ".join(f'"{k}"' for k in spellings)
+            raise ConfigError(f"{path}: {where}{shown} are the same field for docker; keep one")
+
+
 def _validate(path: Path, data: dict[str, Any]) -> None:
+    _check_unique(path, data, ("auths", "credsStore", "credHelpers"), "")
     key = _find(data, "auths")
     if key is not None:
         auths = data[key]
@@ -251,6 +278,7 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         for server, entry in auths.items():
             if not isinstance(entry, dict):
                 raise ConfigError(f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}')
+            _check_unique(path, entry, _ENTRY_STRINGS, f'{key}["{server}"]: ')
             for field in _ENTRY_STRINGS:
                 actual = _find(entry, field)
                 if actual is not None and not isinstance(entry[actual], (str, type(None))):
