@@ -219,13 +219,6 @@ def _hammer(helper: str, workers: int, rounds: int, env: dict[str, str] | None) 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,  # a race: it shows up in most runs, not all
-    reason="known bug (stores/secretservice.py): an item deleted by a concurrent store between "
-    "SearchItems and the Attributes read/Delete/GetSecret fails the call with "
-    "org.freedesktop.DBus.Error.UnknownMethod, and concurrent stores of one server can leave "
-    "duplicates; remove this marker once lookup/_delete/get tolerate vanished items",
-)
 def test_secretservice_helper_under_concurrent_processes(keyring: Keyring) -> None:
     """12 workers hammering our Secret Service helper: nothing lost, nothing duplicated."""
     listed = _hammer(_helper("secretservice"), workers=12, rounds=3, env=None)
