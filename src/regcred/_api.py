@@ -19,8 +19,6 @@ failure leaves config.json untouched.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from regcred import _config
 from regcred._lookup import helper_for, podman_auth_files
@@ -34,9 +32,12 @@ from regcred.errors import (
     StoreUnavailableError,
 )
 
+TYPE_CHECKING = False  # typing and dataclasses cost every login start-up time
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
+
+    from regcred._auth import LoginResult
 
 __all__ = ["LoginOutcome", "LogoutOutcome", "login", "logout", "select_store", "stored_credentials"]
 
@@ -47,11 +48,40 @@ AUTO_STORES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StoreChoice:
-    helper: str  # "" means the config file itself
-    auto_detected: bool = False
-    why: str = ""
+class _Value:
+    """A small immutable record (``dataclasses`` would cost every login ~8 ms of imports)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _init(self, **values: object) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class StoreChoice(_Value):
+    """Where a new credential goes; ``helper == ""`` means the config file itself."""
+
+    __slots__ = ("auto_detected", "helper", "why")
+    helper: str
+    auto_detected: bool
+    why: str
+
+    def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
+        self._init(helper=helper, auto_detected=auto_detected, why=why)
 
     def describe(self, path: Path) -> str:
         if self.helper:
@@ -59,20 +89,47 @@ class StoreChoice:
         return f"the config file {path} (base64, not encrypted)"
 
 
-@dataclass(frozen=True, slots=True)
-class LoginOutcome:
+class LoginOutcome(_Value):
+    """What ``login`` did; ``store`` describes where the credential went."""
+
+    __slots__ = ("endpoint", "key", "plaintext", "store", "used_identity_token", "username", "verified")
     key: str
     username: str
-    store: str  # human description of where the credential went
+    store: str
     verified: bool
     plaintext: bool
-    used_identity_token: bool = False
-    endpoint: str = ""
+    used_identity_token: bool
+    endpoint: str
+
+    def __init__(
+        self,
+        key: str,
+        username: str,
+        store: str,
+        verified: bool,
+        plaintext: bool,
+        used_identity_token: bool = False,
+        endpoint: str = "",
+    ) -> None:
+        self._init(
+            key=key,
+            username=username,
+            store=store,
+            verified=verified,
+            plaintext=plaintext,
+            used_identity_token=used_identity_token,
+            endpoint=endpoint,
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class LogoutOutcome:
-    removed: dict[str, list[str]] = field(default_factory=dict)  # store description -> keys
+class LogoutOutcome(_Value):
+    """What ``logout`` removed: store description -> keys."""
+
+    __slots__ = ("removed",)
+    removed: dict[str, list[str]]
+
+    def __init__(self, removed: dict[str, list[str]] | None = None) -> None:
+        self._init(removed=removed if removed is not None else {})
 
 
 def select_store(
@@ -234,26 +291,17 @@ def _verify(
     cert_dirs: Sequence[str],
     path: Path,
     log: Callable[[str], None] | None,
-) -> _VerifyResult:
+) -> LoginResult:
     from regcred._auth import verify_login
 
-    dirs = [*cert_dirs]
-    result = verify_login(
+    return verify_login(
         key,
         username=username,
         secret=password,
         insecure=insecure,
-        cert_dirs=_cert_dirs(key, path, dirs),
+        cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
         log=log,
     )
-    return _VerifyResult(result.endpoint, result.verified, result.identity_token)
-
-
-@dataclass(frozen=True, slots=True)
-class _VerifyResult:
-    endpoint: str
-    verified: bool
-    identity_token: str | None
 
 
 def _cert_dirs(key: str, path: Path, explicit: list[str]) -> list[str]:

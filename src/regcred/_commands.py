@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from regcred.errors import LoginError
+
+TYPE_CHECKING = False  # typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _PLAINTEXT_WARNING = """
 WARNING! Your credentials are stored unencrypted in '{path}'.

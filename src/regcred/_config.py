@@ -24,15 +24,17 @@ import errno
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from regcred._gojson import dumps_indent
 from regcred.errors import ConfigError
 
+TYPE_CHECKING = False  # typing costs start-up time; annotations are strings here
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "AuthEntry",
@@ -42,8 +44,6 @@ __all__ = [
     "load",
     "update",
 ]
-
-T = TypeVar("T")
 
 CONFIG_NAME = "config.json"
 
@@ -76,15 +76,17 @@ def config_path(override: str | os.PathLike[str] | None = None) -> Path:
     return config_dir(override) / CONFIG_NAME
 
 
-@dataclass(frozen=True, slots=True)
 class AuthEntry:
     """One decoded ``auths`` entry.  ``password`` and ``identitytoken`` are secrets."""
 
-    key: str
-    username: str
-    password: str
-    identitytoken: str
-    has_secret: bool  # False for the ``{}`` markers a native store leaves
+    __slots__ = ("has_secret", "identitytoken", "key", "password", "username")
+
+    def __init__(self, key: str, username: str, password: str, identitytoken: str, has_secret: bool) -> None:
+        self.key = key
+        self.username = username
+        self.password = password
+        self.identitytoken = identitytoken
+        self.has_secret = has_secret  # False for the ``{}`` markers a native store leaves
 
     def __repr__(self) -> str:
         return f"AuthEntry(key={self.key!r}, username={self.username!r}, has_secret={self.has_secret})"

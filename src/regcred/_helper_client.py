@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
 
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials, CredentialStore
@@ -50,11 +49,11 @@ def find_helper(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class _Result:
-    returncode: int
-    stdout: bytes
-    stderr: bytes
+    __slots__ = ("returncode", "stderr", "stdout")
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
 class HelperStore(CredentialStore):

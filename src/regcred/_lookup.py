@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regcred import _config
 from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, to_hostname
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError
 
+TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Iterator
 

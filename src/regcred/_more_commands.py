@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from regcred.errors import RegcredError
+
+TYPE_CHECKING = False  # typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _SECRETS_ON_TERMINAL = (
     "regcred: warning: this output holds secrets (base64 is not encryption); redirect it or use -o FILE"

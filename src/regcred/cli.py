@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from regcred.errors import RegcredError
 
+TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
