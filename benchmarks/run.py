@@ -287,7 +287,7 @@ def plot(results: list[Comparison]) -> bool:
         x = range(len(helper))
         ax_help.bar([i - 0.2 for i in x], [c.median(c.ours) for c in helper], 0.4, label="regcred")
         ax_help.bar([i + 0.2 for i in x], [c.median(c.reference) for c in helper], 0.4, label="Go")
-        ax_help.set_xticks(list(x), names, fontsize=7)
+        ax_help.set_xticks(list(x), names, fontsize=7, rotation=30, ha="right")
         ax_help.set_yscale("log")
         ax_help.set_ylabel("ms (median, log scale)")
         ax_help.set_title("credential helpers: regcred vs Go (0.6.4)")
