@@ -267,3 +267,19 @@ def test_ambiguous_fields_are_refused(docker_config: Path, content: bytes) -> No
     with pytest.raises(ConfigError, match="keep one"):
         _set(docker_config, "reg.example", "alice", "pw")
     assert docker_config.read_bytes() == content
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_fast_indent_encoder_matches_stdlib(value: object) -> None:
+    """Our tab-indented encoder writes exactly what json.dumps(indent="\\t") writes, Go-escaped."""
+    from regcred._gojson import _GO_ESCAPES, dumps_indent
+
+    expected = json.dumps(value, ensure_ascii=False, indent="\t").translate(_GO_ESCAPES)
+    assert dumps_indent(value) == expected

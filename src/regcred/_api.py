@@ -349,8 +349,8 @@ def _plan_all(config: _config.Config) -> dict[str, list[str]]:
 def _file_keys(config: _config.Config, all_registries: bool, server: str | None) -> list[str]:
     if all_registries:
         return config.auth_keys()
-    aliases = logout_aliases(normalize(server))
-    return [k for k in aliases if k in config.auth_keys()]
+    present = set(config.auth_keys())
+    return [k for k in logout_aliases(normalize(server)) if k in present]
 
 
 def _podman_hint(key: str) -> str:

@@ -23,6 +23,7 @@ import binascii
 import errno
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ __all__ = [
     "config_dir",
     "config_path",
     "load",
+    "load_cached",
     "update",
 ]
 
@@ -99,6 +101,8 @@ class Config:
         self.path = path
         self.data = data
         self.raw = raw  # None when the file does not exist
+        #: Values derived from ``data`` by readers (indexes); cleared by every change.
+        self.memo: dict[str, object] = {}
 
     # -- reading -----------------------------------------------------------
 
@@ -138,6 +142,7 @@ class Config:
 
     def set_auth(self, key: str, username: str, password: str, identitytoken: str = "") -> None:
         """Store a plaintext (base64) entry, keeping the entry's unknown fields."""
+        self.memo.clear()
         if ":" in username:
             # "auth" is base64("user:password"), split on the first colon.
             raise ConfigError("a username containing ':' cannot be stored in config.json")
@@ -151,11 +156,13 @@ class Config:
 
     def set_marker(self, key: str) -> None:
         """Leave docker's ``"key": {}`` marker for a credential kept by a helper."""
+        self.memo.clear()
         entry = self._editable_entry(key)
         for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
             _pop(entry, field)
 
     def remove_auth(self, key: str) -> bool:
+        self.memo.clear()
         auths = self._auths()
         if key in auths:
             del auths[key]
@@ -163,6 +170,7 @@ class Config:
         return False
 
     def set_creds_store(self, name: str) -> None:
+        self.memo.clear()
         self.data[_find(self.data, "credsStore") or "credsStore"] = name
 
     def render(self) -> bytes:
@@ -198,6 +206,33 @@ class Config:
         return auths.setdefault(key, {})
 
 
+# path -> the last bytes that passed validation, so that the re-read inside the
+# lock (and repeated lookups) do not validate the same bytes twice.
+_VALIDATED: dict[str, bytes] = {}
+# path -> (stat signature, Config) for read-only lookups; see load_cached().
+_CACHE: dict[str, tuple[tuple[int, int, int, int], Config]] = {}
+
+
+def load_cached(path: Path) -> Config:
+    """:func:`load` for read-only callers: reuses the parse while the file is unchanged.
+
+    The returned Config is shared: callers must not modify it.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Config(path, {}, None)
+    except OSError:
+        return load(path)
+    signature = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    hit = _CACHE.get(str(path))
+    if hit is not None and hit[0] == signature:
+        return hit[1]
+    config = load(path)
+    _CACHE[str(path)] = (signature, config)
+    return config
+
+
 def load(path: Path) -> Config:
     """Read and validate ``path``; a missing or empty file is an empty config."""
     try:
@@ -219,8 +254,12 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
     if not text.strip():
         return {}
+    known_good = _VALIDATED.get(str(path)) == raw
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        if known_good:  # these exact bytes passed every check below already
+            data = json.loads(text)
+        else:
+            data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
@@ -234,7 +273,9 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a JSON object, not {_kind(data)}")
-    _validate(path, data)
+    if not known_good:
+        _validate(path, data)
+        _VALIDATED[str(path)] = raw
     return data
 
 
@@ -263,11 +304,18 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _check_unique(path: Path, obj: dict[str, Any], names: tuple[str, ...], where: str) -> None:
     """Go matches field names case-insensitively, so "Auths" and "auths" would be one field."""
+    lowered = [k.lower() for k in obj]
+    if len(set(lowered)) == len(lowered):
+        return
     for name in names:
-        spellings = [k for k in obj if k.lower() == name.lower()]
+        spellings = [k for k, low in zip(obj, lowered, strict=True) if low == name.lower()]
         if len(spellings) > 1:
             shown = " and ".join(f'"{k}"' for k in spellings)
             raise ConfigError(f"{path}: {where}{shown} are the same field for docker; keep one")
+
+
+_ENTRY_FIELDS = frozenset(_ENTRY_ORDER)
+_STRING_OR_NULL = (str, type(None))
 
 
 def _validate(path: Path, data: dict[str, Any]) -> None:
@@ -278,16 +326,8 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         if not isinstance(auths, dict):
             raise ConfigError(f'{path}: "{key}" must be a JSON object, not {_kind(auths)}')
         for server, entry in auths.items():
-            if not isinstance(entry, dict):
-                raise ConfigError(f'{path}: {key}["{server}"] must be a JSON object, not {_kind(entry)}')
-            _check_unique(path, entry, _ENTRY_STRINGS, f'{key}["{server}"]: ')
-            for field in _ENTRY_STRINGS:
-                actual = _find(entry, field)
-                if actual is not None and not isinstance(entry[actual], (str, type(None))):
-                    raise ConfigError(
-                        f'{path}: {key}["{server}"].{actual} must be a string, not {_kind(entry[actual])}'
-                    )
-            _decode_entry(path, server, entry)
+            if not _plain_auth_ok(entry):
+                _validate_entry(path, key, server, entry)
     key = _find(data, "credsStore")
     if key is not None and not isinstance(data[key], str):
         raise ConfigError(f'{path}: "{key}" must be a string, not {_kind(data[key])}')
@@ -301,10 +341,56 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
                 raise ConfigError(f'{path}: {key}["{server}"] must be a string, not {_kind(name)}')
 
 
+if sys.version_info >= (3, 11):
+
+    def _strict_b64(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict_mode
+
+    def _strict_b64(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
+
+
+def _plain_auth_ok(entry: object) -> bool:
+    """Fast check of the usual entry, ``{"auth": "<base64 user:password>"}``.
+
+    False means "look closer" (``_validate_entry`` then explains any problem).
+    """
+    if type(entry) is not dict or len(entry) != 1:
+        return False
+    auth = entry.get("auth")
+    if type(auth) is not str:
+        return False
+    try:
+        decoded = _strict_b64(auth)
+        decoded.decode()
+    except (binascii.Error, ValueError):
+        return False
+    return decoded.find(b":") > 0
+
+
+def _validate_entry(path: Path, auths_key: str, server: str, entry: object) -> None:
+    if not isinstance(entry, dict):
+        raise ConfigError(f'{path}: {auths_key}["{server}"] must be a JSON object, not {_kind(entry)}')
+    if _ENTRY_FIELDS.issuperset(entry):
+        # The common case: only docker's own field names, spelled as docker writes them.
+        bad = next((k for k, v in entry.items() if not isinstance(v, _STRING_OR_NULL)), None)
+    else:
+        _check_unique(path, entry, _ENTRY_STRINGS, f'{auths_key}["{server}"]: ')
+        found = (_find(entry, field) for field in _ENTRY_STRINGS)
+        bad = next((k for k in found if k is not None and not isinstance(entry[k], _STRING_OR_NULL)), None)
+    if bad is not None:
+        raise ConfigError(f'{path}: {auths_key}["{server}"].{bad} must be a string, not {_kind(entry[bad])}')
+    _decode_entry(path, server, entry)
+
+
 def _decode_entry(path: Path, key: str, entry: dict[str, Any]) -> AuthEntry:
+    exact = _ENTRY_FIELDS.issuperset(entry)
+
     def text(name: str) -> str:
-        actual = _find(entry, name)
-        value = entry[actual] if actual else None
+        actual = name if exact or name in entry else _find(entry, name)
+        value = entry.get(actual) if actual else None
         return value if isinstance(value, str) else ""
 
     username, password = text("username"), text("password")
@@ -327,6 +413,8 @@ def _decode_entry(path: Path, key: str, entry: dict[str, Any]) -> AuthEntry:
 
 
 def _ordered_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    if len(entry) <= 1:
+        return entry
     out = {name: entry[name] for name in _ENTRY_ORDER if name in entry}
     out.update((k, v) for k, v in entry.items() if k not in out)
     return out

@@ -26,9 +26,62 @@ def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
 
 
 def dumps_indent(obj: Any) -> str:
-    """``json.MarshalIndent(v, "", "\\t")`` output: no trailing newline."""
-    text = json.dumps(obj, ensure_ascii=False, indent="\t", separators=(",", ": "))
-    return text.translate(_GO_ESCAPES)
+    """``json.MarshalIndent(v, "", "\t")`` output: no trailing newline.
+
+    Same text as ``json.dumps(obj, ensure_ascii=False, indent="\t")`` but
+    several times faster on big configs: with ``indent`` the stdlib falls back
+    to its pure-Python encoder, while strings here go through the C one.
+    """
+    parts: list[str] = []
+    _indent(obj, "", parts)
+    return "".join(parts).translate(_GO_ESCAPES)
+
+
+def _indent(obj: Any, pad: str, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(_encode_str(obj))
+    elif isinstance(obj, dict):
+        if not obj:
+            out.append("{}")
+            return
+        inner = pad + "\t"
+        out.append("{")
+        first = True
+        for key, value in obj.items():
+            out.append("\n" + inner if first else ",\n" + inner)
+            first = False
+            out.append(_encode_str(key) + ": ")
+            if isinstance(value, str):
+                out.append(_encode_str(value))
+            elif type(value) is dict and len(value) == 1:
+                # the usual auths entry, {"auth": "..."}: written without recursion
+                ((k, v),) = value.items()
+                if type(v) is str:
+                    out.append(f"{{\n{inner}\t{_encode_str(k)}: {_encode_str(v)}\n{inner}}}")
+                else:
+                    _indent(value, inner, out)
+            else:
+                _indent(value, inner, out)
+        out.append("\n" + pad + "}")
+    elif isinstance(obj, list):
+        if not obj:
+            out.append("[]")
+            return
+        inner = pad + "\t"
+        out.append("[")
+        for i, value in enumerate(obj):
+            out.append(("\n" if i == 0 else ",\n") + inner)
+            _indent(value, inner, out)
+        out.append("\n" + pad + "]")
+    else:
+        out.append(json.dumps(obj))
+
+
+def _encode_str(value: str) -> str:
+    return _c_encode(value)
+
+
+_c_encode = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
 
 
 def encode_utf8(text: str) -> bytes:

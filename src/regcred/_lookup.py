@@ -60,7 +60,7 @@ def get_credentials(
         found = _from_auths(env_config, key, iter([key]))
         if found is not None:
             return found
-    config = _config.load(_config.config_path(config_dir))
+    config = _config.load_cached(_config.config_path(config_dir))
     found = _from_docker_config(config, key)
     if found is None and _podman_enabled(podman):
         found = _from_podman_files(key, repo)
@@ -148,7 +148,7 @@ def _from_docker_config(config: _config.Config, key: str) -> Credentials | None:
 
 def _from_podman_files(key: str, repo: str) -> Credentials | None:
     for path in podman_auth_files():
-        config = _config.load(path)
+        config = _config.load_cached(path)
         if not config.exists:
             continue
         host = "docker.io" if key == DOCKER_HUB else key
@@ -172,9 +172,27 @@ def _candidate_keys(config: _config.Config, key: str, repo: str) -> Iterator[str
         for n in range(len(parts), 0, -1):
             yield f"{host}/{'/'.join(parts[:n])}"
         yield host
-    legacy = [k for k in config.auth_keys() if _same_registry(k, key)]
+    index = _legacy_index(config)
+    if key == DOCKER_HUB:
+        legacy = [k for host in sorted(HUB_HOSTS) for k in index.get(host, ())]
+    else:
+        legacy = list(index.get(key.lower(), ()))
     legacy.sort(key=lambda k: (not k.startswith("https://"), not k.startswith("http://"), k))
     yield from legacy
+
+
+def _legacy_index(config: _config.Config) -> dict[str, list[str]]:
+    """host (lower case) -> the keys that are a legacy spelling of it; built once per parse."""
+    cached = config.memo.get("legacy")
+    if isinstance(cached, dict):
+        return cached
+    index: dict[str, list[str]] = {}
+    for stored in config.auth_keys():
+        rest = stored.split("://", 1)[1] if "://" in stored else stored
+        if rest.partition("/")[2].strip("/") in {"", "v1", "v2"}:
+            index.setdefault(to_hostname(stored).lower(), []).append(stored)
+    config.memo["legacy"] = index
+    return index
 
 
 def _from_auths(config: _config.Config, key: str, keys: Iterator[str]) -> Credentials | None:
