@@ -162,10 +162,12 @@ def _build_pattern(helper: str, env: dict[str, str], expected: int) -> Callable[
     return run
 
 
-def build_pattern(box: Sandbox, pair: Pair, runs: int, budget_s: float) -> list[Comparison]:
-    """list of 1,000 entries, and the docker build pattern for N = 10, 100, 1,000."""
+def build_pattern(box: Sandbox, pair: Pair, runs: int, budget_s: float, results: list[Comparison]) -> None:
+    """list of 1,000 entries, and the docker build pattern for N = 10, 100, 1,000.
+
+    Appends to ``results`` as it goes, so a failure late on keeps what was measured.
+    """
     ours, go = f"regcred {pair.name}", f"Go {pair.name}"
-    results = []
     for size in BUILD_SIZES:
         pair.fill(box, size)
         if size == max(BUILD_SIZES):
@@ -195,4 +197,3 @@ def build_pattern(box: Sandbox, pair: Pair, runs: int, budget_s: float) -> list[
                 note=f"{len(samples[ours])} runs",
             )
         )
-    return results

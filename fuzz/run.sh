@@ -6,8 +6,7 @@
 #   protocol          the credential-helper protocol server (stdin from docker)
 # Not part of CI.  Usage:  bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 # Installs atheris into .venv if missing.  Corpora grow in fuzz/corpus/<target>/,
-# crashes land in fuzz/crashes/ (both git-ignored).  FUZZ_STRICT=1 also fails on
-# the known, already-reported bugs listed in fuzz/_targets.py (KNOWN).
+# crashes land in fuzz/crashes/ (both git-ignored).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-60}"
