@@ -283,3 +283,12 @@ def test_fast_indent_encoder_matches_stdlib(value: object) -> None:
 
     expected = json.dumps(value, ensure_ascii=False, indent="\t").translate(_GO_ESCAPES)
     assert dumps_indent(value) == expected
+
+
+@given(st.dictionaries(st.text(), st.text(), max_size=5), st.booleans())
+def test_fast_compact_encoder_matches_stdlib(value: dict[str, str], sort_keys: bool) -> None:
+    """The json-free helper encoder writes what json.dumps writes, Go-escaped, plus a newline."""
+    from regcred._gojson import _GO_ESCAPES, dumps_compact
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    assert dumps_compact(value, sort_keys=sort_keys) == text.translate(_GO_ESCAPES) + "\n"

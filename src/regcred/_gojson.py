@@ -8,8 +8,6 @@ strings, replacing them in the encoded text is exact.
 
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs helpers start-up time at run time
     from typing import Any
@@ -21,8 +19,28 @@ _GO_ESCAPES = str.maketrans(
 
 def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
     """``json.Encoder.Encode`` output: compact, HTML-safe, trailing newline."""
+    if type(obj) is dict and all(type(k) is str and type(v) is str for k, v in obj.items()):
+        # The helper protocol's only shapes: {"ServerURL","Username","Secret"} and list's
+        # {url: user}.  Encoded without the json module, which costs each helper run
+        # several milliseconds of imports (json -> re -> enum).
+        items = sorted(obj.items()) if sort_keys else obj.items()
+        return "{" + ",".join(f"{quote(k)}:{quote(v)}" for k, v in items) + "}\n"
+    import json
+
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     return text.translate(_GO_ESCAPES) + "\n"
+
+
+_QUOTE = {c: f"\\u{c:04x}" for c in range(0x20)}
+_QUOTE.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"})
+_QUOTE.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+_QUOTE.update({ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"})
+_QUOTE.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def quote(text: str) -> str:
+    """A JSON string literal exactly as Go's encoding/json writes it."""
+    return '"' + text.translate(_QUOTE) + '"'
 
 
 def dumps_indent(obj: Any) -> str:
@@ -34,7 +52,7 @@ def dumps_indent(obj: Any) -> str:
     """
     parts: list[str] = []
     _indent(obj, "", parts)
-    return "".join(parts).translate(_GO_ESCAPES)
+    return "".join(parts)
 
 
 def _indent(obj: Any, pad: str, out: list[str]) -> None:
@@ -74,14 +92,12 @@ def _indent(obj: Any, pad: str, out: list[str]) -> None:
             _indent(value, inner, out)
         out.append("\n" + pad + "]")
     else:
+        import json
+
         out.append(json.dumps(obj))
 
 
-def _encode_str(value: str) -> str:
-    return _c_encode(value)
-
-
-_c_encode = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+_encode_str = quote
 
 
 def encode_utf8(text: str) -> bytes:

@@ -22,9 +22,7 @@ hint, so anonymous pulls keep working.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials
@@ -32,6 +30,7 @@ from regcred.errors import CredentialsNotFoundError, RegcredError, StoreUnavaila
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Sequence
     from typing import BinaryIO, TextIO
 
@@ -172,13 +171,27 @@ def go_decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        import re
+
         return re.sub(_BAD_BYTE, "\ufffd", data.decode("utf-8", "surrogateescape"))
 
 
 # --- Go encoding/json, just enough for a Credentials struct ----------------
 
-_WS = re.compile(rb"[ \t\r\n]*")
-_STR_RUN = re.compile(rb'[^"\\\x00-\x1f]*')
+# Compiled on first use: only ``store`` parses JSON, and importing ``re`` costs
+# every ``get``/``list`` several milliseconds of start-up.
+_PATTERNS: dict[str, re.Pattern[bytes]] = {}
+
+
+def _pattern(name: str) -> re.Pattern[bytes]:
+    if not _PATTERNS:
+        import re
+
+        _PATTERNS["ws"] = re.compile(rb"[ \t\r\n]*")
+        _PATTERNS["str_run"] = re.compile(rb'[^"\\\x00-\x1f]*')
+    return _PATTERNS[name]
+
+
 _MAX_DEPTH = 10000  # Go's maxNestingDepth
 _FIELDS = {"SERVERURL": 0, "USERNAME": 1, "SECRET": 2}
 _FIELD_NAMES = ("ServerURL", "Username", "Secret")
@@ -221,10 +234,16 @@ def decode_credentials(data: bytes) -> tuple[str, str, str]:
 
 def _unquote(raw: bytes) -> str:
     """A scanned JSON string literal as Go's unquote returns it."""
+    import json
+
     text = json.loads(go_decode(raw))
     if not isinstance(text, str):  # pragma: no cover - the scanner only passes strings
         raise TypeError(type(text).__name__)
-    return re.sub(_SURROGATE, "\ufffd", text) if not text.isascii() else text
+    if text.isascii():
+        return text
+    import re
+
+    return re.sub(_SURROGATE, "\ufffd", text)
 
 
 def _quote_char(c: int) -> str:
@@ -336,7 +355,7 @@ class _Scanner:
             self.key, self.member_start = key, self.pos
 
     def _skip_ws(self) -> None:
-        match = _WS.match(self.data, self.pos)
+        match = _pattern("ws").match(self.data, self.pos)
         self.pos = match.end() if match else self.pos
 
     def _peek(self) -> int:
@@ -351,7 +370,7 @@ class _Scanner:
         data = self.data
         self.pos += 1
         while True:
-            run = _STR_RUN.match(data, self.pos)
+            run = _pattern("str_run").match(data, self.pos)
             self.pos = run.end() if run else self.pos
             c = self._peek()
             if c == 0x22:
