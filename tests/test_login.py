@@ -455,3 +455,46 @@ def test_parallel_logins_and_logouts(tmp_path: Path, docker_config: Path) -> Non
             entry = config.entry(r.address)
             assert entry is not None
             assert entry.password == r.password
+
+
+def test_logout_removes_legacy_spellings(docker_config: Path) -> None:
+    """Every key that lookups treat as this registry goes: https://host/v1/, http://host/v2/ (S32)."""
+
+    def fill(config: _config.Config) -> None:
+        for key in ("reg.example", "https://reg.example/v1/", "http://reg.example/v2/", "reg.example/ns"):
+            config.set_auth(key, "u", "p")
+
+    _config.update(docker_config, fill)
+    assert regcred_cli("logout", "reg.example").returncode == 0
+    assert regcred.get_credentials("reg.example", podman=False) is None
+    assert _config.load(docker_config).auth_keys() == ["reg.example/ns"]  # a namespace, not an alias
+
+
+def test_logout_with_unreachable_keyring_fails_and_keeps_everything(
+    docker_config: Path, keyring: Keyring, helpers_on_path: None
+) -> None:
+    """No session bus at logout: exit 1, the keyring entry and config.json both stay."""
+    stored = subprocess.run(
+        ["docker-credential-regcred-secretservice", "store"],
+        input='{"ServerURL":"kr.example","Username":"k","Secret":"CANARY-kr"}',
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert stored.returncode == 0, stored.stdout
+
+    def seed(config: _config.Config) -> None:
+        config.set_marker("kr.example")
+        config.set_creds_store("regcred-secretservice")
+
+    _config.update(docker_config, seed)
+    before = docker_config.read_bytes()
+    no_bus = {"DBUS_SESSION_BUS_ADDRESS": "", "XDG_RUNTIME_DIR": str(docker_config.parent / "nope")}
+    for args in (["logout", "kr.example"], ["logout", "--all"]):
+        result = regcred_cli(*args, env=no_bus)
+        assert result.returncode == 1, result.stdout
+        assert "CANARY" not in result.stdout + result.stderr
+        assert docker_config.read_bytes() == before
+    creds = regcred.get_credentials("kr.example")
+    assert creds is not None
+    assert creds.secret == "CANARY-kr"

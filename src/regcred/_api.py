@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 from regcred import _config
-from regcred._lookup import helper_for, podman_auth_files
+from regcred._lookup import _same_registry, helper_for, podman_auth_files
 from regcred._registry import DOCKER_HUB, logout_aliases, normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
 from regcred.errors import (
@@ -241,7 +241,7 @@ def logout(
     config_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> LogoutOutcome:
-    """Erase every alias of ``server`` (or everything) from config.json and its helpers.
+    """Erase every spelling of ``server`` (or everything) from config.json and its helpers.
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
@@ -250,26 +250,32 @@ def logout(
     config = _config.load(path)
     if all_registries:
         plan = _plan_all(config)
+        file_keys = config.auth_keys()
     else:
         key = normalize(server)
-        plan = _plan_aliases(config, logout_aliases(key))
+        file_keys = [k for k in config.auth_keys() if _same_registry(k, key)]
+        plan = _plan_aliases(config, key, file_keys)
     if log:
-        for helper, keys in plan.items():
-            log(f"erase from {helper or 'config.json'}: {', '.join(keys)}")
-    if not any(plan.values()) and not _file_keys(config, all_registries, server):
+        for helper, erasure in plan.items():
+            log(f"erase from docker-credential-{helper}: {', '.join(erasure.must + erasure.maybe)}")
+        if file_keys:
+            log(f"remove from {path}: {', '.join(file_keys)}")
+    if not file_keys and not any(e.found for e in plan.values()):
         what = "any registry" if all_registries else normalize(server)
-        hint = _podman_hint(normalize(server) if not all_registries else "")
+        hint = "" if all_registries else _podman_hint(normalize(server))
         raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
     removed: dict[str, list[str]] = {}
-    for helper, keys in plan.items():
-        if not helper or not keys:
-            continue
+    for helper, erasure in plan.items():
         store = _helper(helper)
-        for k in keys:
-            store.erase(k)
-        removed[f"docker-credential-{helper}"] = list(keys)
-
-    file_keys = _file_keys(config, all_registries, server)
+        for k in erasure.must:
+            store.erase(k)  # a failure here stops the logout, config.json untouched
+        for k in erasure.maybe:
+            try:
+                store.erase(k)  # spellings the helper may never have seen
+            except CredentialStoreError:
+                if log:
+                    log(f"docker-credential-{helper} could not erase {k} (it may not exist)")
+        removed[f"docker-credential-{helper}"] = erasure.must
 
     def drop(c: _config.Config) -> list[str]:
         return [k for k in file_keys if c.remove_auth(k)]
@@ -313,44 +319,63 @@ def _cert_dirs(key: str, path: Path, explicit: list[str]) -> list[str]:
     return [*registry_cert_dirs(key, config_dir=str(path.parent)), *explicit]
 
 
-def _plan_aliases(config: _config.Config, aliases: list[str]) -> dict[str, list[str]]:
-    """For each helper that owns one of ``aliases``, the aliases it really holds."""
-    plan: dict[str, list[str]] = {}
-    listed: dict[str, dict[str, str]] = {}
-    for alias in aliases:
-        helper = helper_for(config, alias)
-        if not helper:
-            continue
-        if helper not in listed:
-            try:
-                listed[helper] = _helper(helper).list()
-            except CredentialStoreError:
-                listed[helper] = {}
-                plan.setdefault(helper, []).extend(a for a in aliases if helper_for(config, a) == helper)
-        if alias in listed[helper]:
-            plan.setdefault(helper, [])
-            if alias not in plan[helper]:
-                plan[helper].append(alias)
+class _Erasure:
+    """What to erase from one helper: ``must`` (known to exist) and ``maybe`` (best effort)."""
+
+    __slots__ = ("found", "maybe", "must")
+
+    def __init__(self) -> None:
+        self.must: list[str] = []
+        self.maybe: list[str] = []
+        self.found = False
+
+
+def _plan_aliases(config: _config.Config, key: str, file_keys: list[str]) -> dict[str, _Erasure]:
+    """For each helper that owns a spelling of ``key``: what it holds, and what it might.
+
+    The helper's ``list`` says what it holds; anything it does not list is
+    still erased, best effort, because a helper may not list everything.  The
+    key itself, and every spelling with a marker in config.json, must erase.
+    """
+    candidates = list(dict.fromkeys([*logout_aliases(key), *file_keys]))
+    plan: dict[str, _Erasure] = {}
+    for candidate in candidates:
+        helper = helper_for(config, candidate)
+        if helper:
+            plan.setdefault(helper, _Erasure())
+    for helper, erasure in plan.items():
+        owned = [c for c in candidates if helper_for(config, c) == helper]
+        try:
+            listed = {k for k in _helper(helper).list() if _same_registry(k, key)}
+        except CredentialStoreError:
+            listed = None  # cannot tell: erase the key and the markers, and let errors show
+        present = set(file_keys) | (listed or set())
+        erasure.found = bool(listed) or (listed is None and bool(set(owned) & set(file_keys)))
+        for k in list(dict.fromkeys([*owned, *sorted(listed or ())])):
+            if k == key or k in present:
+                erasure.must.append(k)
+            else:
+                erasure.maybe.append(k)
     return plan
 
 
-def _plan_all(config: _config.Config) -> dict[str, list[str]]:
-    plan: dict[str, list[str]] = {}
+def _plan_all(config: _config.Config) -> dict[str, _Erasure]:
+    """Every key each helper lists, plus every ``{}`` marker routed to it."""
+    plan: dict[str, _Erasure] = {}
     helpers = {h for h in config.cred_helpers.values() if h}
     if config.creds_store:
         helpers.add(config.creds_store)
+    markers = [e.key for e in config.entries() if not e.has_secret]
     for helper in sorted(helpers):
-        keys = [k for k in _helper(helper).list() if helper_for(config, k) == helper]
+        listed = _helper(helper).list()  # a store that cannot list stops --all
+        keys = [k for k in listed if helper_for(config, k) == helper]
+        keys += [k for k in markers if helper_for(config, k) == helper and k not in keys]
         if keys:
-            plan[helper] = keys
+            erasure = _Erasure()
+            erasure.must = keys
+            erasure.found = True
+            plan[helper] = erasure
     return plan
-
-
-def _file_keys(config: _config.Config, all_registries: bool, server: str | None) -> list[str]:
-    if all_registries:
-        return config.auth_keys()
-    present = set(config.auth_keys())
-    return [k for k in logout_aliases(normalize(server)) if k in present]
 
 
 def _podman_hint(key: str) -> str:

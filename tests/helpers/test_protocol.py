@@ -394,11 +394,12 @@ def test_unavailable_get_is_not_found_with_a_hint() -> None:
     assert result.err.startswith(PROG)
 
 
-def test_unavailable_list_is_empty_with_a_hint() -> None:
-    """Unavailable backend on list: `{}` and exit 0, with a stderr hint."""
+def test_unavailable_list_is_an_error() -> None:
+    """Unavailable backend on list: exit 1 with the reason, never an empty `{}` that hides entries."""
     result = run(["list"], b"", Unavailable())
-    assert (result.code, result.out) == (0, b"{}\n")
-    assert "pass init" in result.err
+    assert result.code == 1
+    assert b"pass init" in result.out
+    assert result.out != b"{}\n"
 
 
 @pytest.mark.parametrize(

@@ -139,9 +139,9 @@ def _failure(action: str, exc: Exception, stderr: TextIO, program: str) -> tuple
     if isinstance(exc, StoreUnavailableError) and action == "get":
         _hint(stderr, f"{program}: {exc} (answering 'not found')")
         return NOT_FOUND + "\n", 1
-    if isinstance(exc, StoreUnavailableError) and action == "list":
-        _hint(stderr, f"{program}: {exc} (listing nothing)")
-        return "{}\n", 0
+    # ``list`` fails loudly instead: an empty answer would let logout and migrate
+    # believe the store is empty while it still holds credentials (docker's build
+    # path ignores list errors, so builds are not hurt).
     if isinstance(exc, (_ProtocolError, RegcredError)):
         # Go's texts and our own errors never contain a secret (errors.py contract).
         return _one_line(str(exc) or type(exc).__name__), 1
