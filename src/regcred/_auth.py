@@ -178,8 +178,12 @@ def check_realm(realm: str | None, endpoint: str) -> str:
     if not realm:
         raise LoginError("no realm specified for token auth challenge")
     shown = redact_url(_CONTROL.sub("?", realm))[:300]
-    parts = urlsplit(realm)
+    try:
+        parts = urlsplit(realm)
+    except ValueError:
+        raise LoginError(f"refusing token realm {shown!r}: not a valid URL") from None
     scheme, host, port = origin(realm)
+    host = host.rstrip(".")  # "localhost." and "127.0.0.1." name the same hosts
     reg_scheme, reg_host, _ = origin(endpoint)
     if scheme not in {"http", "https"} or not host or port < 0 or "@" in parts.netloc:
         raise LoginError(f"refusing token realm {shown!r}: not a plain http(s) URL")
@@ -226,7 +230,10 @@ def _fetch(
         log(f"{shown} -> {response.status} {response.reason}")
         if not response.is_redirect:
             return response
-        location = urljoin(request.url, (response.get("location") or "").strip())
+        try:
+            location = urljoin(request.url, (response.get("location") or "").strip())
+        except ValueError:
+            raise LoginError(f"{redact_url(request.url)} redirected to a malformed URL") from None
         if origin(location) != origin(request.url):
             raise InsecureRedirectError(
                 f"{redact_url(request.url)} redirected to another origin "

@@ -138,9 +138,27 @@ def _login(args: argparse.Namespace) -> int:
 
         path = _config.config_path(args.config)
         print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
+        _warn_if_readable(path)
     elif log:
         log(f"stored in {outcome.store}")
     return _succeeded(outcome)
+
+
+def _warn_if_readable(path: Any) -> None:
+    """S13: a password just went into a file that others may read: say so, loudly."""
+    import os
+    import stat
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        print(
+            f"WARNING! {path} has mode {mode:04o}: other users may read the password "
+            f"stored in it. Run: chmod 600 {path}",
+            file=sys.stderr,
+        )
 
 
 def _succeeded(outcome: Any) -> int:
@@ -167,9 +185,14 @@ def _flag_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]
         raise LoginError("the --password-stdin option requires --username to be set")
     if username is not None and not username.strip():
         raise LoginError("username is empty")
+    if username is not None:
+        _require_utf8(username, "the username")
     if from_stdin:
         raw = sys.stdin.buffer.read()
-        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LoginError("the password on stdin is not valid UTF-8") from None
         for eol in ("\r\n", "\n", "\r"):
             if text.endswith(eol):
                 text = text[: -len(eol)]
@@ -180,11 +203,20 @@ def _flag_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]
     elif password is not None:
         if not password:
             raise LoginError("password is empty")
+        _require_utf8(password, "the password")
         print(
             "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
             file=sys.stderr,
         )
     return username, password
+
+
+def _require_utf8(text: str, what: str) -> None:
+    """argv arrives with undecodable bytes as surrogates; they cannot go on the wire."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise LoginError(f"{what} is not valid UTF-8") from None
 
 
 def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) -> tuple[str, str]:

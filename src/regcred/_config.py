@@ -469,7 +469,7 @@ class _Locked:
             self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
-        deadline = time.monotonic() + float(os.environ.get("REGCRED_LOCK_TIMEOUT", "30"))
+        deadline = time.monotonic() + _lock_timeout()
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -487,11 +487,27 @@ class _Locked:
         os.close(self.fd)  # closing releases the flock
 
 
+def _lock_timeout() -> float:
+    try:
+        value = float(os.environ.get("REGCRED_LOCK_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
+    return value if 0 < value < float("inf") else 30.0
+
+
 def _make_dir(directory: Path) -> None:
+    """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
     if directory.is_dir():
         return
+    missing = []
+    for parent in (directory, *directory.parents):
+        if parent.is_dir():
+            break
+        missing.append(parent)
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for new in reversed(missing):
+            new.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
     except OSError as exc:
         raise ConfigError(f"cannot create {directory}: {exc.strerror}") from None
 

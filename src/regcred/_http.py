@@ -140,8 +140,15 @@ class Response:
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """``(scheme, host, port)`` with the host lower-cased and the default port filled in."""
-    parts = urlsplit(url)
+    """``(scheme, host, port)`` with the host lower-cased and the default port filled in.
+
+    A URL that cannot be parsed (``http://[bad``) has the origin ``("", "", -1)``,
+    which equals no real origin.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "", "", -1
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -151,9 +158,21 @@ def origin(url: str) -> tuple[str, str, int]:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without userinfo, fragment or query values (keys are kept)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
+    """``url`` without userinfo, fragment or query values (keys are kept); never raises.
+
+    Everything up to the last ``@`` goes, whatever ``urlsplit`` would call it:
+    a password holding ``#``, ``/`` or ``?`` fools the parser, not this.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:
+        rest = rest.rpartition("@")[2]
+    try:
+        parts = urlsplit(f"{scheme}{sep}{rest}")
+    except ValueError:
+        return "<malformed URL>"
+    netloc = parts.netloc
     query = "&".join(f"{item.partition('=')[0]}=REDACTED" for item in parts.query.split("&") if item)
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
@@ -483,7 +502,7 @@ class Client:
         conn.request(request.method, target, body=request.body or None, headers=headers)
         if conn.sock is not None:
             conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        response = conn.getresponse()
+        response = _getresponse_by(conn, deadline)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -516,3 +535,36 @@ class Client:
         for key, pooled in list(self._pool.items()):
             if pooled is conn:
                 self._drop(key)
+
+
+def _getresponse_by(conn: http.client.HTTPConnection, deadline: float) -> http.client.HTTPResponse:
+    """``conn.getresponse()``, but the whole status line and headers within ``deadline``.
+
+    The socket timeout alone bounds each ``recv``, so a server dribbling one
+    byte at a time could hold the headers open forever; a watchdog shuts the
+    socket down when the deadline passes.
+    """
+    import threading
+
+    fired = threading.Event()
+    sock = conn.sock
+
+    def expire() -> None:
+        fired.set()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        return conn.getresponse()
+    except Exception:
+        if fired.is_set():
+            raise TimeoutError from None
+        raise
+    finally:
+        timer.cancel()

@@ -352,9 +352,14 @@ def _run(argv: list[str], data: bytes, env: dict[str, str], timeout: float) -> t
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    program = _which(argv[0])
+    if program is None:
+        for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
+            os.close(fd)
+        raise FileNotFoundError(argv[0])
     try:
-        pid = os.posix_spawnp(
-            argv[0],
+        pid = os.posix_spawn(
+            program,
             argv,
             env,
             file_actions=[
@@ -478,7 +483,9 @@ def _which(program: str) -> str | None:
     if os.sep in program:
         return program if os.access(program, os.X_OK) else None
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        path = os.path.join(directory or ".", program)
+        if not os.path.isabs(directory):
+            continue  # never run a gpg found through "." or a relative PATH entry
+        path = os.path.join(directory, program)
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
