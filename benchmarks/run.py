@@ -200,16 +200,17 @@ def profile_section(
     if big is not None and profile.config and not big.met():
         cfg = list(profile.config.values())
         parts += [
-            f"- **login/logout on 10,000 entries** ({big.median(big.ours):.0f} ms): each run parses the",
-            "  file twice (`_api.login` loads it, then `_config.update` re-reads it under the lock):",
-            f"  `json.loads` {cfg[0]:.1f} ms, then `_config._validate` {cfg[1]:.1f} ms each time, then",
-            f"  `render` {cfg[2]:.1f} ms. `_validate` and `_decode_entry` call `_find` (a case-insensitive",
-            "  scan of the entry's keys) about 12 times per entry, for fields that are absent. In",
-            "  `regcred/_config.py`: when an entry's keys are all lower-case (what docker writes), look",
-            "  fields up with `dict.get`; skip re-validating when `update` re-reads the very bytes `load`",
-            "  just validated; and apply `_ordered_entry` only to entries regcred changed (a prototype of",
-            "  the first two brings `_validate` from about 120 ms to about 18 ms on this file).",
+            f"- **login/logout on 10,000 entries** ({big.median(big.ours):.0f} ms): on top of the",
+            f"  interpreter and the login imports (above), `json.loads` takes {cfg[0]:.1f} ms, validation",
+            f"  {cfg[1]:.1f} ms, and `Config.render` {cfg[2]:.1f} ms; a whole `_config.update`",
+            f"  {cfg[3]:.1f} ms.",
+            "  Most of `render` is `regcred._gojson.quote`: `str.translate` with a dict table runs a",
+            "  Python-level lookup per character, for each of 30,000 strings. Quote with the C",
+            "  `_json.encode_basestring` instead (it writes what the `_QUOTE` table writes, except for",
+            "  `<`, `>`, `&`, U+2028 and U+2029) and translate only the rare strings holding one of them.",
+            "  Then login: the https attempt's CA bundle (above) is the other big item.",
         ]
+
     lib = {case: statistics.median(v) for case, v in library.items()}
     slow = {case: ms for case, ms in lib.items() if ms >= LIBRARY_TARGET_MS}
     if slow:
