@@ -292,3 +292,11 @@ def test_fast_compact_encoder_matches_stdlib(value: dict[str, str], sort_keys: b
 
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     assert dumps_compact(value, sort_keys=sort_keys) == text.translate(_GO_ESCAPES) + "\n"
+
+
+def test_numbers_keep_their_text(docker_config: Path) -> None:
+    """Numbers in keys docker ignores come back exactly as written (1.50, 1e999, -0.0)."""
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"auths": {}, "x": [1.50, 1e999, -0.0, 10, 2E-3]}')
+    _set(docker_config, "reg.example", "alice", "pw")
+    assert '"x": [\n\t\t1.50,\n\t\t1e999,\n\t\t-0.0,\n\t\t10,\n\t\t2E-3\n\t]' in docker_config.read_text()

@@ -257,9 +257,14 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
     known_good = _VALIDATED.get(str(path)) == raw
     try:
         if known_good:  # these exact bytes passed every check below already
-            data = json.loads(text)
+            data = json.loads(text, parse_float=_Number)
         else:
-            data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+            data = json.loads(
+                text,
+                parse_float=_Number,
+                parse_constant=_refuse_constant,
+                object_pairs_hook=_no_duplicates,
+            )
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
@@ -277,6 +282,21 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
         _validate(path, data)
         _VALIDATED[str(path)] = raw
     return data
+
+
+class _Number(float):
+    """A JSON number with a fraction or exponent, written back as the literal it was read as.
+
+    Docker ignores the keys such numbers live in, but they are someone's data:
+    ``1e999`` must not come back as ``Infinity`` (not JSON), nor ``1.50`` as ``1.5``.
+    """
+
+    literal: str
+
+    def __new__(cls, literal: str) -> _Number:  # noqa: PYI034 - Self needs typing at run time
+        number = float.__new__(cls, literal)
+        number.literal = literal
+        return number
 
 
 class _NotJSONError(ValueError):

@@ -92,6 +92,10 @@ def _indent(obj: Any, pad: str, out: list[str]) -> None:
             _indent(value, inner, out)
         out.append("\n" + pad + "]")
     else:
+        literal = getattr(obj, "literal", None)  # a number kept as its original text
+        if isinstance(literal, str):
+            out.append(literal)
+            return
         import json
 
         out.append(json.dumps(obj))
