@@ -150,7 +150,7 @@ def profile_section(
         parts += [
             f"- **secretservice `get`** ({ss_get.ratio():.2f}x Go): the Go helper answers in {go:.1f} ms;",
             f"  the target is {1.5 * go:.1f} ms. Our helper pays {interp:.1f} ms for the interpreter",
-            f"  and {ss_imports:.1f} ms for its imports, of which jeepney's blocking I/O alone is",
+            f"  and {ss_imports:.1f} ms for its imports; importing jeepney's blocking I/O on its own takes",
             f"  {jeepney:.1f} ms (socket, selectors, typing, re, enum, string, array). Interpreter plus",
             f"  jeepney is {interp + jeepney:.1f} ms: with jeepney the target cannot be met here. Dropping",
             "  `json`/`re` from `regcred.helpers._protocol` and `regcred._gojson` would save little here",
