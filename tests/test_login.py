@@ -295,29 +295,27 @@ def test_docker_cli_reads_what_regcred_stored(registry_http: Registry, docker_co
     )
 
 
+def _docker_login(docker: str, docker_config: Path, registry: Registry) -> subprocess.CompletedProcess[str]:
+    """`docker --config DIR login -u USER --password-stdin ADDRESS` (client-side, no daemon)."""
+    config_dir = str(docker_config.parent)
+    argv = [docker, "--config", config_dir, "login", "-u", registry.username, "--password-stdin"]
+    return subprocess.run(
+        [*argv, registry.address],
+        input=registry.password,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_regcred_reads_what_docker_stored(registry_http: Registry, docker_config: Path) -> None:
     """A client-side `docker login` (no daemon) is read back by regcred."""
     docker = require_program("docker", "docker-ce-cli")
     # An auths entry stops docker from picking a default helper (pass) for the file store.
     docker_config.parent.mkdir()
     docker_config.write_text('{"auths": {"placeholder.invalid": {}}}')
-    result = subprocess.run(
-        [
-            docker,
-            "--config",
-            str(docker_config.parent),
-            "login",
-            "-u",
-            registry_http.username,
-            "--password-stdin",
-            registry_http.address,
-        ],
-        input=registry_http.password,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _docker_login(docker, docker_config, registry_http)
     assert result.returncode == 0, result.stderr
     creds = regcred.get_credentials(registry_http.address)
     assert creds is not None
@@ -331,23 +329,7 @@ def test_docker_cli_through_our_helper(
     docker = require_program("docker", "docker-ce-cli")
     docker_config.parent.mkdir()
     docker_config.write_text('{"credsStore": "regcred-secretservice"}')
-    result = subprocess.run(
-        [
-            docker,
-            "--config",
-            str(docker_config.parent),
-            "login",
-            "-u",
-            registry_http.username,
-            "--password-stdin",
-            registry_http.address,
-        ],
-        input=registry_http.password,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _docker_login(docker, docker_config, registry_http)
     assert result.returncode == 0, result.stderr
     assert "unencrypted" not in result.stderr
     ours = subprocess.run(
