@@ -224,17 +224,10 @@ class Sandbox:
     def close(self) -> None:
         if self.pass_ready:
             subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=self.env, check=False, timeout=30)
+        from tests.conftest import stop_process
+
         for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            stop_process(proc)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
