@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from regcred._env import seconds
 from regcred._gojson import dumps_indent
 from regcred.errors import ConfigError
 
@@ -489,7 +490,7 @@ class _Locked:
             self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
-        deadline = time.monotonic() + _lock_timeout()
+        deadline = time.monotonic() + seconds("REGCRED_LOCK_TIMEOUT", 30.0)
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -505,14 +506,6 @@ class _Locked:
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)  # closing releases the flock
-
-
-def _lock_timeout() -> float:
-    try:
-        value = float(os.environ.get("REGCRED_LOCK_TIMEOUT", "30"))
-    except ValueError:
-        return 30.0
-    return value if 0 < value < float("inf") else 30.0
 
 
 def _make_dir(directory: Path) -> None:

@@ -19,6 +19,7 @@ import os
 import re
 import sys
 
+from regcred._env import seconds
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
@@ -66,7 +67,7 @@ class HelperStore(CredentialStore):
             )
         self.name = name
         self.program = f"docker-credential-{name}"
-        self.timeout = timeout if timeout is not None else _env_timeout()
+        self.timeout = timeout if timeout is not None else seconds("REGCRED_HELPER_TIMEOUT", 30.0)
 
     # -- protocol ----------------------------------------------------------
 
@@ -241,11 +242,3 @@ def _redact(text: str, secrets: tuple[str, ...]) -> str:
         for spelling in sorted(spellings, key=len, reverse=True):
             text = text.replace(spelling, _REDACTED)
     return text
-
-
-def _env_timeout() -> float:
-    try:
-        value = float(os.environ.get("REGCRED_HELPER_TIMEOUT", "30"))
-    except ValueError:
-        return 30.0
-    return value if value > 0 else 30.0

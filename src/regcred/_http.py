@@ -33,6 +33,7 @@ import ssl
 import time
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from regcred._env import seconds
 from regcred._version import __version__
 from regcred.errors import LoginError
 
@@ -179,11 +180,7 @@ def redact_url(url: str) -> str:
 
 def timeout_from_env() -> float:
     """``REGCRED_HTTP_TIMEOUT`` in seconds when it is a positive number, else 15."""
-    try:
-        value = float(os.environ.get("REGCRED_HTTP_TIMEOUT", ""))
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
+    return seconds("REGCRED_HTTP_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 def registry_cert_dirs(

@@ -52,6 +52,7 @@ import os
 import re
 import time
 
+from regcred._env import seconds
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -492,11 +493,7 @@ def _which(program: str) -> str | None:
 
 
 def _timeout() -> float:
-    try:
-        value = float(os.environ.get("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT))
-    except ValueError:
-        return _DEFAULT_TIMEOUT
-    return value if value > 0 else _DEFAULT_TIMEOUT
+    return seconds("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT)
 
 
 def _mkdir(path: str) -> None:
