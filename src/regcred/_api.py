@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 from regcred import _config
-from regcred._lookup import _same_registry, helper_for, podman_auth_files
+from regcred._lookup import helper_for, podman_auth_files, same_registry
 from regcred._registry import DOCKER_HUB, logout_aliases, normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
 from regcred.errors import (
@@ -253,7 +253,7 @@ def logout(
         file_keys = config.auth_keys()
     else:
         key = normalize(server)
-        file_keys = [k for k in config.auth_keys() if _same_registry(k, key)]
+        file_keys = [k for k in config.auth_keys() if same_registry(k, key)]
         plan = _plan_aliases(config, key, file_keys)
     if log:
         for helper, erasure in plan.items():
@@ -346,7 +346,7 @@ def _plan_aliases(config: _config.Config, key: str, file_keys: list[str]) -> dic
     for helper, erasure in plan.items():
         owned = [c for c in candidates if helper_for(config, c) == helper]
         try:
-            listed = {k for k in _helper(helper).list() if _same_registry(k, key)}
+            listed = {k for k in _helper(helper).list() if same_registry(k, key)}
         except CredentialStoreError:
             listed = None  # cannot tell: erase the key and the markers, and let errors show
         present = set(file_keys) | (listed or set())

@@ -31,7 +31,7 @@ from typing import Any
 
 from regcred import _config
 from regcred._lookup import helper_for, podman_auth_files
-from regcred._registry import normalize
+from regcred._registry import normalize, stored_host
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, CredentialStoreError, RegcredError, StoreUnavailableError
 
@@ -280,9 +280,8 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
 
 def _registry_key(key: str) -> str | None:
     """The docker key for a stored key, or None for a namespaced one (``quay.io/org``)."""
-    rest = key.split("://", 1)[1] if "://" in key else key
-    host, _, path = rest.partition("/")
-    if path.strip("/") not in {"", "v1", "v2"}:
+    host = stored_host(key)
+    if host is None:
         return None
     try:
         return normalize(host)

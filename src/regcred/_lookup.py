@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 from regcred import _config
-from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, to_hostname
+from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, stored_host
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError
 
@@ -38,7 +38,14 @@ if TYPE_CHECKING:
 
     from regcred.credentials import CredentialStore
 
-__all__ = ["env_auth_config", "get_credentials", "helper_for", "list_credentials", "podman_auth_files"]
+__all__ = [
+    "env_auth_config",
+    "get_credentials",
+    "helper_for",
+    "list_credentials",
+    "podman_auth_files",
+    "same_registry",
+]
 
 
 def get_credentials(
@@ -117,7 +124,7 @@ def helper_for(config: _config.Config, key: str) -> str:
     if key in helpers:
         return helpers[key]
     for name, helper in helpers.items():
-        if _same_registry(name, key):
+        if same_registry(name, key):
             return helper
     return config.creds_store
 
@@ -188,9 +195,9 @@ def _legacy_index(config: _config.Config) -> dict[str, list[str]]:
         return cached
     index: dict[str, list[str]] = {}
     for stored in config.auth_keys():
-        rest = stored.split("://", 1)[1] if "://" in stored else stored
-        if rest.partition("/")[2].strip("/") in {"", "v1", "v2"}:
-            index.setdefault(to_hostname(stored).lower(), []).append(stored)
+        host = _legacy_host(stored)
+        if host is not None:
+            index.setdefault(host, []).append(stored)
     config.memo["legacy"] = index
     return index
 
@@ -210,23 +217,20 @@ def _from_auths(config: _config.Config, key: str, keys: Iterator[str]) -> Creden
     return None
 
 
-def _same_registry(stored_key: str, key: str) -> bool:
-    """Does a key found in a file (any legacy spelling) name the registry ``key``?
-
-    Only a bare host, or a URL whose path is empty, ``/v1/`` or ``/v2/``,
-    is a legacy spelling: ``quay.io/org-a`` names a namespace, and must
-    never serve ``quay.io/org-b`` (ggcr#1510).
-    """
+def same_registry(stored_key: str, key: str) -> bool:
+    """Does a key found in a file (any legacy spelling) name the registry ``key``?"""
     if stored_key == key:
         return True
-    rest = stored_key.split("://", 1)[1] if "://" in stored_key else stored_key
-    path = rest.partition("/")[2]
-    if path.strip("/") not in {"", "v1", "v2"}:
+    host = _legacy_host(stored_key)
+    if host is None:
         return False
-    host = to_hostname(stored_key).lower()
-    if key == DOCKER_HUB:
-        return host in HUB_HOSTS
-    return host == key.lower()
+    return host in HUB_HOSTS if key == DOCKER_HUB else host == key.lower()
+
+
+def _legacy_host(stored_key: str) -> str | None:
+    """The lower-case host a stored key spells, or None for a namespaced key."""
+    host = stored_host(stored_key)
+    return None if host is None else host.lower()
 
 
 def _store(name: str) -> CredentialStore:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 
 from regcred import _config
 from regcred._lookup import helper_for
-from regcred._registry import normalize, to_hostname
+from regcred._registry import normalize, stored_host
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import (
     AddressError,
@@ -177,11 +177,11 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
 
 def canonical(key: str) -> str:
     """The key docker asks a store for: ``https://host/v1/`` → ``host``; namespaced keys kept."""
-    rest = key.split("://", 1)[1] if "://" in key else key
-    if rest.partition("/")[2].strip("/") not in {"", "v1", "v2"}:
+    host = stored_host(key)
+    if host is None:
         return key
     try:
-        return normalize(to_hostname(key))
+        return normalize(host)
     except AddressError:
         return key
 

@@ -28,6 +28,7 @@ __all__ = [
     "logout_aliases",
     "normalize",
     "split_repository",
+    "stored_host",
     "to_hostname",
 ]
 
@@ -87,6 +88,19 @@ def logout_aliases(key: str) -> list[str]:
         aliases += [f"{scheme}://{h}" for h in hosts for scheme in ("https", "http")]
         return aliases
     return [key, f"https://{key}", f"http://{key}"]
+
+
+def stored_host(key: str) -> str | None:
+    """The ``host[:port]`` a key found in a file spells, or None for a namespaced key.
+
+    Only a bare host, or a URL whose path is empty, ``/v1/`` or ``/v2/``, spells
+    a registry: ``quay.io/org-a`` names a namespace, and must never serve
+    ``quay.io/org-b`` (ggcr#1510).
+    """
+    rest = key.split("://", 1)[1] if "://" in key else key
+    if rest.partition("/")[2].strip("/") not in {"", "v1", "v2"}:
+        return None
+    return to_hostname(key)
 
 
 def to_hostname(key: str) -> str:
