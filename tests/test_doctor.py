@@ -12,6 +12,7 @@ import pytest
 
 from regcred import _config, _doctor
 from regcred.cli import main
+from regcred.stores.secretservice import NO_KEYRING_HINT
 from tests.conftest import require_program
 
 if TYPE_CHECKING:
@@ -172,6 +173,18 @@ def test_secret_service_locked(
     code, text, _ = _doctor_run(capsys)
     assert code == 1
     assert "Secret Service: locked" in text
+
+
+def test_secret_service_without_a_keyring(
+    docker_config: Path, empty_keyring: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A running daemon with no collection at all: no-keyring, and broken when the config uses it."""
+    state, detail = _doctor.secretservice_state()
+    assert (state, detail) == ("no-keyring", NO_KEYRING_HINT)
+    _write(docker_config, {"auths": {}, "credsStore": "regcred-secretservice"})
+    code, text, _ = _doctor_run(capsys)
+    assert code == 1
+    assert "Secret Service: no-keyring" in text
 
 
 def test_pass_states(pass_env: PassEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -357,8 +357,11 @@ def secretservice_state() -> tuple[str, str]:
         return "no-service", str(exc)
     client = ss._Client()  # noqa: SLF001 - doctor asks what no store method exposes
     try:
+        collection = client.default_collection()
+        if collection is None:
+            return "no-keyring", ss.NO_KEYRING_HINT
         (value,) = client.call(
-            ss._DEFAULT_COLLECTION,  # noqa: SLF001
+            collection,
             "org.freedesktop.DBus.Properties",
             "Get",
             "ss",
@@ -366,8 +369,6 @@ def secretservice_state() -> tuple[str, str]:
             "Locked",
         )
     except ss._DBusError as exc:  # noqa: SLF001
-        if exc.name in ss._GONE:  # noqa: SLF001
-            return "no-keyring", "the Secret Service has no default keyring (collection)"
         return "no-service", f"the Secret Service failed: {exc.name}"
     except StoreUnavailableError as exc:
         return "no-service", str(exc)

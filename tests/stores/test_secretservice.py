@@ -13,7 +13,7 @@ import pytest
 
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
-from regcred.stores.secretservice import DOCKER_LABEL, SCHEMA, SecretServiceStore
+from regcred.stores.secretservice import DOCKER_LABEL, NO_KEYRING_HINT, SCHEMA, SecretServiceStore
 from regcred.testing import StoreContract
 
 if TYPE_CHECKING:
@@ -285,6 +285,18 @@ def test_bad_timeout_setting(keyring: Keyring, monkeypatch: pytest.MonkeyPatch, 
         SecretServiceStore().list()
 
 
+def test_no_default_collection(empty_keyring: Keyring) -> None:
+    """A daemon with no keyring at all: store says so; get finds nothing; list is empty."""
+    store = SecretServiceStore()
+    with pytest.raises(StoreUnavailableError) as info:
+        store.store(Credentials("reg.example", "alice", "pw"))
+    assert str(info.value) == NO_KEYRING_HINT
+    with pytest.raises(CredentialsNotFoundError):
+        store.get("reg.example")
+    assert store.list() == {}
+    store.erase("reg.example")
+
+
 def test_check_passes_with_a_keyring(keyring: Keyring) -> None:
     """check() is silent when a Secret Service is running."""
     SecretServiceStore.check()
@@ -309,3 +321,73 @@ def test_import_does_no_dbus(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- gnome-keyring's first-call race ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def refusing_service(address: str, refusals: int) -> Iterator[list[str]]:
+    """A fake Secret Service: SearchItems fails ``refusals`` times as gnome-keyring's race does.
+
+    A fake, because the real race (gnome-keyring registers a new client from
+    a queued callback, and a first call that overtakes it is answered
+    "Method SearchItems is not implemented") cannot be caused on demand.
+    After the refusals it finds nothing.  Yields the methods it was called with.
+    """
+    import threading
+
+    from jeepney import HeaderFields, MessageType, message_bus, new_error, new_method_return
+    from jeepney.io.blocking import open_dbus_connection
+
+    calls: list[str] = []
+    stop = threading.Event()
+    conn = open_dbus_connection(address)
+    conn.send_and_get_reply(message_bus.RequestName("org.freedesktop.secrets"), timeout=5)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                msg = conn.receive(timeout=0.05)
+            except TimeoutError:
+                continue
+            if msg.header.message_type != MessageType.method_call:
+                continue
+            member = msg.header.fields.get(HeaderFields.member, "")
+            calls.append(member)
+            if member == "SearchItems" and calls.count("SearchItems") <= refusals:
+                text = "Method SearchItems is not implemented on interface org.freedesktop.Secret.Service"
+                conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (text,)))
+            elif member == "SearchItems":
+                conn.send(new_method_return(msg, "aoao", ([], [])))
+            else:
+                conn.send(new_error(msg, "org.freedesktop.DBus.Error.Failed", "s", ("unexpected",)))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield calls
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        conn.close()
+
+
+def test_first_call_race_is_ridden_out(session_bus: str) -> None:
+    """A spurious UnknownMethod for SearchItems is retried: erase and list work."""
+    with refusing_service(session_bus, refusals=3) as calls:
+        store = SecretServiceStore()
+        store.erase("reg.example")
+        assert calls == ["SearchItems"] * 4
+        assert store.list() == {}
+        assert calls == ["SearchItems"] * 5
+
+
+def test_a_service_that_keeps_refusing_fails_clearly(session_bus: str) -> None:
+    """A refusal that persists is an error after a bounded number of tries, never success."""
+    with refusing_service(session_bus, refusals=1000) as calls:
+        start = time.monotonic()
+        with pytest.raises(CredentialStoreError, match=r"UnknownMethod: Method SearchItems is not"):
+            SecretServiceStore().erase("reg.example")
+        assert calls == ["SearchItems"] * 6
+        assert time.monotonic() - start < 3
