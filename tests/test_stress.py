@@ -167,7 +167,8 @@ def _worker(helper: str, worker: int, rounds: int, env: dict[str, str] | None) -
     def step(action: str, stdin: bytes) -> bytes:
         code, out = _run([helper, action], stdin, env)
         if code != 0:
-            failures.append(f"worker {worker} {action}: exit {code}: {out.decode(errors='replace')}")
+            server = stdin.decode() if action != "store" else json.loads(stdin)["ServerURL"]
+            failures.append(f"worker {worker} {action} {server}: exit {code}: {out.decode(errors='replace')}")
             return b""
         return out
 

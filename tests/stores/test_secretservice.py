@@ -98,6 +98,37 @@ def test_get_and_list_pick_the_newest_duplicate(keyring: Keyring) -> None:
     assert store.list() == {"reg.example": "new"}
 
 
+@pytest.mark.parametrize("action", ["get", "list"])
+def test_entry_replaced_during_a_read_is_found(
+    keyring: Keyring, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    """A store that replaces the item between our search and our read: the new item is found.
+
+    The concurrent store is a real one on its own connection, made at that
+    exact moment by a hook on the reader's first attribute read.
+    """
+    from regcred.stores import secretservice
+
+    store = SecretServiceStore()
+    store.store(Credentials("reg.example", "alice", "old"))
+    original = secretservice._Client.properties
+    replaced: list[bool] = []
+
+    def properties(client: secretservice._Client, paths: list[str], name: str) -> dict[str, object]:
+        if name == "Attributes" and not replaced:
+            replaced.append(True)
+            SecretServiceStore().store(Credentials("reg.example", "bob", "new"))
+        return original(client, paths, name)
+
+    monkeypatch.setattr(secretservice._Client, "properties", properties)
+    if action == "get":
+        assert store.get("reg.example") == Credentials("reg.example", "bob", "new")
+    else:
+        assert store.list() == {"reg.example": "bob"}
+    assert replaced == [True]
+    assert [attrs["username"] for _, attrs in keyring.items()] == ["bob"]
+
+
 def test_invalid_utf8_secret_reads_as_replacement(keyring: Keyring) -> None:
     """A secret that is not UTF-8 (written by another program) reads with U+FFFD, like Go."""
     keyring.add_item("reg.example", go_item("reg.example", "u"), b"ok\xffok")

@@ -240,25 +240,28 @@ class _Client:
         _output, path = self.call(_SERVICE_PATH, _IFACE + "Service", "OpenSession", "sv", "plain", ("s", ""))
         return str(path)
 
-    def lookup(self, server: str | None) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
-        """Our items' attributes by path, which of them are locked, and hidden locked items.
+    def lookup(self, server: str | None) -> tuple[dict[str, dict[str, str]], list[str], list[str], bool]:
+        """Our items' attributes by path, which of them are locked, hidden locked items, and vanished.
 
         A keyring locked since the daemon started shows only hashes of the
         attributes: those items are "hidden" until unlocked.  Only the
         ``Attributes`` property is read (``GetAll`` costs gnome-keyring three
-        times as much); never a secret.
+        times as much); never a secret.  ``vanished`` is true when an item
+        found by the search was deleted before its attributes were read.
         """
         unlocked, locked = self.call_unrefused(
             _SERVICE_PATH, _IFACE + "Service", "SearchItems", "a{ss}", _search_attributes(server)
         )
         locked_set = set(locked)
         ours, hidden = {}, []
-        for path, attrs in self.properties([*unlocked, *locked], "Attributes").items():
+        found = self.properties([*unlocked, *locked], "Attributes")
+        for path, attrs in found.items():
             if attrs.get("xdg:schema") == SCHEMA and "server" in attrs:
                 ours[path] = attrs
             elif "server" not in attrs and path in locked_set:
                 hidden.append(path)
-        return ours, [path for path in ours if path in locked_set], hidden
+        vanished = len(found) < len(unlocked) + len(locked)
+        return ours, [path for path in ours if path in locked_set], hidden, vanished
 
     def call_unrefused(self, path: str, interface: str, method: str, sig: str = "", *body: object) -> Any:
         """:meth:`call`, retrying a refusal that gnome-keyring gives by mistake under load.
@@ -294,11 +297,22 @@ class _Client:
         return None if path == "/" else str(path)
 
     def readable(self, server: str | None, what: str) -> tuple[dict[str, dict[str, str]], list[str]]:
-        """:meth:`lookup`, unlocking first if a locked keyring hides some attributes."""
-        ours, locked, hidden = self.lookup(server)
-        if hidden:
-            self.unlock(hidden, what)
-            ours, locked, _hidden = self.lookup(server)
+        """:meth:`lookup`, unlocking first if a locked keyring hides some attributes.
+
+        An item that vanished between the search and the read of its
+        attributes was most likely replaced by a concurrent ``store``, whose
+        new item the search came too early to see: search again (a few
+        times), else a ``get`` would answer "not found" for an entry that
+        exists.
+        """
+        unlocked = False
+        for _attempt in range(_ATTEMPTS):
+            ours, locked, hidden, vanished = self.lookup(server)
+            if hidden and not unlocked:
+                self.unlock(hidden, what)
+                unlocked = True
+            elif not vanished:
+                break
         return ours, locked
 
     def properties(self, paths: list[str], name: str) -> dict[str, Any]:
