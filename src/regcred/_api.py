@@ -22,6 +22,7 @@ import os
 
 from regcred import _config
 from regcred._lookup import helper_for, podman_auth_files, same_registry
+from regcred._record import Record
 from regcred._registry import DOCKER_HUB, logout_aliases, normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
 from regcred.errors import (
@@ -48,31 +49,7 @@ AUTO_STORES = (
 )
 
 
-class _Value:
-    """A small immutable record (``dataclasses`` would cost every login ~8 ms of imports)."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def _init(self, **values: object) -> None:
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-
-class StoreChoice(_Value):
+class StoreChoice(Record):
     """Where a new credential goes; ``helper == ""`` means the config file itself."""
 
     __slots__ = ("auto_detected", "helper", "why")
@@ -81,7 +58,7 @@ class StoreChoice(_Value):
     why: str
 
     def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
-        self._init(helper=helper, auto_detected=auto_detected, why=why)
+        self._set(helper=helper, auto_detected=auto_detected, why=why)
 
     def describe(self, path: Path) -> str:
         if self.helper:
@@ -89,7 +66,7 @@ class StoreChoice(_Value):
         return f"the config file {path} (base64, not encrypted)"
 
 
-class LoginOutcome(_Value):
+class LoginOutcome(Record):
     """What ``login`` did; ``store`` describes where the credential went."""
 
     __slots__ = ("endpoint", "key", "plaintext", "store", "used_identity_token", "username", "verified")
@@ -111,7 +88,7 @@ class LoginOutcome(_Value):
         used_identity_token: bool = False,
         endpoint: str = "",
     ) -> None:
-        self._init(
+        self._set(
             key=key,
             username=username,
             store=store,
@@ -122,14 +99,14 @@ class LoginOutcome(_Value):
         )
 
 
-class LogoutOutcome(_Value):
+class LogoutOutcome(Record):
     """What ``logout`` removed: store description -> keys."""
 
     __slots__ = ("removed",)
     removed: dict[str, list[str]]
 
     def __init__(self, removed: dict[str, list[str]] | None = None) -> None:
-        self._init(removed=removed if removed is not None else {})
+        self._set(removed=removed if removed is not None else {})
 
 
 def select_store(

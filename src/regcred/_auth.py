@@ -40,6 +40,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._http import Client, Request, Response, TransportError, ip_literal, origin, redact_url
+from regcred._record import Record
 from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
@@ -70,30 +71,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
-class LoginResult:
-    """What a successful :func:`verify_login` learned.
-
-    A plain slotted class: ``dataclasses`` would add ~8 ms to every login.
-    """
+class LoginResult(Record):
+    """What a successful :func:`verify_login` learned."""
 
     __slots__ = ("endpoint", "identity_token", "verified")
+    _hidden = frozenset({"identity_token"})
+    #: e.g. "https://reg.example:5000" or "http://127.0.0.1:5000"
+    endpoint: str
+    #: False when the registry issued no challenge at all
+    verified: bool
+    #: A refresh token to store instead of the password (hidden from repr).
+    identity_token: str | None
 
     def __init__(self, endpoint: str, verified: bool, identity_token: str | None) -> None:
-        self.endpoint = endpoint  # e.g. "https://reg.example:5000" or "http://127.0.0.1:5000"
-        self.verified = verified  # False when the registry issued no challenge at all
-        #: A refresh token to store instead of the password (hidden from repr).
-        self.identity_token = identity_token
-
-    def __repr__(self) -> str:
-        return f"LoginResult(endpoint={self.endpoint!r}, verified={self.verified!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LoginResult):
-            return NotImplemented
-        mine = (self.endpoint, self.verified, self.identity_token)
-        return mine == (other.endpoint, other.verified, other.identity_token)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like a non-frozen dataclass
+        self._set(endpoint=endpoint, verified=verified, identity_token=identity_token)
 
 
 class _Secrets:

@@ -4,50 +4,32 @@ from __future__ import annotations
 
 import abc
 
+from regcred._record import Record
+
 __all__ = ["TOKEN_USERNAME", "CredentialStore", "Credentials"]
 
 #: The username that marks an identity (refresh) token, as the Docker CLI uses it.
 TOKEN_USERNAME = "<token>"
 
 
-class Credentials:
+class Credentials(Record):
     """Credentials for one registry key: immutable, hashable, and discreet.
 
     ``secret`` is a password, or an identity token when ``username`` is
     ``"<token>"``.  ``repr()`` and ``str()`` never show it.
-
-    A plain slotted class rather than ``@dataclass(frozen=True, slots=True)``
-    (the house default) because every credential helper imports this module,
-    and ``dataclasses`` costs each helper run ~8 ms of start-up (it pulls in
-    ``inspect`` and generates code at import).
     """
 
     __slots__ = ("secret", "server", "username")
+    _hidden = frozenset({"secret"})
     server: str
     username: str
     secret: str
 
     def __init__(self, server: str, username: str, secret: str) -> None:
-        object.__setattr__(self, "server", server)
-        object.__setattr__(self, "username", username)
-        object.__setattr__(self, "secret", secret)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Credentials are immutable (cannot set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Credentials are immutable (cannot delete {name!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Credentials):
-            return NotImplemented
-        return (self.server, self.username, self.secret) == (other.server, other.username, other.secret)
+        self._set(server=server, username=username, secret=secret)
 
     def __hash__(self) -> int:
         return hash((self.server, self.username, self.secret))
-
-    def __repr__(self) -> str:
-        return f"Credentials(server={self.server!r}, username={self.username!r})"
 
     @property
     def is_identity_token(self) -> bool:
