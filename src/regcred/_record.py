@@ -12,7 +12,7 @@ from __future__ import annotations
 __all__ = ["Record"]
 
 
-class Record:
+class Record:  # noqa: PLW1641 - unhashable unless a subclass says so (docstring)
     """An immutable record whose fields are its ``__slots__``.
 
     Subclasses list their fields in ``__slots__``, set them in ``__init__``

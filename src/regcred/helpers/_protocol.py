@@ -16,13 +16,15 @@ It behaves like ``credentials.Serve`` from docker-credential-helpers v0.9:
 
 Differences from Go, on purpose: inputs over 64 KiB work; total input is
 capped at 16 MiB; a backend that cannot run here (``StoreUnavailableError``)
-answers ``get`` with "not found" and ``list`` with ``{}`` plus a stderr
-hint, so anonymous pulls keep working.
+answers ``get`` with "not found" plus a stderr hint, so anonymous pulls keep
+working, while ``list`` fails (an empty answer would let ``logout`` and
+``migrate`` take a store they cannot reach for an empty one).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials
@@ -41,6 +43,7 @@ __all__ = [
     "MISSING_SERVER_URL",
     "MISSING_USERNAME",
     "NOT_FOUND",
+    "run",
     "serve",
 ]
 
@@ -63,6 +66,24 @@ _SURROGATE = "[\ud800-\udfff]"
 
 class _ProtocolError(Exception):
     """An error whose message is printed verbatim (Go's error text)."""
+
+
+def run(store_factory: Callable[[], CredentialStore], program: str) -> int:
+    """A helper executable's ``main()``: one action from argv, on the process's own streams.
+
+    Installed under another ``docker-credential-*`` name (a symlink), the
+    helper calls itself by that name in its messages.
+    """
+    name = sys.argv[0].rpartition("/")[2] if sys.argv else ""
+    if name.startswith("docker-credential-"):
+        program = name
+    if sys.stdin is not None:
+        stdin = sys.stdin.buffer
+    else:  # started with stdin closed
+        import io
+
+        stdin = io.BytesIO()
+    return serve(store_factory, sys.argv[1:], stdin, sys.stdout.buffer, sys.stderr, program=program)
 
 
 def serve(

@@ -7,25 +7,16 @@ other stored.
 
 from __future__ import annotations
 
-import io
-import sys
-
-from regcred.helpers._protocol import serve
+from regcred.helpers._protocol import run
 
 __all__ = ["main"]
-
-PROGRAM = "docker-credential-regcred-pass"
 
 
 def main() -> int:
     """Entry point of the console script."""
     from regcred.stores.pass_ import PassStore
 
-    # Installed under another docker-credential-* name (a symlink), say that name.
-    name = sys.argv[0].rpartition("/")[2] if sys.argv else ""
-    program = name if name.startswith("docker-credential-") else PROGRAM
-    stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
-    return serve(PassStore, sys.argv[1:], stdin, sys.stdout.buffer, sys.stderr, program=program)
+    return run(PassStore, "docker-credential-regcred-pass")
 
 
 if __name__ == "__main__":
