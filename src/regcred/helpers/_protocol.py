@@ -1,6 +1,7 @@
 """The credential-helper protocol server, byte-compatible with docker's ``Serve``.
 
-``serve()`` is what every ``docker-credential-regcred-*`` executable runs.
+``serve()`` is what every ``docker-credential-regcred-*`` executable runs
+(``store`` input is decoded by :mod:`regcred.helpers._godecode`).
 It behaves like ``credentials.Serve`` from docker-credential-helpers v0.9:
 
 * exactly one argument (``store``, ``get``, ``erase``, ``list``, ``version``,
@@ -29,10 +30,10 @@ import sys
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, RegcredError, StoreUnavailableError
+from regcred.helpers._godecode import GoError, decode_credentials, go_decode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import re
     from collections.abc import Callable, Sequence
     from typing import BinaryIO, TextIO
 
@@ -58,14 +59,10 @@ ACTIONS = "store|get|erase|list|version"
 # Go's unicode.IsSpace, which strings.TrimSpace uses (str.strip() would also
 # strip U+001C..U+001F, which Go keeps).
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"  # noqa: E501
-# Patterns used only on unusual input are compiled on first use (re caches them):
-# compiling the two surrogate classes costs ~0.7 ms of every helper start.
-_BAD_BYTE = "[\udc80-\udcff]"
-_SURROGATE = "[\ud800-\udfff]"
 
 
-class _ProtocolError(Exception):
-    """An error whose message is printed verbatim (Go's error text)."""
+class _ProtocolError(GoError):
+    """A protocol error of ours, printed verbatim like Go's texts."""
 
 
 def run(store_factory: Callable[[], CredentialStore], program: str) -> int:
@@ -163,7 +160,7 @@ def _failure(action: str, exc: Exception, stderr: TextIO, program: str) -> tuple
     # ``list`` fails loudly instead: an empty answer would let logout and migrate
     # believe the store is empty while it still holds credentials (docker's build
     # path ignores list errors, so builds are not hurt).
-    if isinstance(exc, (_ProtocolError, RegcredError)):
+    if isinstance(exc, (GoError, RegcredError)):
         # Go's texts and our own errors never contain a secret (errors.py contract).
         return _one_line(str(exc) or type(exc).__name__), 1
     if os.environ.get("REGCRED_DEBUG") == "1":
@@ -185,267 +182,6 @@ def _read_joined(stdin: BinaryIO) -> bytes:
         raise _ProtocolError(f"input too large: more than {MAX_INPUT_BYTES // 1048576} MiB")
     lines = data.split(b"\n")
     return b"".join(line[:-1] if line.endswith(b"\r") else line for line in lines)
-
-
-def go_decode(data: bytes) -> str:
-    """Decode UTF-8 as Go does: every byte of an invalid sequence becomes U+FFFD."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        import re
-
-        return re.sub(_BAD_BYTE, "\ufffd", data.decode("utf-8", "surrogateescape"))
-
-
-# --- Go encoding/json, just enough for a Credentials struct ----------------
-
-# Compiled on first use: only ``store`` parses JSON, and importing ``re`` costs
-# every ``get``/``list`` several milliseconds of start-up.
-_PATTERNS: dict[str, re.Pattern[bytes]] = {}
-
-
-def _pattern(name: str) -> re.Pattern[bytes]:
-    if not _PATTERNS:
-        import re
-
-        _PATTERNS["ws"] = re.compile(rb"[ \t\r\n]*")
-        _PATTERNS["str_run"] = re.compile(rb'[^"\\\x00-\x1f]*')
-    return _PATTERNS[name]
-
-
-_MAX_DEPTH = 10000  # Go's maxNestingDepth
-_FIELDS = {"SERVERURL": 0, "USERNAME": 1, "SECRET": 2}
-_FIELD_NAMES = ("ServerURL", "Username", "Secret")
-# Non-ASCII runes r with unicode.ToUpper(unicode.ToLower(r)) ASCII (Go's foldName).
-_FOLD = str.maketrans({"\u017f": "S", "\u0130": "I", "\u0131": "I", "\u212a": "K"})
-_KINDS = {ord("{"): "object", ord("["): "array", ord('"'): "string", ord("t"): "bool"}
-_KINDS |= {ord("f"): "bool", ord("n"): "null"}
-
-
-def decode_credentials(data: bytes) -> tuple[str, str, str]:
-    """(ServerURL, Username, Secret) from the first JSON value, with Go's errors."""
-    scanner = _Scanner(data)
-    members = scanner.first_value()
-    start = scanner.value_start
-    kind = _KINDS.get(data[start], "number")
-    if kind == "null":
-        return "", "", ""
-    if kind != "object":
-        raise _ProtocolError(f"json: cannot unmarshal {kind} into Go value of type credentials.Credentials")
-    fields = ["", "", ""]
-    type_error = ""
-    for key_span, (vstart, vend) in members:
-        key = _unquote(data[key_span[0] : key_span[1]])
-        folded = key.translate(_FOLD)
-        index = _FIELDS.get(folded.upper()) if folded.isascii() else None
-        if index is None:
-            continue
-        vkind = _KINDS.get(data[vstart], "number")
-        if vkind == "string":
-            fields[index] = _unquote(data[vstart:vend])
-        elif vkind != "null" and not type_error:
-            type_error = (
-                f"json: cannot unmarshal {vkind} into Go struct field"
-                f" Credentials.{_FIELD_NAMES[index]} of type string"
-            )
-    if type_error:
-        raise _ProtocolError(type_error)
-    return fields[0], fields[1], fields[2]
-
-
-def _unquote(raw: bytes) -> str:
-    """A scanned JSON string literal as Go's unquote returns it."""
-    import json
-
-    text = json.loads(go_decode(raw))
-    if not isinstance(text, str):  # pragma: no cover - the scanner only passes strings
-        raise TypeError(type(text).__name__)
-    if text.isascii():
-        return text
-    import re
-
-    return re.sub(_SURROGATE, "\ufffd", text)
-
-
-def _quote_char(c: int) -> str:
-    """Go's ``quoteChar``: how the scanner names an offending byte."""
-    if c == 0x27:
-        return "'\\''"
-    if c == 0x22:
-        return "'\"'"
-    char = chr(c)
-    short = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    short |= {"\v": "\\v", "\\": "\\\\"}
-    if char in short:
-        return f"'{short[char]}'"
-    if c < 0x20 or c == 0x7F:
-        return f"'\\x{c:02x}'"
-    if not char.isprintable():
-        return f"'\\u{c:04x}'"
-    return f"'{char}'"
-
-
-class _Scanner:
-    """Finds the first JSON value in bytes, failing exactly where Go's scanner does.
-
-    Iterative (an explicit stack, no recursion), so 10,000 nested arrays are
-    fine.  It records the top-level object's members as byte spans; values
-    are never built, except the few strings the caller asks for.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-        self.value_start = 0
-        self.stack = bytearray()  # one b"{" or b"[" per open container
-        self.key = (0, 0)
-        self.member_start = 0
-        self.members: list[tuple[tuple[int, int], tuple[int, int]]] = []
-
-    def first_value(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-        self._skip_ws()
-        if self.pos >= len(self.data):
-            raise _ProtocolError("EOF")
-        self.value_start = self.pos
-        while True:
-            if self._start_value():
-                continue  # a container opened: scan its first element
-            if self._end_value():
-                return self.members
-
-    def _start_value(self) -> bool:
-        """Scan a value at ``pos``; True if it opened a non-empty container."""
-        c = self._peek()
-        if c in b"{[":
-            if len(self.stack) >= _MAX_DEPTH:
-                raise self._fail("exceeded max depth")
-            self.stack.append(c)
-            self.pos += 1
-            self._skip_ws()
-            if self._peek() == (0x7D if c == 0x7B else 0x5D):
-                self.pos += 1
-                self.stack.pop()
-                return False
-            if c == 0x7B:
-                self._key()
-            return True
-        if c == 0x22:
-            self._string()
-        elif c in b"-0123456789":
-            self._number()
-        elif c in b"tfn":
-            self._literal({0x74: b"true", 0x66: b"false", 0x6E: b"null"}[c])
-        else:
-            raise self._fail("looking for beginning of value")
-        return False
-
-    def _end_value(self) -> bool:
-        """After a complete value: close containers; True once the top value is done."""
-        while self.stack:
-            if self.stack == b"{":
-                self.members.append((self.key, (self.member_start, self.pos)))
-            self._skip_ws()
-            c = self._peek()
-            is_object = self.stack[-1] == 0x7B
-            if c == 0x2C:  # ,
-                self.pos += 1
-                self._skip_ws()
-                if is_object:
-                    self._key()
-                return False
-            if c != (0x7D if is_object else 0x5D):
-                raise self._fail("after object key:value pair" if is_object else "after array element")
-            self.pos += 1
-            self.stack.pop()
-        return True
-
-    def _key(self) -> None:
-        """Scan ``"key" :`` and the space after it, noting top-level key spans."""
-        self._skip_ws()
-        if self._peek() != 0x22:
-            raise self._fail("looking for beginning of object key string")
-        start = self.pos
-        self._string()
-        key = (start, self.pos)
-        self._skip_ws()
-        if self._peek() != 0x3A:  # :
-            raise self._fail("after object key")
-        self.pos += 1
-        self._skip_ws()
-        if len(self.stack) == 1:
-            self.key, self.member_start = key, self.pos
-
-    def _skip_ws(self) -> None:
-        match = _pattern("ws").match(self.data, self.pos)
-        self.pos = match.end() if match else self.pos
-
-    def _peek(self) -> int:
-        if self.pos >= len(self.data):
-            raise _ProtocolError("unexpected EOF")
-        return self.data[self.pos]
-
-    def _fail(self, context: str) -> _ProtocolError:
-        return _ProtocolError(f"invalid character {_quote_char(self._peek())} {context}")
-
-    def _string(self) -> None:
-        data = self.data
-        self.pos += 1
-        while True:
-            run = _pattern("str_run").match(data, self.pos)
-            self.pos = run.end() if run else self.pos
-            c = self._peek()
-            if c == 0x22:
-                self.pos += 1
-                return
-            if c < 0x20:
-                raise self._fail("in string literal")
-            self.pos += 1  # past the backslash
-            c = self._peek()
-            if c in b'"\\/bfnrt':
-                self.pos += 1
-            elif c == 0x75:  # u
-                self.pos += 1
-                for _ in range(4):
-                    if self._peek() not in b"0123456789abcdefABCDEF":
-                        raise self._fail("in \\u hexadecimal character escape")
-                    self.pos += 1
-            else:
-                raise self._fail("in string escape code")
-
-    def _number(self) -> None:
-        data = self.data
-        if data[self.pos] == 0x2D:  # -
-            self.pos += 1
-            if self._peek() not in b"0123456789":
-                raise self._fail("in numeric literal")
-        if data[self.pos] == 0x30:
-            self.pos += 1
-        else:
-            self._digits()
-        if self.pos < len(data) and data[self.pos] == 0x2E:  # .
-            self.pos += 1
-            if self._peek() not in b"0123456789":
-                raise self._fail("after decimal point in numeric literal")
-            self._digits()
-        if self.pos < len(data) and data[self.pos] in b"eE":
-            self.pos += 1
-            if self._peek() in b"+-":
-                self.pos += 1
-            if self._peek() not in b"0123456789":
-                raise self._fail("in exponent of numeric literal")
-            self._digits()
-
-    def _digits(self) -> None:
-        end = self.pos
-        while end < len(self.data) and 0x30 <= self.data[end] <= 0x39:
-            end += 1
-        self.pos = end
-
-    def _literal(self, word: bytes) -> None:
-        for expected in word:
-            if self._peek() != expected:
-                raise self._fail(f"in literal {word.decode()} (expecting {_quote_char(expected)})")
-            self.pos += 1
 
 
 # --- output ---------------------------------------------------------------
