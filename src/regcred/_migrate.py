@@ -42,21 +42,26 @@ so every credential stays readable where it was.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regcred import _config
-from regcred._lookup import helper_for
-from regcred._registry import normalize, stored_host
+from regcred._migrate_plan import (
+    Plan,
+    Source,
+    canonical,
+    check_helper,
+    describe_config,
+    helper_store,
+    make_plan,
+)
+from regcred._registry import normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import (
-    AddressError,
     ConfigError,
     CredentialsNotFoundError,
     CredentialStoreError,
     RegcredError,
-    StoreUnavailableError,
 )
 
 if TYPE_CHECKING:
@@ -67,30 +72,6 @@ if TYPE_CHECKING:
 __all__ = ["Plan", "migrate"]
 
 FILE = "file"
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    key: str  # as stored
-    store: str  # "" = config.json, else a helper name
-    username: str
-
-
-@dataclass
-class Move:
-    key: str  # canonical key in the target
-    source: Source
-    duplicates: list[Source] = field(default_factory=list)
-
-
-@dataclass
-class Plan:
-    target: str  # "" = config.json
-    moves: list[Move] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    creds_store: str | None = None  # new credsStore; "" removes it; None leaves it
-    routes: dict[str, str | None] = field(default_factory=dict)  # credHelpers; None deletes
-    skipped: dict[str, str] = field(default_factory=dict)  # key -> why it stays
 
 
 def migrate(
@@ -104,7 +85,7 @@ def migrate(
     """Move credentials to ``to`` (``"file"`` or a helper name); see the module docstring."""
     target = "" if to == FILE else to
     if target:
-        _check_helper(target)
+        check_helper(target)
     path = _config.config_path(config_dir)
     config = _config.load(path)
     plan = make_plan(config, target, [normalize(s) for s in servers])
@@ -117,7 +98,7 @@ def migrate(
         say(f"{key} is already in {there}")
     for key, why in plan.skipped.items():
         say(f"leaving {key}: {why}")
-    changes = _describe_config(plan)
+    changes = describe_config(plan)
     if dry_run:
         say(f"would update {path}: {'; '.join(changes)}" if changes else f"{path}: no change")
         return plan
@@ -133,99 +114,6 @@ def migrate(
         say(f"updated {path}: {'; '.join(changes)}")
     say(f"migrated {len(plan.moves)} credential(s) to {there}")
     return plan
-
-
-def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
-    """Which credentials move where, and the config.json routing afterwards (no secret read)."""
-    sources = _inventory(config, wanted)
-    groups: dict[str, list[Source]] = {}
-    for source in sources:
-        key = canonical(source.key)
-        if not wanted or key in wanted:
-            groups.setdefault(key, []).append(source)
-    for key in wanted:
-        if key not in groups:
-            raise CredentialsNotFoundError(f"no credentials stored for {key}")
-    plan = Plan(target)
-    for key in list(groups):
-        pinned = config.cred_helpers.get(key)
-        if not wanted and pinned is not None:
-            # An explicit per-registry choice: moved only when named.
-            del groups[key]
-            where = f'"{pinned}"' if pinned else '"" (the file)'
-            plan.skipped[key] = f"credHelpers routes it to {where}; name it to move it"
-    for key, group in groups.items():
-        group.sort(key=lambda s: _preference(config, key, s))
-        primary = group[0]
-        # The file answers for every spelling of a registry; a helper only for the exact key.
-        if primary.store == target and (primary.key == key or not target):
-            plan.already.append(key)
-        else:
-            plan.moves.append(Move(key, primary, group[1:]))
-    if not wanted:
-        plan.creds_store = target
-    new_store = config.creds_store if plan.creds_store is None else plan.creds_store
-    helpers = config.cred_helpers
-    for key in groups:
-        route = helpers.get(key, new_store)
-        if route != target:
-            plan.routes[key] = None if new_store == target else target
-    if plan.creds_store == config.creds_store:
-        plan.creds_store = None
-    return plan
-
-
-def canonical(key: str) -> str:
-    """The key docker asks a store for: ``https://host/v1/`` → ``host``; namespaced keys kept."""
-    host = stored_host(key)
-    if host is None:
-        return key
-    try:
-        return normalize(host)
-    except AddressError:
-        return key
-
-
-# -- planning ------------------------------------------------------------------
-
-
-def _inventory(config: _config.Config, wanted: list[str]) -> list[Source]:
-    found = [
-        Source(e.key, "", TOKEN_USERNAME if e.identitytoken else e.username)
-        for e in config.entries()
-        if e.has_secret
-    ]
-    helpers = {config.creds_store} if config.creds_store else set()
-    if wanted:
-        helpers |= {h for k in wanted if (h := helper_for(config, k))}
-        helpers |= {h for k, h in config.cred_helpers.items() if h and canonical(k) in wanted}
-    for helper in sorted(helpers):
-        _check_helper(helper)
-        for key, user in _helper(helper).list().items():
-            if helper_for(config, key) == helper:
-                found.append(Source(key, helper, user))
-    return found
-
-
-def _preference(config: _config.Config, key: str, source: Source) -> tuple[int, int, str]:
-    """Sort key: the spelling docker uses first (the routed helper, the exact file key)."""
-    in_use = bool(source.store) and source.key == key and helper_for(config, key) == source.store
-    spelling = 0 if source.key == key else 1 if source.key.startswith("https://") else 2
-    return (0 if in_use else 1, spelling, source.key)
-
-
-def _describe_config(plan: Plan) -> list[str]:
-    out = []
-    if plan.creds_store == "":
-        out.append("remove credsStore")
-    elif plan.creds_store is not None:
-        out.append(f'set credsStore to "{plan.creds_store}"')
-    for key, route in plan.routes.items():
-        if route is None:
-            out.append(f'remove credHelpers["{key}"]')
-        else:
-            out.append(f'set credHelpers["{key}"] to "{route}"')
-    return out
 
 
 # -- execution -----------------------------------------------------------------
@@ -251,7 +139,7 @@ class _Run:
         try:
             self._read_sources()
             if self.plan.target:
-                self._copy_to_helper()
+                self._copy_tohelper_store()
             self._update_config()
             self._erase_sources()
         except BaseException as exc:  # Ctrl-C too: never leave a half-done migration
@@ -272,7 +160,7 @@ class _Run:
 
     def _read(self, source: Source) -> Credentials:
         if source.store:
-            return _helper(source.store).get(source.key)
+            return helper_store(source.store).get(source.key)
         entry = self.config.entry(source.key)
         if entry is None or not entry.has_secret:  # pragma: no cover - planned from this config
             raise CredentialsNotFoundError(f"no credentials stored for {source.key}")
@@ -280,8 +168,8 @@ class _Run:
             return Credentials(source.key, TOKEN_USERNAME, entry.identitytoken)
         return Credentials(source.key, entry.username, entry.password)
 
-    def _copy_to_helper(self) -> None:
-        store = _helper(self.plan.target)
+    def _copy_tohelper_store(self) -> None:
+        store = helper_store(self.plan.target)
         listed = store.list()
         for key, creds in self.creds.items():
             prior = store.get(key) if key in listed else None
@@ -318,12 +206,12 @@ class _Run:
             # would erase the copy too.
             same_item = source.key in self.creds and _same_backend(source.store, self.plan.target)
             if source.store and not same_item:
-                _helper(source.store).erase(source.key)
+                helper_store(source.store).erase(source.key)
                 where = _where(source.store, self.path)
                 self.undo.append((f"put {source.key} back in {where}", _restorer(
-                    _helper(source.store), source.key, creds)))  # fmt: skip
+                    helper_store(source.store), source.key, creds)))  # fmt: skip
         if self.plan.target:
-            store = _helper(self.plan.target)
+            store = helper_store(self.plan.target)
             for key, creds in self.creds.items():  # two names for one backend?
                 try:
                     _compare(creds, store.get(key), self._there)
@@ -446,26 +334,11 @@ def _compare(expected: Credentials, got: Credentials, where: str) -> None:
         )
 
 
-def _check_helper(name: str) -> None:
-    from regcred._helper_client import find_helper, valid_helper_name
-
-    if not valid_helper_name(name):
-        raise RegcredError(f"invalid store {name!r}: use 'file' or a credential helper name")
-    if find_helper(name) is None:
-        raise StoreUnavailableError(f"docker-credential-{name} not found on PATH; install it first")
-
-
 def _same_backend(a: str, b: str) -> bool:
     """Two helper names that keep credentials in the same place (erasing one erases both)."""
     from regcred._doctor import PASS_HELPERS, SECRETSERVICE_HELPERS
 
     return a == b or {a, b} <= SECRETSERVICE_HELPERS or {a, b} <= PASS_HELPERS
-
-
-def _helper(name: str) -> CredentialStore:
-    from regcred._helper_client import HelperStore
-
-    return HelperStore(name)
 
 
 def _where(store: str, path: Path) -> str:

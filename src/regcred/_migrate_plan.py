@@ -1,0 +1,169 @@
+"""What ``regcred migrate`` moves where: the plan, made without reading any secret.
+
+The rules (which credentials move, how keys are canonicalised, how
+config.json routes each moved registry afterwards) are described in
+:mod:`regcred._migrate`, which carries a plan out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from regcred._lookup import helper_for
+from regcred._registry import normalize, stored_host
+from regcred.credentials import TOKEN_USERNAME
+from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from regcred import _config
+    from regcred.credentials import CredentialStore
+
+__all__ = [
+    "Move",
+    "Plan",
+    "Source",
+    "canonical",
+    "check_helper",
+    "describe_config",
+    "helper_store",
+    "make_plan",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One stored credential: where it is, under which key."""
+
+    key: str  # as stored
+    store: str  # "" = config.json, else a helper name
+    username: str
+
+
+@dataclass
+class Move:
+    """One registry's move: the copy that moves, and other spellings of it."""
+
+    key: str  # canonical key in the target
+    source: Source
+    duplicates: list[Source] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """Everything a migration will do; ``migrate --dry-run`` prints it and stops."""
+
+    target: str  # "" = config.json
+    moves: list[Move] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    creds_store: str | None = None  # new credsStore; "" removes it; None leaves it
+    routes: dict[str, str | None] = field(default_factory=dict)  # credHelpers; None deletes
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why it stays
+
+
+def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
+    """Which credentials move where, and the config.json routing afterwards (no secret read)."""
+    sources = _inventory(config, wanted)
+    groups: dict[str, list[Source]] = {}
+    for source in sources:
+        key = canonical(source.key)
+        if not wanted or key in wanted:
+            groups.setdefault(key, []).append(source)
+    for key in wanted:
+        if key not in groups:
+            raise CredentialsNotFoundError(f"no credentials stored for {key}")
+    plan = Plan(target)
+    for key in list(groups):
+        pinned = config.cred_helpers.get(key)
+        if not wanted and pinned is not None:
+            # An explicit per-registry choice: moved only when named.
+            del groups[key]
+            where = f'"{pinned}"' if pinned else '"" (the file)'
+            plan.skipped[key] = f"credHelpers routes it to {where}; name it to move it"
+    for key, group in groups.items():
+        group.sort(key=lambda s: _preference(config, key, s))
+        primary = group[0]
+        # The file answers for every spelling of a registry; a helper only for the exact key.
+        if primary.store == target and (primary.key == key or not target):
+            plan.already.append(key)
+        else:
+            plan.moves.append(Move(key, primary, group[1:]))
+    if not wanted:
+        plan.creds_store = target
+    new_store = config.creds_store if plan.creds_store is None else plan.creds_store
+    helpers = config.cred_helpers
+    for key in groups:
+        route = helpers.get(key, new_store)
+        if route != target:
+            plan.routes[key] = None if new_store == target else target
+    if plan.creds_store == config.creds_store:
+        plan.creds_store = None
+    return plan
+
+
+def canonical(key: str) -> str:
+    """The key docker asks a store for: ``https://host/v1/`` → ``host``; namespaced keys kept."""
+    host = stored_host(key)
+    if host is None:
+        return key
+    try:
+        return normalize(host)
+    except AddressError:
+        return key
+
+
+def _inventory(config: _config.Config, wanted: list[str]) -> list[Source]:
+    found = [
+        Source(e.key, "", TOKEN_USERNAME if e.identitytoken else e.username)
+        for e in config.entries()
+        if e.has_secret
+    ]
+    helpers = {config.creds_store} if config.creds_store else set()
+    if wanted:
+        helpers |= {h for k in wanted if (h := helper_for(config, k))}
+        helpers |= {h for k, h in config.cred_helpers.items() if h and canonical(k) in wanted}
+    for helper in sorted(helpers):
+        check_helper(helper)
+        for key, user in helper_store(helper).list().items():
+            if helper_for(config, key) == helper:
+                found.append(Source(key, helper, user))
+    return found
+
+
+def _preference(config: _config.Config, key: str, source: Source) -> tuple[int, int, str]:
+    """Sort key: the spelling docker uses first (the routed helper, the exact file key)."""
+    in_use = bool(source.store) and source.key == key and helper_for(config, key) == source.store
+    spelling = 0 if source.key == key else 1 if source.key.startswith("https://") else 2
+    return (0 if in_use else 1, spelling, source.key)
+
+
+def describe_config(plan: Plan) -> list[str]:
+    """The config.json changes of ``plan``, one phrase each."""
+    out = []
+    if plan.creds_store == "":
+        out.append("remove credsStore")
+    elif plan.creds_store is not None:
+        out.append(f'set credsStore to "{plan.creds_store}"')
+    for key, route in plan.routes.items():
+        if route is None:
+            out.append(f'remove credHelpers["{key}"]')
+        else:
+            out.append(f'set credHelpers["{key}"] to "{route}"')
+    return out
+
+
+def check_helper(name: str) -> None:
+    """Raise unless ``name`` is a valid helper name with an executable on PATH."""
+    from regcred._helper_client import find_helper, valid_helper_name
+
+    if not valid_helper_name(name):
+        raise RegcredError(f"invalid store {name!r}: use 'file' or a credential helper name")
+    if find_helper(name) is None:
+        raise StoreUnavailableError(f"docker-credential-{name} not found on PATH; install it first")
+
+
+def helper_store(name: str) -> CredentialStore:
+    """The store behind ``docker-credential-<name>``."""
+    from regcred._helper_client import HelperStore
+
+    return HelperStore(name)
