@@ -407,11 +407,11 @@ def pass_state() -> tuple[str, str]:
 def _gpg_has(listing: str, key_id: str) -> bool:
     import subprocess
 
-    from regcred.stores.pass_ import _gpg_program
+    from regcred.stores._gpg import gpg_program
 
     try:
         done = subprocess.run(
-            [_gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
+            [gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
             capture_output=True,
             timeout=30,
             check=False,
