@@ -30,7 +30,12 @@ FORBIDDEN = {
 
 HELPERS = {
     # helper module: modules of *other* stores that it must not load
-    "regcred.helpers.pass_": {"regcred.stores.secretservice", "jeepney", "secretstorage"},
+    "regcred.helpers.pass_": {
+        "regcred.stores.secretservice",
+        "regcred.stores._secretservice_dbus",
+        "jeepney",
+        "secretstorage",
+    },
     "regcred.helpers.secretservice": {"regcred.stores.pass_", "regcred.stores._gpg"},
 }
 
