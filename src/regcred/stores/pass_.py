@@ -126,6 +126,7 @@ class PassStore(CredentialStore):
     # --- CredentialStore ---------------------------------------------------
 
     def get(self, server: str) -> Credentials:
+        """Decrypt the entry for exactly ``server`` (the username the Go helper would pick)."""
         server_dir = os.path.join(self.folder, encode_server(server))
         for _ in range(5):
             entry = next(iter(self._entries(server_dir)), None)
@@ -144,6 +145,7 @@ class PassStore(CredentialStore):
         raise CredentialStoreError(f"the pass entry for {server} kept changing; try again")
 
     def store(self, creds: Credentials) -> None:
+        """Encrypt ``creds`` to the recipients; the server's other usernames are removed after."""
         if not creds.username:
             raise CredentialStoreError("no credentials username")
         server_dir = os.path.join(self.folder, encode_server(creds.server))
@@ -172,6 +174,7 @@ class PassStore(CredentialStore):
             self._git_commit(server_dir, f"Add given password for {entry} to store.")
 
     def erase(self, server: str) -> None:
+        """Remove every entry for ``server``; nothing to remove is fine."""
         server_dir = os.path.join(self.folder, encode_server(server))
         if not os.path.isdir(server_dir):
             return
@@ -181,6 +184,7 @@ class PassStore(CredentialStore):
             self._git_commit(server_dir, f"Remove {os.path.relpath(server_dir, self.root)} from store.")
 
     def list(self) -> dict[str, str]:
+        """``{server: username}`` from directory and file names; runs no gpg."""
         try:
             entries = list(os.scandir(self.folder))
         except FileNotFoundError:
@@ -298,14 +302,17 @@ class PassStore(CredentialStore):
             pass
 
     def _locked(self) -> _Lock:
+        """The lock that serialises changes to the store's entries."""
         return _Lock(self.folder)
 
 
 def _default_root() -> str:
+    """The store directory: ``PASSWORD_STORE_DIR``, else ``~/.password-store`` (as pass)."""
     return os.environ.get("PASSWORD_STORE_DIR") or os.path.expanduser("~/.password-store")
 
 
 def _mkdir(path: str) -> None:
+    """Create the directory ``path`` (mode 0700) unless it exists."""
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
@@ -313,6 +320,7 @@ def _mkdir(path: str) -> None:
 
 
 def _rmdir(path: str) -> None:
+    """Remove the directory ``path`` if it is empty; never fail."""
     try:
         os.rmdir(path)
     except OSError:  # gone already, or holds files that are not ours
@@ -320,6 +328,7 @@ def _rmdir(path: str) -> None:
 
 
 def _unlink(path: str) -> None:
+    """Remove the file ``path``; one already gone is fine."""
     try:
         os.unlink(path)
     except FileNotFoundError:
