@@ -30,12 +30,17 @@ FORBIDDEN = {
 
 HELPERS = {
     # helper module: modules of *other* stores that it must not load
-    "regcred.helpers.pass_": {"regcred.stores.secretservice", "jeepney", "secretstorage"},
-    "regcred.helpers.secretservice": {"regcred.stores.pass_"},
+    "regcred.helpers.pass_": {
+        "regcred.stores.secretservice",
+        "regcred.stores._secretservice_dbus",
+        "jeepney",
+        "secretstorage",
+    },
+    "regcred.helpers.secretservice": {"regcred.stores.pass_", "regcred.stores._gpg"},
 }
 
 # Loaded lazily, only by the action that needs it.
-LAZY = {"regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_"}}
+LAZY = {"regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_", "regcred.stores._gpg"}}
 
 
 def imported_modules(code: str) -> set[str]:

@@ -339,14 +339,15 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
 def secretservice_state() -> tuple[str, str]:
     """``(state, detail)``: no-bus, no-service, no-keyring, locked, unavailable or ok."""
     try:
+        from regcred.stores import _secretservice_dbus as dbus
         from regcred.stores import secretservice as ss
     except ImportError as exc:
         return "unavailable", f"jeepney is not installed ({exc.name})"
     try:
         # The store's own rules, stage by stage: is there a bus, can we connect, is
         # there a Secret Service on it?
-        ss._bus_address()  # noqa: SLF001
-        ss._Client().close()  # noqa: SLF001
+        dbus.bus_address()
+        dbus.Client().close()
     except StoreUnavailableError as exc:
         return "no-bus", str(exc)
     except ImportError as exc:
@@ -355,7 +356,7 @@ def secretservice_state() -> tuple[str, str]:
         ss.SecretServiceStore.check()
     except StoreUnavailableError as exc:
         return "no-service", str(exc)
-    client = ss._Client()  # noqa: SLF001 - doctor asks what no store method exposes
+    client = dbus.Client()  # doctor asks what no store method exposes
     try:
         collection = client.default_collection()
         if collection is None:
@@ -368,7 +369,7 @@ def secretservice_state() -> tuple[str, str]:
             "org.freedesktop.Secret.Collection",
             "Locked",
         )
-    except ss._DBusError as exc:  # noqa: SLF001
+    except dbus.DBusError as exc:
         return "no-service", f"the Secret Service failed: {exc.name}"
     except StoreUnavailableError as exc:
         return "no-service", str(exc)
@@ -407,11 +408,11 @@ def pass_state() -> tuple[str, str]:
 def _gpg_has(listing: str, key_id: str) -> bool:
     import subprocess
 
-    from regcred.stores.pass_ import _gpg_program
+    from regcred.stores._gpg import gpg_program
 
     try:
         done = subprocess.run(
-            [_gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
+            [gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
             capture_output=True,
             timeout=30,
             check=False,

@@ -200,7 +200,8 @@ def test_helper_imports_stay_lean() -> None:
         "from regcred.helpers.secretservice import main\n"
         "code = main()\n"
         "heavy = {'urllib.request', 'ssl', 'importlib.metadata', 'argparse', 'subprocess',\n"
-        "         'logging', 'secretstorage', 'cryptography', 'regcred.stores.pass_'}\n"
+        "         'logging', 'secretstorage', 'cryptography', 'regcred.stores.pass_',\n"
+        "         'regcred.stores._gpg'}\n"
         "print(code, sorted(heavy & set(sys.modules)), 'jeepney' in sys.modules)\n"
     )
     done = subprocess.run(

@@ -107,20 +107,20 @@ def test_entry_replaced_during_a_read_is_found(
     The concurrent store is a real one on its own connection, made at that
     exact moment by a hook on the reader's first attribute read.
     """
-    from regcred.stores import secretservice
+    from regcred.stores import _secretservice_dbus
 
     store = SecretServiceStore()
     store.store(Credentials("reg.example", "alice", "old"))
-    original = secretservice._Client.properties
+    original = _secretservice_dbus.Client.properties
     replaced: list[bool] = []
 
-    def properties(client: secretservice._Client, paths: list[str], name: str) -> dict[str, object]:
+    def properties(client: _secretservice_dbus.Client, paths: list[str], name: str) -> dict[str, object]:
         if name == "Attributes" and not replaced:
             replaced.append(True)
             SecretServiceStore().store(Credentials("reg.example", "bob", "new"))
         return original(client, paths, name)
 
-    monkeypatch.setattr(secretservice._Client, "properties", properties)
+    monkeypatch.setattr(_secretservice_dbus.Client, "properties", properties)
     if action == "get":
         assert store.get("reg.example") == Credentials("reg.example", "bob", "new")
     else:

@@ -43,6 +43,9 @@ Differences from the Go helper, all readable by it:
   terminal, no ``GPG_TTY`` and no display, it runs with
   ``--pinentry-mode error``, so a locked key fails at once with a clear
   message instead of waiting for a prompt nobody can see.
+
+This module holds the layout and :class:`PassStore`; starting gpg (and git)
+and reading gpg's answers is :mod:`regcred.stores._gpg`'s job.
 """
 
 from __future__ import annotations
@@ -50,12 +53,11 @@ from __future__ import annotations
 import binascii
 import os
 import re
-import time
 
-from regcred._env import seconds
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.stores import _gpg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,20 +68,11 @@ __all__ = ["PassStore"]
 FOLDER = "docker-credential-helpers"
 _SUFFIX = ".gpg"
 _NAME_MAX = 255
-_DEFAULT_TIMEOUT = 30.0
 _ESCAPE = re.compile("%(25|2[fF]|00)")
 _UNESCAPED = {"25": "%", "2f": "/", "2F": "/", "00": "\0"}
 _B64 = re.compile("[A-Za-z0-9_-]*={0,2}")
 _TO_STD = str.maketrans("-_", "+/")
 _TO_URL = bytes.maketrans(b"+/", b"-_")
-# gpg's INV_RECP reason codes (doc/DETAILS).
-_INV_RECP = {
-    "1": "no public key",
-    "4": "key revoked",
-    "5": "key expired",
-    "8": "key not usable for encryption",
-    "10": "key not trusted",
-}
 
 
 def encode_server(server: str) -> str:
@@ -125,14 +118,15 @@ class PassStore(CredentialStore):
     @classmethod
     def check(cls) -> None:
         """Raise StoreUnavailableError unless gpg is installed and the store initialized."""
-        if _which(_gpg_program()) is None:
-            raise StoreUnavailableError(_NO_GPG)
+        if _gpg.which(_gpg.gpg_program()) is None:
+            raise StoreUnavailableError(_gpg.NO_GPG)
         store = cls()
         store._recipients(store.folder)
 
     # --- CredentialStore ---------------------------------------------------
 
     def get(self, server: str) -> Credentials:
+        """Decrypt the entry for exactly ``server`` (the username the Go helper would pick)."""
         server_dir = os.path.join(self.folder, encode_server(server))
         for _ in range(5):
             entry = next(iter(self._entries(server_dir)), None)
@@ -145,12 +139,13 @@ class PassStore(CredentialStore):
                     ciphertext = file.read()
             except FileNotFoundError:
                 continue  # replaced by a concurrent store: look again
-            plain = self._gpg(("--decrypt",), ciphertext, path)
+            plain = _gpg.call(("--decrypt",), ciphertext, path, self.root)
             secret = plain[:-1] if plain.endswith(b"\n") else plain
             return Credentials(server, username, secret.decode("utf-8", "replace"))
         raise CredentialStoreError(f"the pass entry for {server} kept changing; try again")
 
     def store(self, creds: Credentials) -> None:
+        """Encrypt ``creds`` to the recipients; the server's other usernames are removed after."""
         if not creds.username:
             raise CredentialStoreError("no credentials username")
         server_dir = os.path.join(self.folder, encode_server(creds.server))
@@ -162,7 +157,7 @@ class PassStore(CredentialStore):
         args: tuple[str, ...] = ("--encrypt", "--no-encrypt-to", "--compress-algo=none")
         for recipient in self._recipients(server_dir, verify=True):
             args += ("--recipient", recipient)
-        ciphertext = self._gpg(args, encode_utf8(creds.secret) + b"\n", server_dir)
+        ciphertext = _gpg.call(args, encode_utf8(creds.secret) + b"\n", server_dir, self.root)
         target = os.path.join(server_dir, file_name)
         os.makedirs(self.root, 0o700, exist_ok=True)  # PASSWORD_STORE_KEY needs no pass init
         _mkdir(self.folder)
@@ -179,6 +174,7 @@ class PassStore(CredentialStore):
             self._git_commit(server_dir, f"Add given password for {entry} to store.")
 
     def erase(self, server: str) -> None:
+        """Remove every entry for ``server``; nothing to remove is fine."""
         server_dir = os.path.join(self.folder, encode_server(server))
         if not os.path.isdir(server_dir):
             return
@@ -188,6 +184,7 @@ class PassStore(CredentialStore):
             self._git_commit(server_dir, f"Remove {os.path.relpath(server_dir, self.root)} from store.")
 
     def list(self) -> dict[str, str]:
+        """``{server: username}`` from directory and file names; runs no gpg."""
         try:
             entries = list(os.scandir(self.folder))
         except FileNotFoundError:
@@ -273,19 +270,7 @@ class PassStore(CredentialStore):
         }
         if not os.path.isfile(path + ".sig"):
             raise CredentialStoreError(f"signature for {path} does not exist")
-        argv, env = _gpg_argv()
-        try:
-            code, _, err = _run([*argv, "--verify", path + ".sig", path], b"", env, _timeout())
-        except FileNotFoundError:
-            raise StoreUnavailableError(_NO_GPG) from None
-        except TimeoutError:
-            raise CredentialStoreError(f"gpg did not verify {path} in time") from None
-        signers: set[str] = set()
-        for line in err.decode("utf-8", "replace").splitlines():
-            words = line.split()
-            if code == 0 and words[:2] == ["[GNUPG:]", "VALIDSIG"] and len(words) > 3:
-                signers |= {words[2], words[-1]}
-        if not signers & wanted:
+        if not _gpg.signers(path + ".sig", path) & wanted:
             raise CredentialStoreError(f"signature for {path} is invalid")
 
     def _git_commit(self, path: str, message: str) -> None:
@@ -300,203 +285,34 @@ class PassStore(CredentialStore):
         relative = os.path.relpath(path, self.root)
         env = dict(os.environ)
         try:
-            _run([*git, "add", "-A", "--", relative], b"", env, _timeout())
-            _, changes, _ = _run([*git, "status", "--porcelain", "--", relative], b"", env, _timeout())
+            _gpg.run([*git, "add", "-A", "--", relative], b"", env, _gpg.gpg_timeout())
+            _, changes, _ = _gpg.run(
+                [*git, "status", "--porcelain", "--", relative], b"", env, _gpg.gpg_timeout()
+            )
             if not changes:
                 return
-            _, sign, _ = _run([*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _timeout())
+            _, sign, _ = _gpg.run(
+                [*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _gpg.gpg_timeout()
+            )
             flags = ["-S"] if sign.strip() == b"true" else []
-            _run([*git, "commit", *flags, "-q", "-m", message, "--", relative], b"", env, _timeout())
+            _gpg.run(
+                [*git, "commit", *flags, "-q", "-m", message, "--", relative], b"", env, _gpg.gpg_timeout()
+            )
         except (OSError, TimeoutError):
             pass
 
     def _locked(self) -> _Lock:
+        """The lock that serialises changes to the store's entries."""
         return _Lock(self.folder)
-
-    def _gpg(self, args: tuple[str, ...], data: bytes, path: str) -> bytes:
-        """Run gpg on ``data``; translate failures into one-line errors (never the data)."""
-        command, env = _gpg_argv()
-        timeout = _timeout()
-        try:
-            code, out, err = _run([*command, *args], data, env, timeout)
-        except FileNotFoundError:
-            raise StoreUnavailableError(_NO_GPG) from None
-        except TimeoutError:
-            raise StoreUnavailableError(
-                f"gpg did not finish within {timeout:g} s (waiting for a passphrase?);"
-                " unlock the key first or raise REGCRED_GPG_TIMEOUT"
-            ) from None
-        if code != 0:
-            raise _gpg_error(err, os.path.relpath(path, self.root))
-        return out
-
-
-def _run(argv: list[str], data: bytes, env: dict[str, str], timeout: float) -> tuple[int, bytes, bytes]:
-    """Run ``argv`` with ``data`` on stdin: (exit code, stdout, stderr); TimeoutError if slow.
-
-    ``os.posix_spawnp`` and ``poll`` do what ``subprocess.run`` would, without
-    importing subprocess (threading, selectors, locale, signal): about 5 ms of
-    a helper's start-up, which is most of what it spends outside gpg.
-    """
-    if not hasattr(os, "posix_spawnp"):  # pragma: no cover - not a POSIX system
-        import subprocess
-
-        try:
-            done = subprocess.run(
-                argv, input=data, capture_output=True, env=env, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise TimeoutError from None
-        return done.returncode, done.stdout, done.stderr
-    import select
-
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    program = _which(argv[0])
-    if program is None:
-        for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
-            os.close(fd)
-        raise FileNotFoundError(argv[0])
-    try:
-        pid = os.posix_spawn(
-            program,
-            argv,
-            env,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, in_r, 0),
-                (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, err_w, 2),
-            ],
-            setsigdef=(_SIGPIPE,),  # Python ignores SIGPIPE; the child should not
-        )
-    except BaseException:
-        for fd in (in_w, out_r, err_r):
-            os.close(fd)
-        raise
-    finally:
-        for fd in (in_r, out_w, err_w):
-            os.close(fd)
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    poller = select.poll()
-    poller.register(out_r, select.POLLIN)
-    poller.register(err_r, select.POLLIN)
-    os.set_blocking(in_w, False)
-    poller.register(in_w, select.POLLOUT)
-    view = memoryview(data)
-    reading = {out_r, err_r}
-    deadline = time.monotonic() + timeout
-    try:
-        while reading or in_w >= 0:
-            for fd, _event in poller.poll(_milliseconds_left(deadline)):
-                if fd == in_w:
-                    try:
-                        view = view[os.write(in_w, view[:65536]) :]
-                    except BrokenPipeError:
-                        view = view[:0]
-                    if not view:
-                        poller.unregister(in_w)
-                        os.close(in_w)
-                        in_w = -1
-                    continue
-                chunk = os.read(fd, 65536)
-                if chunk:
-                    chunks[fd].append(chunk)
-                else:
-                    poller.unregister(fd)
-                    reading.discard(fd)
-    except BaseException:
-        try:  # not contextlib.suppress: importing contextlib costs ~1 ms per helper start
-            os.kill(pid, _SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        for fd in (in_w, out_r, err_r):
-            if fd >= 0:
-                os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
-
-
-def _milliseconds_left(deadline: float) -> int:
-    """Time to ``deadline`` for poll(); TimeoutError once it has passed."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise TimeoutError
-    return max(1, int(remaining * 1000))
-
-
-_SIGPIPE = 13  # signal.SIGPIPE on Linux and macOS; importing signal costs ~1 ms
-_SIGKILL = 9
-_NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"
-
-
-def _gpg_argv() -> tuple[list[str], dict[str, str]]:
-    """gpg's command prefix and environment: batch, status on stderr, no blind prompts."""
-    command = [_gpg_program(), "--batch", "--quiet", "--yes", "--status-fd", "2"]
-    env = dict(os.environ)
-    if not env.get("GPG_TTY") and os.isatty(2):
-        env["GPG_TTY"] = os.ttyname(2)  # lets a curses pinentry ask on the user's terminal
-    if not (env.get("GPG_TTY") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-        command += ["--pinentry-mode", "error"]  # nobody could answer a prompt
-    command += env.get("PASSWORD_STORE_GPG_OPTS", "").split()
-    return command, env
-
-
-def _gpg_error(stderr: bytes, entry: str) -> CredentialStoreError:
-    """One-line error from gpg's status lines (``--status-fd``) and messages."""
-    text = stderr.decode("utf-8", "replace")
-    status = [line[9:].split() for line in text.splitlines() if line.startswith("[GNUPG:] ")]
-    keywords = {words[0] for words in status if words}
-    messages = [line for line in text.splitlines() if line.startswith("gpg: ")]
-    last = messages[-1][5:] if messages else "gpg failed"
-    if "DECRYPTION_FAILED" in keywords or "NO_SECKEY" in keywords:
-        if "KEY_CONSIDERED" in keywords:
-            return StoreUnavailableError(
-                f"cannot decrypt {entry}: the secret key is locked and no passphrase prompt"
-                " can be shown here; unlock it first (for example `pass show` it in a"
-                " terminal) or set GPG_TTY"
-            )
-        return StoreUnavailableError(
-            f"cannot decrypt {entry}: no secret key for it in this GnuPG home"
-            " (import the key it was encrypted to, or log in again)"
-        )
-    for words in status:
-        if words[0] == "INV_RECP" and len(words) >= 3:
-            why = _INV_RECP.get(words[1], "unusable key")
-            return CredentialStoreError(
-                f"cannot encrypt to {words[2]} (from .gpg-id): {why}; check `gpg --list-keys`"
-            )
-    return CredentialStoreError(f"gpg failed on {entry}: {last}")
 
 
 def _default_root() -> str:
+    """The store directory: ``PASSWORD_STORE_DIR``, else ``~/.password-store`` (as pass)."""
     return os.environ.get("PASSWORD_STORE_DIR") or os.path.expanduser("~/.password-store")
 
 
-def _gpg_program() -> str:
-    return os.environ.get("REGCRED_GPG") or "gpg"
-
-
-def _which(program: str) -> str | None:
-    if os.sep in program:
-        return program if os.access(program, os.X_OK) else None
-    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        if not os.path.isabs(directory):
-            continue  # never run a gpg found through "." or a relative PATH entry
-        path = os.path.join(directory, program)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def _timeout() -> float:
-    return seconds("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT)
-
-
 def _mkdir(path: str) -> None:
+    """Create the directory ``path`` (mode 0700) unless it exists."""
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
@@ -504,6 +320,7 @@ def _mkdir(path: str) -> None:
 
 
 def _rmdir(path: str) -> None:
+    """Remove the directory ``path`` if it is empty; never fail."""
     try:
         os.rmdir(path)
     except OSError:  # gone already, or holds files that are not ours
@@ -511,6 +328,7 @@ def _rmdir(path: str) -> None:
 
 
 def _unlink(path: str) -> None:
+    """Remove the file ``path``; one already gone is fine."""
     try:
         os.unlink(path)
     except FileNotFoundError:
