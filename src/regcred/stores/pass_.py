@@ -63,8 +63,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["PassStore"]
+__all__ = ["FOLDER", "PassStore", "decode_server", "decode_username", "encode_server", "encode_username"]
 
+#: The folder inside the password store that holds the entries (the Go helper's).
 FOLDER = "docker-credential-helpers"
 _SUFFIX = ".gpg"
 _NAME_MAX = 255
