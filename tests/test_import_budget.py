@@ -25,6 +25,7 @@ FORBIDDEN = {
     "regcred._api",
     "regcred._http",
     "regcred._config",
+    "regcred._atomic",
     "regcred.cli",
 }
 
