@@ -24,6 +24,8 @@ FORBIDDEN = {
     "logging",
     "regcred._api",
     "regcred._http",
+    "regcred._proxy",
+    "regcred._tls",
     "regcred._config",
     "regcred._atomic",
     "regcred.cli",
