@@ -186,7 +186,7 @@ def profile_section(
             f"  target is {1.5 * docker:.1f} ms. Ours: interpreter {interp:.1f} ms, imports of the login",
             f"  path {login_imports:.1f} ms (http.client pulls the email package; ssl, socket, argparse,",
             "  re, pathlib), then the requests. The TLS context for the https attempt is already the",
-            f"  lazy one (`_http.trust_context()`, capath only: {lazy:.1f} ms here, against {bundle:.1f} ms",
+            f"  lazy one (`_tls.trust_context()`, capath only: {lazy:.1f} ms here, against {bundle:.1f} ms",
             "  for `ssl.create_default_context()`, which parses the whole bundle up front).",
             f"  `regcred --version` costs {cli_tree:.1f} ms over the interpreter (argparse builds every",
             "  subcommand). Interpreter + the HTTP/TLS imports alone stay above the target:",

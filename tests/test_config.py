@@ -1,4 +1,4 @@
-"""config.json: reading, preserving, atomic and locked writing (regcred._config)."""
+"""config.json: reading, preserving, atomic and locked writing (regcred._config, regcred._atomic)."""
 
 from __future__ import annotations
 

@@ -16,14 +16,13 @@ from regcred._http import (
     Client,
     Request,
     TransportError,
-    is_loopback_host,
     origin,
     proxy_for,
     redact_url,
-    registry_cert_dirs,
     timeout_from_env,
-    trust_context,
 )
+from regcred._proxy import is_loopback_host
+from regcred._tls import registry_cert_dirs, trust_context
 from regcred.errors import LoginError
 from tests.conftest import require_program
 from tests.fixtures.hostile import Reply

@@ -24,7 +24,10 @@ FORBIDDEN = {
     "logging",
     "regcred._api",
     "regcred._http",
+    "regcred._proxy",
+    "regcred._tls",
     "regcred._config",
+    "regcred._atomic",
     "regcred.cli",
 }
 

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = {"ssl", "http.client", "urllib.request", "regcred._http", "regcred._auth", "importlib.metadata"}
+HEAVY = {
+    "ssl",
+    "http.client",
+    "urllib.request",
+    "regcred._http",
+    "regcred._proxy",
+    "regcred._tls",
+    "regcred._auth",
+    "importlib.metadata",
+}
 
 
 def _loaded_after(code: str, config_dir: Path) -> set[str]:

@@ -289,7 +289,7 @@ def _verify(
 
 def _cert_dirs(key: str, path: Path, explicit: list[str]) -> list[str]:
     """certs.d directories for ``key``: docker's two, then each ``--cert-dir``."""
-    from regcred._http import registry_cert_dirs
+    from regcred._tls import registry_cert_dirs
 
     if key == DOCKER_HUB:
         return list(explicit)

@@ -39,7 +39,8 @@ import json
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from regcred._http import Client, Request, Response, TransportError, ip_literal, origin, redact_url
+from regcred._http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._proxy import ip_literal
 from regcred._record import Record
 from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
@@ -441,7 +442,7 @@ def verify_login(
     ``server_key`` is a normalised docker key: ``https://index.docker.io/v1/``
     for Docker Hub, else ``host[:port]``.  ``username == "<token>"`` makes
     ``secret`` an identity token.  ``cert_dirs`` hold docker ``certs.d``
-    material for this registry's host (see ``_http.registry_cert_dirs``).
+    material for this registry's host (see ``_tls.registry_cert_dirs``).
     Raises :class:`~regcred.errors.LoginError` (or
     :class:`~regcred.errors.InsecureRedirectError`); messages hold no secret.
     """

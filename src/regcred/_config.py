@@ -14,20 +14,20 @@ per-entry fields, the symlink, the file mode), and is:
   ``O_EXCL`` before any secret is written, then ``fsync`` and ``rename``.
   A SIGKILL at any point leaves the old file or the new one.  Temp files
   left by a killed writer are removed by the next save.
+
+This module owns the schema and :func:`update`; how a file is locked and
+replaced safely lives in :mod:`regcred._atomic`, imported only by writers.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
-from regcred._env import seconds
 from regcred._gojson import dumps_indent
 from regcred.errors import ConfigError
 
@@ -465,162 +465,13 @@ def _kind(value: object) -> str:
 
 def update(path: Path, change: Callable[[Config], T]) -> T:
     """Lock, re-read ``path``, apply ``change``, and save if the bytes changed."""
-    target = Path(os.path.realpath(path))
-    with _Locked(target):
+    from regcred._atomic import Locked, atomic_write  # only writers pay for it
+
+    target = Path(os.path.realpath(path))  # the symlink stays; its target is written
+    with Locked(target):
         config = load(path)
         result = change(config)
         new = config.render()
         if new != config.raw:
-            _atomic_write(target, new)
+            atomic_write(target, new)
         return result
-
-
-class _Locked:
-    """``flock`` on ``<target>.lock``, polled so a stuck holder cannot hang us forever."""
-
-    def __init__(self, target: Path) -> None:
-        self.lock_path = target.with_name(target.name + ".lock")
-        self.fd = -1
-
-    def __enter__(self) -> None:
-        import fcntl
-
-        _make_dir(self.lock_path.parent)
-        try:
-            self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
-        deadline = time.monotonic() + seconds("REGCRED_LOCK_TIMEOUT", 30.0)
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise ConfigError(
-                        f"timed out waiting for {self.lock_path}; is another regcred still running?"
-                    ) from None
-                time.sleep(0.005)
-            else:
-                return
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)  # closing releases the flock
-
-
-def _make_dir(directory: Path) -> None:
-    """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
-    if directory.is_dir():
-        return
-    missing = []
-    for parent in (directory, *directory.parents):
-        if parent.is_dir():
-            break
-        missing.append(parent)
-    try:
-        for new in reversed(missing):
-            new.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
-    except OSError as exc:
-        raise ConfigError(f"cannot create {directory}: {exc.strerror}") from None
-
-
-def _temp_prefix(target: Path) -> str:
-    return f".{target.name}.regcred-"
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    directory = target.parent
-    _remove_stale_temps(target)
-    try:
-        st: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-    tmp = directory / f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        if st is not None:
-            _copy_owner_and_mode(fd, st)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except OSError as exc:
-        os.close(fd)
-        _unlink_quietly(tmp)
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        _unlink_quietly(tmp)
-        if exc.errno in {errno.EBUSY, errno.EXDEV}:
-            # config.json is itself a mount point (k8s subPath, docker -v file):
-            # rename cannot work, so write in place, still under our lock.
-            _write_in_place(target, data)
-            return
-        raise ConfigError(f"cannot replace {target}: {exc.strerror}") from None
-    _fsync_dir(directory)
-
-
-def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
-    import stat
-
-    if not stat.S_ISREG(st.st_mode):
-        return
-    os.fchmod(fd, stat.S_IMODE(st.st_mode))
-    # As docker does: give a user's file back to that user when root rewrites it.
-    if os.geteuid() == 0 and st.st_uid > 0 and st.st_gid > 0:
-        try:
-            os.fchown(fd, st.st_uid, st.st_gid)
-        except OSError:
-            pass
-
-
-def _write_in_place(target: Path, data: bytes) -> None:
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Temp files of ours can only be left by a writer that died holding the lock we hold now."""
-    prefix = _temp_prefix(target)
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(prefix) and name.endswith(".tmp"):
-            _unlink_quietly(target.parent / name)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

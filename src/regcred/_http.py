@@ -10,10 +10,12 @@ whole ``docker login``).  What it does, and deliberately does not do:
 * **Proxies** from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` (either
   case; upper case wins, as in Go).  Loopback targets are never proxied.
   Only ``http://`` proxies are supported (CONNECT tunnels for https targets).
+  Which proxy a target gets is decided in :mod:`regcred._proxy`.
 * **TLS** with the system trust store, TLS 1.2 or newer.  For a registry the
   caller names certificate directories in docker's ``certs.d`` layout:
   ``*.crt`` are extra CA bundles, ``*.cert`` + ``*.key`` are client
-  certificate pairs.  They apply only to that one ``host[:port]``.
+  certificate pairs.  They apply only to that one ``host[:port]``.  The
+  contexts are built by :mod:`regcred._tls`.
 * **No redirects**: a 3xx is returned like any other response; the caller
   owns the redirect policy (see :func:`origin`).
 * **A body size cap** (1 MiB by default).
@@ -27,19 +29,19 @@ from __future__ import annotations
 
 import base64
 import http.client
-import os
 import socket
 import ssl
 import time
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from regcred._env import seconds
+from regcred._proxy import proxy_url
+from regcred._tls import client_context
 from regcred._version import __version__
 from regcred.errors import LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import ipaddress
     from collections.abc import Mapping, Sequence
 
 __all__ = [
@@ -49,14 +51,10 @@ __all__ = [
     "Request",
     "Response",
     "TransportError",
-    "ip_literal",
-    "is_loopback_host",
     "origin",
     "proxy_for",
     "redact_url",
-    "registry_cert_dirs",
     "timeout_from_env",
-    "trust_context",
 ]
 
 DEFAULT_TIMEOUT = 15.0
@@ -183,107 +181,13 @@ def timeout_from_env() -> float:
     return seconds("REGCRED_HTTP_TIMEOUT", DEFAULT_TIMEOUT)
 
 
-def registry_cert_dirs(
-    host_port: str, *, config_dir: str | None = None, cert_dir: str | None = None
-) -> list[str]:
-    """docker's certificate directories for ``host[:port]``, in load order.
-
-    ``/etc/docker/certs.d/<host[:port]>/``, then ``<config_dir>/certs.d/<host[:port]>/``,
-    then an explicit ``--cert-dir`` (used as is).  Missing ones are left out.
-    """
-    # os.path rather than pathlib throughout: pathlib costs import time on every login.
-    dirs = [os.path.join("/etc/docker/certs.d", host_port)]
-    if config_dir:
-        dirs.append(os.path.join(config_dir, "certs.d", host_port))
-    if cert_dir:
-        dirs.append(cert_dir)
-    return [d for d in dirs if os.path.isdir(d)]
-
-
-def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host name *is* (never what it resolves to), or None.
-
-    Includes the IPv4 shorthands the resolver accepts (``127.1``,
-    ``0x7f000001``, ``2130706433``) and maps ``::ffff:a.b.c.d`` to IPv4.
-    ``ipaddress`` is imported only for names that can be literals.
-    """
-    host = host.strip("[]")
-    v4ish = bool(host) and host[0].isdigit() and not host.strip("0123456789abcdefABCDEFxX.")
-    if ":" not in host and not v4ish:
-        return None
-    import ipaddress
-
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if not v4ish:
-            return None
-        try:
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
-    if host.strip("[]").lower() in {"localhost", "localhost."}:
-        return True
-    address = ip_literal(host)
-    return address is not None and address.is_loopback
-
-
-def _no_proxy_entry_matches(
-    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int, entry: str
-) -> bool:
-    """One ``NO_PROXY`` entry: ``*``, an IP, a CIDR, a domain (with subdomains), ``:port``."""
-    if entry == "*":
-        return True
-    if "/" in entry:
-        if address is None:
-            return False
-        import ipaddress
-
-        try:
-            return address in ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            return False
-    entry_port = -1
-    if entry.count(":") == 1 or entry.startswith("["):
-        name, _, port_text = entry.rpartition(":")
-        if name and port_text.isdigit():
-            entry, entry_port = name, int(port_text)
-    if entry_port not in {-1, port}:
-        return False
-    entry = entry.strip("[]").rstrip(".").removeprefix("*")
-    if entry.startswith("."):  # ".example.com": subdomains only
-        return host.endswith(entry)
-    return host == entry or host.endswith("." + entry)
-
-
-def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
-    """Go's ``NO_PROXY`` rules (``golang.org/x/net/http/httpproxy``)."""
-    host = host.strip("[]").lower().rstrip(".")
-    address = ip_literal(host)
-    entries = (raw.strip() for raw in no_proxy.lower().split(","))
-    return any(_no_proxy_entry_matches(host, address, port, e) for e in entries if e)
-
-
 def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:
-    """``(proxy host, proxy port, Proxy-Authorization)`` for a target, or None for direct."""
-    env = os.environ
-    if scheme == "https":
-        raw = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
-    else:
-        # httpoxy: under CGI, HTTP_PROXY may come from a request header.
-        upper = "" if "REQUEST_METHOD" in env else env.get("HTTP_PROXY", "")
-        raw = upper or env.get("http_proxy") or ""
-    if not raw or is_loopback_host(host):
-        return None
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
-    if _no_proxy_matches(host, port, no_proxy):
+    """``(proxy host, proxy port, Proxy-Authorization)`` for a target, or None for direct.
+
+    Which proxy (if any) is :func:`regcred._proxy.proxy_url`'s decision; this parses it.
+    """
+    raw = proxy_url(scheme, host, port)
+    if raw is None:
         return None
     parts = urlsplit(raw if "://" in raw else "http://" + raw)
     if parts.scheme != "http" or not parts.hostname:
@@ -297,54 +201,6 @@ def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] 
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
     return parts.hostname, proxy_port, auth
-
-
-def trust_context() -> ssl.SSLContext:
-    """``ssl.create_default_context()`` (the system trust store), loaded lazily where possible.
-
-    Parsing the whole CA bundle costs about 30 ms, more than the rest of a
-    login.  On Debian and Ubuntu the bundle (``SSL_CERT_FILE`` or OpenSSL's
-    default) is ``<certs dir>/ca-certificates.crt``, written by the same
-    ``update-ca-certificates`` run as the hashed links in that directory, so
-    the directory alone is the same trust store and OpenSSL reads only the one
-    issuer it needs.  Any other layout gets the full default load.
-    """
-    paths = ssl.get_default_verify_paths()
-    if paths.cafile and paths.capath:
-        bundle = os.path.realpath(paths.cafile)
-        capath = os.path.realpath(paths.capath)
-        if bundle == os.path.join(capath, "ca-certificates.crt"):
-            return ssl.create_default_context(capath=capath)
-    return ssl.create_default_context()
-
-
-def _load_cert_dirs(context: ssl.SSLContext, dirs: Sequence[str]) -> None:
-    """Add docker ``certs.d`` material: ``*.crt`` CAs, ``*.cert``/``*.key`` client pairs."""
-    for directory in dirs:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(directory, name)
-            try:
-                if name.endswith(".crt"):
-                    context.load_verify_locations(cafile=path)
-                elif name.endswith(".cert"):
-                    key = name[: -len(".cert")] + ".key"
-                    if key not in names:
-                        raise LoginError(
-                            f"missing key {key} for client certificate {name}. "
-                            "CA certificates must use the extension .crt"
-                        )
-                    # An encrypted key fails instead of prompting on the terminal.
-                    key_path = os.path.join(directory, key)
-                    context.load_cert_chain(path, key_path, password=b"")
-                elif name.endswith(".key") and name[: -len(".key")] + ".cert" not in names:
-                    cert = name[: -len(".key")] + ".cert"
-                    raise LoginError(f"missing client certificate {cert} for key {name}")
-            except (ssl.SSLError, OSError) as exc:
-                raise LoginError(f"cannot load {path}: {exc}") from exc
 
 
 _SERVER_SPOKE_HTTP = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"}
@@ -414,15 +270,7 @@ class Client:
         dirs = self.cert_dirs.get(host, ())
         key = (dirs, verify)
         if key not in self._contexts:
-            if verify:
-                context = trust_context()
-            else:  # nothing to verify against: skip loading any CA at all
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            _load_cert_dirs(context, dirs)
-            self._contexts[key] = context
+            self._contexts[key] = client_context(dirs, verify)
         return self._contexts[key]
 
     def _connect(

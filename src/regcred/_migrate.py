@@ -277,8 +277,8 @@ def _restore(path: Path, original: bytes | None, written: bytes | None) -> None:
     """Put config.json's original bytes back, unless someone changed it since we wrote it.
 
     Takes the same ``flock`` on ``config.json.lock`` that every config writer
-    takes (``_config``'s on-disk protocol), and writes through a 0600 temp
-    file and a rename, keeping the file's mode.
+    takes (``_atomic``'s on-disk protocol, used by ``_config.update``), and
+    writes through a 0600 temp file and a rename, keeping the file's mode.
     """
     import fcntl
     import stat

@@ -1,0 +1,111 @@
+"""Which proxy, if any, the environment names for a request, by Go's rules.
+
+``HTTPS_PROXY`` for https targets and ``HTTP_PROXY`` for http ones, either
+case (upper case wins, as in Go; under CGI the upper-case ``HTTP_PROXY`` is
+ignored, see httpoxy).  Loopback targets are never proxied, and ``NO_PROXY``
+is matched as ``golang.org/x/net/http/httpproxy`` does.  Host names are
+judged by what they *are* (:func:`ip_literal`), never by a DNS lookup.
+
+This module only decides; :func:`regcred._http.proxy_for` parses the proxy
+URL it returns and connects through it.  ``_auth`` uses :func:`ip_literal`
+too, for its token-realm checks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ipaddress
+
+__all__ = ["ip_literal", "is_loopback_host", "proxy_url"]
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name *is* (never what it resolves to), or None.
+
+    Includes the IPv4 shorthands the resolver accepts (``127.1``,
+    ``0x7f000001``, ``2130706433``) and maps ``::ffff:a.b.c.d`` to IPv4.
+    ``ipaddress`` is imported only for names that can be literals.
+    """
+    host = host.strip("[]")
+    v4ish = bool(host) and host[0].isdigit() and not host.strip("0123456789abcdefABCDEFxX.")
+    if ":" not in host and not v4ish:
+        return None
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not v4ish:
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
+    if host.strip("[]").lower() in {"localhost", "localhost."}:
+        return True
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
+
+
+def _no_proxy_entry_matches(
+    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int, entry: str
+) -> bool:
+    """One ``NO_PROXY`` entry: ``*``, an IP, a CIDR, a domain (with subdomains), ``:port``."""
+    if entry == "*":
+        return True
+    if "/" in entry:
+        if address is None:
+            return False
+        import ipaddress
+
+        try:
+            return address in ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return False
+    entry_port = -1
+    if entry.count(":") == 1 or entry.startswith("["):
+        name, _, port_text = entry.rpartition(":")
+        if name and port_text.isdigit():
+            entry, entry_port = name, int(port_text)
+    if entry_port not in {-1, port}:
+        return False
+    entry = entry.strip("[]").rstrip(".").removeprefix("*")
+    if entry.startswith("."):  # ".example.com": subdomains only
+        return host.endswith(entry)
+    return host == entry or host.endswith("." + entry)
+
+
+def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
+    """Go's ``NO_PROXY`` rules (``golang.org/x/net/http/httpproxy``)."""
+    host = host.strip("[]").lower().rstrip(".")
+    address = ip_literal(host)
+    entries = (raw.strip() for raw in no_proxy.lower().split(","))
+    return any(_no_proxy_entry_matches(host, address, port, e) for e in entries if e)
+
+
+def proxy_url(scheme: str, host: str, port: int) -> str | None:
+    """The proxy URL (as written in the environment) for a target, or None to go direct."""
+    env = os.environ
+    if scheme == "https":
+        raw = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
+    else:
+        # httpoxy: under CGI, HTTP_PROXY may come from a request header.
+        upper = "" if "REQUEST_METHOD" in env else env.get("HTTP_PROXY", "")
+        raw = upper or env.get("http_proxy") or ""
+    if not raw or is_loopback_host(host):
+        return None
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    if _no_proxy_matches(host, port, no_proxy):
+        return None
+    return raw
