@@ -21,7 +21,7 @@ from regcred._http import (
     redact_url,
     timeout_from_env,
 )
-from regcred._proxy import is_loopback_host
+from regcred._registry import is_loopback_host
 from regcred._tls import registry_cert_dirs, trust_context
 from regcred.errors import LoginError
 from tests.conftest import require_program

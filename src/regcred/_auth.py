@@ -40,8 +40,8 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._http import Client, Request, Response, TransportError, origin, redact_url
-from regcred._proxy import ip_literal
 from regcred._record import Record
+from regcred._registry import ip_literal, is_loopback_host
 from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
@@ -129,7 +129,7 @@ def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[st
     if insecure:
         return [(f"https://{server_key}", False), (f"http://{server_key}", True)]
     host = server_key.rpartition(":")[0] if match.group(1) else server_key
-    if _is_loopback_name(host):
+    if is_loopback_host(host):
         return [(f"https://{server_key}", True), (f"http://{server_key}", True)]
     return [(f"https://{server_key}", True)]
 
@@ -141,15 +141,6 @@ def _is_ipv6(text: str) -> bool:
         return ipaddress.ip_address(text).version == 6
     except ValueError:
         return False
-
-
-def _is_loopback_name(host: str) -> bool:
-    """``localhost`` or a loopback IP literal: decided from the name, never by DNS."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    address = ip_literal(host)
-    return address is not None and address.is_loopback
 
 
 def _same_host(a: str, b: str) -> bool:

@@ -4,58 +4,24 @@
 case (upper case wins, as in Go; under CGI the upper-case ``HTTP_PROXY`` is
 ignored, see httpoxy).  Loopback targets are never proxied, and ``NO_PROXY``
 is matched as ``golang.org/x/net/http/httpproxy`` does.  Host names are
-judged by what they *are* (:func:`ip_literal`), never by a DNS lookup.
+judged by what they *are* (:func:`regcred._registry.ip_literal`), never by
+a DNS lookup.
 
 This module only decides; :func:`regcred._http.proxy_for` parses the proxy
-URL it returns and connects through it.  ``_auth`` uses :func:`ip_literal`
-too, for its token-realm checks.
+URL it returns and connects through it.
 """
 
 from __future__ import annotations
 
 import os
-import socket
+
+from regcred._registry import ip_literal, is_loopback_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ipaddress
 
-__all__ = ["ip_literal", "is_loopback_host", "proxy_url"]
-
-
-def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host name *is* (never what it resolves to), or None.
-
-    Includes the IPv4 shorthands the resolver accepts (``127.1``,
-    ``0x7f000001``, ``2130706433``) and maps ``::ffff:a.b.c.d`` to IPv4.
-    ``ipaddress`` is imported only for names that can be literals.
-    """
-    host = host.strip("[]")
-    v4ish = bool(host) and host[0].isdigit() and not host.strip("0123456789abcdefABCDEFxX.")
-    if ":" not in host and not v4ish:
-        return None
-    import ipaddress
-
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if not v4ish:
-            return None
-        try:
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
-    if host.strip("[]").lower() in {"localhost", "localhost."}:
-        return True
-    address = ip_literal(host)
-    return address is not None and address.is_loopback
+__all__ = ["proxy_url"]
 
 
 def _no_proxy_entry_matches(

@@ -12,6 +12,8 @@ Keys are what the Docker CLI uses in ``config.json`` and sends to helpers:
 ``normalize`` is strict (it refuses userinfo, whitespace, control
 characters, tags, digests, odd schemes); ``to_hostname`` is docker's
 lenient ``ConvertToHostname``, used only on keys already in a file.
+``ip_literal`` and ``is_loopback_host`` judge a host by what its name *is*,
+never by a DNS lookup (login's plain-HTTP and token-realm rules, proxies).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from regcred.errors import AddressError
 __all__ = [
     "DOCKER_HUB",
     "HUB_HOSTS",
+    "ip_literal",
     "is_hub",
+    "is_loopback_host",
     "logout_aliases",
     "normalize",
     "split_repository",
@@ -211,3 +215,37 @@ def _safe(server: str) -> str:
     """``server`` with any userinfo removed, for error messages (it may hold a password)."""
     scheme, sep, rest = server.rpartition("://")
     return repr(f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}")
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name *is* (never what it resolves to), or None.
+
+    Includes the IPv4 shorthands the resolver accepts (``127.1``,
+    ``0x7f000001``, ``2130706433``) and maps ``::ffff:a.b.c.d`` to IPv4.
+    """
+    host = host.strip("[]")
+    v4ish = bool(host) and host[0].isdigit() and not host.strip("0123456789abcdefABCDEFxX.")
+    if ":" not in host and not v4ish:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not v4ish:
+            return None
+        import socket  # only for the rare shorthand forms
+
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and IP literals in 127.0.0.0/8 or ::1 (no DNS lookup)."""
+    if host.strip("[]").lower() in {"localhost", "localhost."}:
+        return True
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
