@@ -19,7 +19,7 @@ Per endpoint (``https://`` first; ``http://`` only for loopback registries or
 Where docker is looser, this module is stricter:
 
 * Credentials go only to the registry's own origin (scheme, host, port) and
-  to a realm that passes :func:`check_realm`.  Any redirect to another origin
+  to a realm that passes :func:`regcred._auth_policy.check_realm`.  Any redirect to another origin
   raises :class:`~regcred.errors.InsecureRedirectError`; same-origin
   redirects are followed at most ``MAX_REDIRECTS`` times.
 * Once https has answered, plain http is never tried (no downgrade, and never
@@ -39,36 +39,21 @@ import json
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+from regcred._auth_policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._http import Client, Request, Response, TransportError, origin, redact_url
 from regcred._record import Record
-from regcred._registry import ip_literal, is_loopback_host
+from regcred._registry import DOCKER_HUB
 from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
-from regcred.errors import AddressError, InsecureRedirectError, LoginError
+from regcred.errors import InsecureRedirectError, LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
 
-__all__ = [
-    "HUB_ENDPOINT",
-    "HUB_KEY",
-    "MAX_REDIRECTS",
-    "LoginResult",
-    "check_realm",
-    "login_endpoints",
-    "login_flow",
-    "verify_login",
-]
+__all__ = ["MAX_REDIRECTS", "LoginResult", "login_flow", "verify_login"]
 
-HUB_KEY = "https://index.docker.io/v1/"
-HUB_ENDPOINT = "https://registry-1.docker.io"
 MAX_REDIRECTS = 5
-_HUB_HOSTS = {"docker.io", "index.docker.io"}
-_HOST_PORT = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::([0-9]{1,5}))?"
-)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -110,78 +95,8 @@ class _Secrets:
 
 def _clean(text: str, secrets: _Secrets, limit: int = 300) -> str:
     """Server-supplied text made safe to print: no secrets, no control characters."""
-    text = _CONTROL.sub(" ", secrets.scrub(text)).strip()
+    text = CONTROL.sub(" ", secrets.scrub(text)).strip()
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[str, bool]]:
-    """``[(endpoint, verify_tls), ...]`` to try, in order, for a docker server key."""
-    if server_key == HUB_KEY or server_key.lower() in _HUB_HOSTS:
-        return [(HUB_ENDPOINT, True)]
-    match = _HOST_PORT.fullmatch(server_key)
-    bad_port = match is not None and match.group(1) is not None and not 0 < int(match.group(1)) < 65536
-    bad_ipv6 = server_key.startswith("[") and not _is_ipv6(server_key[1:].partition("]")[0])
-    if match is None or bad_port or bad_ipv6:
-        raise AddressError(
-            f"invalid registry address {_CONTROL.sub('?', server_key)[:200]!r}: "
-            "expected host[:port] (IPv6 in brackets)"
-        )
-    if insecure:
-        return [(f"https://{server_key}", False), (f"http://{server_key}", True)]
-    host = server_key.rpartition(":")[0] if match.group(1) else server_key
-    if is_loopback_host(host):
-        return [(f"https://{server_key}", True), (f"http://{server_key}", True)]
-    return [(f"https://{server_key}", True)]
-
-
-def _is_ipv6(text: str) -> bool:
-    import ipaddress  # already loaded by urllib.parse
-
-    try:
-        return ipaddress.ip_address(text).version == 6
-    except ValueError:
-        return False
-
-
-def _same_host(a: str, b: str) -> bool:
-    ip_a, ip_b = ip_literal(a), ip_literal(b)
-    if ip_a is not None or ip_b is not None:
-        return ip_a == ip_b
-    return a.lower().rstrip(".") == b.lower().rstrip(".")
-
-
-def check_realm(realm: str | None, endpoint: str) -> str:
-    """Return ``realm`` if credentials may be sent there for ``endpoint``, else raise.
-
-    The realm must be an https URL, or http on the registry's own host when
-    the registry itself is plain http.  A realm on an IP literal that is not
-    global (loopback, private, link-local such as 169.254.169.254, unspecified,
-    ...) or on ``localhost`` is refused unless it is the registry's own host.
-    """
-    if not realm:
-        raise LoginError("no realm specified for token auth challenge")
-    shown = redact_url(_CONTROL.sub("?", realm))[:300]
-    try:
-        parts = urlsplit(realm)
-    except ValueError:
-        raise LoginError(f"refusing token realm {shown!r}: not a valid URL") from None
-    scheme, host, port = origin(realm)
-    host = host.rstrip(".")  # "localhost." and "127.0.0.1." name the same hosts
-    reg_scheme, reg_host, _ = origin(endpoint)
-    if scheme not in {"http", "https"} or not host or port < 0 or "@" in parts.netloc:
-        raise LoginError(f"refusing token realm {shown!r}: not a plain http(s) URL")
-    same_host = _same_host(host, reg_host)
-    if scheme == "http" and not (reg_scheme == "http" and same_host):
-        raise LoginError(f"refusing token realm {shown!r}: credentials are only sent to an https realm")
-    if not same_host:
-        address = ip_literal(host)
-        local_name = host == "localhost" or host.endswith(".localhost")
-        if local_name or (address is not None and (not address.is_global or address.is_multicast)):
-            raise LoginError(
-                f"refusing token realm {shown!r}: a loopback, private or link-local address "
-                "that is not the registry's own host"
-            )
-    return realm
 
 
 def _describe_challenge(challenge: Challenge, secrets: _Secrets) -> str:
@@ -220,7 +135,7 @@ def _fetch(
         if origin(location) != origin(request.url):
             raise InsecureRedirectError(
                 f"{redact_url(request.url)} redirected to another origin "
-                f"({redact_url(_CONTROL.sub('?', location))[:300]}); "
+                f"({redact_url(CONTROL.sub('?', location))[:300]}); "
                 "refusing to follow it with credentials"
             )
         if response.status in {307, 308}:
@@ -395,8 +310,10 @@ class _Login:
     def _bearer(self, challenge: Challenge) -> Generator[Request, Response, LoginResult]:
         realm = check_realm(challenge.get("realm"), self.endpoint)
         # --insecure names the registry's host; the realm elsewhere is verified.
-        same_host = _same_host(origin(realm)[1], origin(self.endpoint)[1])
-        request = _token_request(challenge, realm, self.username, self.secret, self.verify or not same_host)
+        on_registry_host = same_host(origin(realm)[1], origin(self.endpoint)[1])
+        request = _token_request(
+            challenge, realm, self.username, self.secret, self.verify or not on_registry_host
+        )
         response = yield from _fetch(request, self.emit, " (token request)")
         if not 200 <= response.status < 300:
             reason = _token_error(response, self.secrets)
@@ -414,7 +331,7 @@ class _Login:
 def _safe_log(log: Callable[[str], None] | None, secrets: _Secrets) -> Callable[[str], None]:
     def emit(line: str) -> None:
         if log is not None:
-            log(_CONTROL.sub(" ", secrets.scrub(line)))
+            log(CONTROL.sub(" ", secrets.scrub(line)))
 
     return emit
 
@@ -448,7 +365,7 @@ def verify_login(
             secrets=secrets,
         )
         registry_host = origin(login_endpoints(server_key, insecure=insecure)[0][0])[1]
-        dirs = {} if server_key == HUB_KEY else {registry_host: tuple(cert_dirs)}
+        dirs = {} if server_key == DOCKER_HUB else {registry_host: tuple(cert_dirs)}
         client = Client(cert_dirs=dirs)
         try:
             return _drive(flow, client)

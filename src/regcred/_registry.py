@@ -28,6 +28,7 @@ __all__ = [
     "HUB_HOSTS",
     "ip_literal",
     "is_hub",
+    "is_ipv6",
     "is_loopback_host",
     "logout_aliases",
     "normalize",
@@ -148,7 +149,7 @@ def _check_hostport(server: str, hostport: str) -> str:
         if end < 0:
             raise AddressError(f"invalid registry address {_safe(server)}: unclosed '['")
         addr, port = hostport[1:end], hostport[end + 1 :]
-        if not _is_ipv6(addr):
+        if not is_ipv6(addr):
             raise AddressError(f"invalid registry address {_safe(server)}: bad IPv6 literal")
         if port and not port.startswith(":"):
             raise AddressError(f"invalid registry address {_safe(server)}: junk after ']'")
@@ -178,9 +179,9 @@ def _check_port(server: str, port: str | None) -> None:
 def _bracket_ipv6(text: str) -> str | None:
     """``::1:5000`` → ``[::1]:5000`` (docker's reading), ``fe80::1`` → ``[fe80::1]``."""
     addr, _, port = text.rpartition(":")
-    if port.isdigit() and port.isascii() and 0 < int(port) < 65536 and _is_ipv6(addr):
+    if port.isdigit() and port.isascii() and 0 < int(port) < 65536 and is_ipv6(addr):
         return f"[{addr}]:{port}"
-    if _is_ipv6(text):
+    if is_ipv6(text):
         return f"[{text}]"
     return None
 
@@ -188,7 +189,7 @@ def _bracket_ipv6(text: str) -> str | None:
 _ZONE_RE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-def _is_ipv6(text: str) -> bool:
+def is_ipv6(text: str) -> bool:
     """An IPv6 literal; a zone ID (``fe80::1%eth0``) may hold only unreserved characters."""
     address, percent, zone = text.partition("%")
     if percent and not _ZONE_RE.fullmatch(zone):
