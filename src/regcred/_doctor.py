@@ -30,16 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from regcred import _config
+from regcred._backends import TITLES, backend_of, pass_state, secretservice_state
 from regcred._lookup import helper_for, podman_auth_files
 from regcred._registry import normalize, stored_host
 from regcred.credentials import TOKEN_USERNAME
-from regcred.errors import AddressError, CredentialStoreError, RegcredError, StoreUnavailableError
+from regcred.errors import AddressError, CredentialStoreError, RegcredError
 
 __all__ = ["Problem", "Report", "diagnose", "render_text"]
 
-#: Helpers that keep their credentials in each backend.
-SECRETSERVICE_HELPERS = frozenset({"regcred-secretservice", "secretservice"})
-PASS_HELPERS = frozenset({"regcred-pass", "pass"})
 _PROBE_KEY = "registry.invalid"  # a key no credHelpers entry names: "any new registry"
 
 
@@ -225,12 +223,12 @@ def _list_helper(
             "move them ('regcred migrate --to STORE') and change credsStore / credHelpers",
         )
         return None
-    backend = _backend_of(helper)
+    backend = backend_of(helper)
     if backend and backends[backend].state != "ok":
         state = backends[backend]
         report.add(
             "broken",
-            f"docker-credential-{helper} is configured but the {_TITLES[backend]} is not usable: "
+            f"docker-credential-{helper} is configured but the {TITLES[backend]} is not usable: "
             f"{state.detail}",
         )
         return None
@@ -299,7 +297,7 @@ def _login_store(report: Report, config: _config.Config, backends: dict[str, Bac
         return
     report.login_store = f"helper {choice.helper}" if choice.helper else "file"
     report.login_why = choice.why
-    backend = _backend_of(choice.helper)
+    backend = backend_of(choice.helper)
     if backend:
         backends[backend].used_by.append("regcred login")
     if not choice.helper:
@@ -312,16 +310,6 @@ def _login_store(report: Report, config: _config.Config, backends: dict[str, Bac
 
 # -- backends ------------------------------------------------------------------
 
-_TITLES = {"secretservice": "Secret Service", "pass": "pass store"}
-
-
-def _backend_of(helper: str) -> str:
-    if helper in SECRETSERVICE_HELPERS:
-        return "secretservice"
-    if helper in PASS_HELPERS:
-        return "pass"
-    return ""
-
 
 def _backends(config: _config.Config | None, report: Report) -> dict[str, Backend]:
     named: set[str] = set()
@@ -330,96 +318,10 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
     result = {}
     for name, probe in (("secretservice", secretservice_state), ("pass", pass_state)):
         state, detail = probe()
-        users = sorted(h for h in named if _backend_of(h) == name)
+        users = sorted(h for h in named if backend_of(h) == name)
         result[name] = Backend(name, state, detail, users)
         report.backends.append(result[name])
     return result
-
-
-def secretservice_state() -> tuple[str, str]:
-    """``(state, detail)``: no-bus, no-service, no-keyring, locked, unavailable or ok."""
-    try:
-        from regcred.stores import _secretservice_dbus as dbus
-        from regcred.stores import secretservice as ss
-    except ImportError as exc:
-        return "unavailable", f"jeepney is not installed ({exc.name})"
-    try:
-        # The store's own rules, stage by stage: is there a bus, can we connect, is
-        # there a Secret Service on it?
-        dbus.bus_address()
-        dbus.Client().close()
-    except StoreUnavailableError as exc:
-        return "no-bus", str(exc)
-    except ImportError as exc:
-        return "unavailable", f"jeepney is not installed ({exc.name})"
-    try:
-        ss.SecretServiceStore.check()
-    except StoreUnavailableError as exc:
-        return "no-service", str(exc)
-    client = dbus.Client()  # doctor asks what no store method exposes
-    try:
-        collection = client.default_collection()
-        if collection is None:
-            return "no-keyring", ss.NO_KEYRING_HINT
-        (value,) = client.call(
-            collection,
-            "org.freedesktop.DBus.Properties",
-            "Get",
-            "ss",
-            "org.freedesktop.Secret.Collection",
-            "Locked",
-        )
-    except dbus.DBusError as exc:
-        return "no-service", f"the Secret Service failed: {exc.name}"
-    except StoreUnavailableError as exc:
-        return "no-service", str(exc)
-    finally:
-        client.close()
-    if value[1]:
-        return "locked", (
-            "the default keyring is locked: unlock it from your desktop session "
-            "(helpers can only show an unlock prompt where DISPLAY is set)"
-        )
-    return "ok", "the default keyring is unlocked"
-
-
-def pass_state() -> tuple[str, str]:
-    """``(state, detail)``: no-gpg, not-initialized, key-missing or ok."""
-    from regcred.stores.pass_ import PassStore
-
-    try:
-        PassStore.check()
-    except StoreUnavailableError as exc:
-        text = str(exc)
-        return ("no-gpg" if "gpg is not installed" in text else "not-initialized"), text
-    store = PassStore()
-    recipients = store._recipients(store.folder)  # noqa: SLF001 - pass's own .gpg-id walk
-    for key_id in recipients:
-        for listing, what in (("--list-keys", "public"), ("--list-secret-keys", "secret")):
-            if not _gpg_has(listing, key_id):
-                home = os.environ.get("GNUPGHOME") or "~/.gnupg"
-                return "key-missing", (
-                    f"the gpg key {key_id} that {store.root}/.gpg-id names has no {what} key in "
-                    f"the GnuPG home {home}; import it, or re-run 'pass init' with your key"
-                )
-    return "ok", f"{store.root} encrypts to {', '.join(recipients)}"
-
-
-def _gpg_has(listing: str, key_id: str) -> bool:
-    import subprocess
-
-    from regcred.stores._gpg import gpg_program
-
-    try:
-        done = subprocess.run(
-            [gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 # -- text ----------------------------------------------------------------------
@@ -441,7 +343,7 @@ def render_text(report: Report) -> str:
     out.append("Stores:")
     for b in report.backends:
         used = f" [used by {', '.join(b.used_by)}]" if b.used_by else ""
-        out.append(f"  {_TITLES[b.name]}: {b.state}{used}: {b.detail}")
+        out.append(f"  {TITLES[b.name]}: {b.state}{used}: {b.detail}")
     out.append(f"regcred login would store new credentials in: {report.login_store}")
     if report.login_why:
         out.append(f"  ({report.login_why})")

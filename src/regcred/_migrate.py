@@ -336,7 +336,7 @@ def _compare(expected: Credentials, got: Credentials, where: str) -> None:
 
 def _same_backend(a: str, b: str) -> bool:
     """Two helper names that keep credentials in the same place (erasing one erases both)."""
-    from regcred._doctor import PASS_HELPERS, SECRETSERVICE_HELPERS
+    from regcred._backends import PASS_HELPERS, SECRETSERVICE_HELPERS
 
     return a == b or {a, b} <= SECRETSERVICE_HELPERS or {a, b} <= PASS_HELPERS
 
