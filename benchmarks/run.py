@@ -165,7 +165,7 @@ def profile_section(
             f"  ({pass_show:.1f} ms: a bash script around the same gpg) plus its own start. `import json`",
             f"  costs {json_cost:.1f} ms here because it imports `re` and `enum`; the pass helper needs",
             "  neither: `regcred._gojson.dumps_compact` can write the three-field object with",
-            "  `_json.encode_basestring` (C), `helpers/_protocol.py` can unquote with `_json.scanstring`",
+            "  `_json.encode_basestring` (C), `helpers/_godecode.py` can unquote with `_json.scanstring`",
             "  and scan with `bytes.find`/`str.translate` instead of its four regexes, and",
             "  `stores/pass_.py` uses `re` for one pattern. That puts `get` clearly under Go's.",
         ]

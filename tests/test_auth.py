@@ -75,6 +75,9 @@ def test_docker_hub_endpoint_s10b() -> None:
     """S10(b): the Docker Hub key goes to registry-1.docker.io over verified https only."""
     assert login_endpoints(HUB_KEY) == [(HUB_ENDPOINT, True)]
     assert login_endpoints("docker.io") == [(HUB_ENDPOINT, True)]
+    # Every Hub alias, and --insecure never weakens Hub's TLS.
+    for alias in ("index.docker.io", "registry-1.docker.io", "Docker.IO"):
+        assert login_endpoints(alias, insecure=True) == [(HUB_ENDPOINT, True)]
     flow = login_flow(HUB_KEY, username="u", secret="p")
     assert next(flow) == Request("GET", "https://registry-1.docker.io/v2/")
 

@@ -139,7 +139,7 @@ class _Run:
         try:
             self._read_sources()
             if self.plan.target:
-                self._copy_tohelper_store()
+                self._copy_to_helper()
             self._update_config()
             self._erase_sources()
         except BaseException as exc:  # Ctrl-C too: never leave a half-done migration
@@ -168,7 +168,7 @@ class _Run:
             return Credentials(source.key, TOKEN_USERNAME, entry.identitytoken)
         return Credentials(source.key, entry.username, entry.password)
 
-    def _copy_tohelper_store(self) -> None:
+    def _copy_to_helper(self) -> None:
         store = helper_store(self.plan.target)
         listed = store.list()
         for key, creds in self.creds.items():

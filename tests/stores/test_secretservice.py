@@ -358,13 +358,14 @@ def test_import_does_no_dbus(tmp_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def refusing_service(address: str, refusals: int) -> Iterator[list[str]]:
+def refusing_service(address: str, refusals: int, method: str = "SearchItems") -> Iterator[list[str]]:
     """A fake Secret Service: SearchItems fails ``refusals`` times as gnome-keyring's race does.
 
     A fake, because the real race (gnome-keyring registers a new client from
     a queued callback, and a first call that overtakes it is answered
     "Method SearchItems is not implemented") cannot be caused on demand.
-    After the refusals it finds nothing.  Yields the methods it was called with.
+    It refuses ``method`` that way ``refusals`` times; after that it finds
+    nothing and has no default collection.  Yields the methods it was called with.
     """
     import threading
 
@@ -386,11 +387,13 @@ def refusing_service(address: str, refusals: int) -> Iterator[list[str]]:
                 continue
             member = msg.header.fields.get(HeaderFields.member, "")
             calls.append(member)
-            if member == "SearchItems" and calls.count("SearchItems") <= refusals:
-                text = "Method SearchItems is not implemented on interface org.freedesktop.Secret.Service"
+            if member == method and calls.count(method) <= refusals:
+                text = f"Method {method} is not implemented on interface org.freedesktop.Secret.Service"
                 conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (text,)))
             elif member == "SearchItems":
                 conn.send(new_method_return(msg, "aoao", ([], [])))
+            elif member == "ReadAlias":
+                conn.send(new_method_return(msg, "o", ("/",)))
             else:
                 conn.send(new_error(msg, "org.freedesktop.DBus.Error.Failed", "s", ("unexpected",)))
 
@@ -422,3 +425,33 @@ def test_a_service_that_keeps_refusing_fails_clearly(session_bus: str) -> None:
             SecretServiceStore().erase("reg.example")
         assert calls == ["SearchItems"] * 6
         assert time.monotonic() - start < 3
+
+
+def test_a_refused_read_alias_is_retried(session_bus: str) -> None:
+    """The doctor's first call (ReadAlias) rides out the same refusal: no keyring, not a failure."""
+    from regcred import _backends
+
+    with refusing_service(session_bus, refusals=2, method="ReadAlias") as calls:
+        assert _backends.secretservice_state() == ("no-keyring", NO_KEYRING_HINT)
+        assert calls == ["ReadAlias"] * 3
+
+
+def test_a_refusal_is_not_taken_for_a_deleted_object() -> None:
+    """UnknownMethod for an object that is gone means gone; "is not implemented" never does."""
+    from jeepney import DBusAddress, new_error, new_method_call
+
+    from regcred.stores._secretservice_dbus import DBusError, unwrap
+
+    item = DBusAddress("/org/freedesktop/secrets/collection/login/7", "org.freedesktop.secrets")
+    call = new_method_call(item.with_interface("org.freedesktop.Secret.Item"), "Delete")
+    call.header.serial = 7
+    unknown = "org.freedesktop.DBus.Error.UnknownMethod"
+    gone_text = f"No such interface 'org.freedesktop.Secret.Item' on object at path {item.object_path}"
+    refused_text = "Method Delete is not implemented on interface org.freedesktop.Secret.Item"
+    assert unwrap(new_error(call, unknown, "s", (gone_text,)), gone_ok=True) is None
+    with pytest.raises(DBusError) as info:
+        unwrap(new_error(call, unknown, "s", (refused_text,)), gone_ok=True)
+    assert info.value.refused
+    with pytest.raises(DBusError) as info:
+        unwrap(new_error(call, unknown, "s", (gone_text,)))
+    assert not info.value.refused

@@ -58,11 +58,18 @@ NO_SERVICE_HINT = (
 
 
 class DBusError(CredentialStoreError):
-    """An error reply from the service; ``name`` is the D-Bus error name."""
+    """An error reply from the service; ``name`` is the D-Bus error name.
+
+    ``refused`` marks an UnknownMethod that says the method "is not
+    implemented" (see :meth:`Client.call_unrefused`), as opposed to the
+    UnknownMethod of an object that no longer exists ("No such interface
+    ... on object at path ...", "Object does not exist at path ...").
+    """
 
     def __init__(self, name: str, text: str) -> None:
         super().__init__(f"{name}: {text}")
         self.name = name
+        self.refused = name == _UNKNOWN_METHOD and "is not implemented" in text
 
 
 def bus_address() -> str:
@@ -210,7 +217,8 @@ class Client:
         a call from a client that has just connected can overtake.  Seen under
         load, about one call in thousands.  Such a refusal did nothing, so
         the call is repeated after short pauses (0.4 s in all) before the
-        answer counts.  Only for methods every Secret Service implements.
+        answer counts.  Only for methods every Secret Service implements, and
+        only for that answer: an object that no longer exists is reported at once.
         """
         import time
 
@@ -218,7 +226,7 @@ class Client:
             try:
                 return self.call(path, interface, method, sig, *body)
             except DBusError as exc:
-                if exc.name != _UNKNOWN_METHOD or pause is None:
+                if not exc.refused or pause is None:
                     raise
                 time.sleep(pause)
         raise AssertionError  # pragma: no cover - the loop always returns or raises
@@ -231,7 +239,7 @@ class Client:
         thread replaces the alias each time a client connects, so under load
         a call to the alias path can land on no object at all.
         """
-        (path,) = self.call(SERVICE_PATH, IFACE + "Service", "ReadAlias", "s", "default")
+        (path,) = self.call_unrefused(SERVICE_PATH, IFACE + "Service", "ReadAlias", "s", "default")
         return None if path == "/" else str(path)
 
     def properties(self, paths: list[str], name: str) -> dict[str, Any]:
@@ -296,9 +304,9 @@ def unwrap(reply: Message, *, gone_ok: bool = False) -> Any:
     if reply.header.message_type != MessageType.error:
         return reply.body
     name = reply.header.fields.get(HeaderFields.error_name, "")
-    if gone_ok and name in GONE:
-        return None
     text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+    if gone_ok and name in GONE and "is not implemented" not in text:
+        return None
     if name in _NO_SERVICE or name.startswith("org.freedesktop.DBus.Error.Spawn"):
         raise StoreUnavailableError(NO_SERVICE_HINT)
     raise DBusError(name, text)

@@ -117,7 +117,7 @@ class SecretServiceStore(CredentialStore):
             # Collect the old items *before* creating the new one: concurrent
             # stores (without the lock) can then at worst leave a duplicate,
             # never delete the newest.
-            old, locked = _readable(client, server, "replace the old entry")
+            old, locked, _settled = _readable(client, server, "replace the old entry")
             if locked:
                 client.unlock(locked, "replace the old entry")
             properties = {
@@ -138,9 +138,11 @@ class SecretServiceStore(CredentialStore):
         try:
             # A concurrent store replaces the item under our feet: look again.
             for _attempt in range(_ATTEMPTS):
-                ours, locked = _readable(client, _utf8(server), "read credentials")
+                ours, locked, settled = _readable(client, _utf8(server), "read credentials")
                 if not ours:
-                    raise CredentialsNotFoundError(server)
+                    if settled:
+                        raise CredentialsNotFoundError(server)
+                    continue
                 candidates = [path for path in ours if path not in locked]
                 if not candidates:
                     client.unlock(locked, "read credentials")
@@ -161,7 +163,7 @@ class SecretServiceStore(CredentialStore):
         """Remove every item for ``server``; nothing to remove is fine."""
         client = Client()
         try:
-            ours, locked = _readable(client, _utf8(server), "erase credentials")
+            ours, locked, _settled = _readable(client, _utf8(server), "erase credentials")
             if locked:
                 client.unlock(locked, "erase credentials")
             _delete(client, list(ours), "erase credentials")
@@ -172,7 +174,9 @@ class SecretServiceStore(CredentialStore):
         """``{server: username}`` from item attributes; no secret is ever read."""
         client = Client()
         try:
-            ours, _locked = _readable(client, None, "list credentials")
+            ours, _locked, settled = _readable(client, None, "list credentials")
+            if not settled:  # an incomplete list would mislead logout and migrate
+                raise CredentialStoreError("the keyring kept changing while being listed; try again")
             by_server: dict[str, list[str]] = {}
             for path, attrs in ours.items():
                 by_server.setdefault(attrs["server"], []).append(path)
@@ -234,6 +238,8 @@ def _create(client: Client, properties: Mapping[str, object], secret: tuple[obje
             if exc.name == "org.freedesktop.Secret.Error.IsLocked" and attempt == 1:
                 client.unlock([collection], "store credentials")
                 continue
+            if exc.name in GONE and not exc.refused:  # deleted since ReadAlias
+                raise StoreUnavailableError(NO_KEYRING_HINT) from exc
             raise
         return str(client.prompt(prompt, "store credentials") if prompt != "/" else item)
     raise AssertionError  # pragma: no cover - the loop always returns or raises
@@ -243,9 +249,9 @@ def _delete(client: Client, paths: list[str], what: str) -> None:
     """Delete items one by one; items already gone are fine."""
     for path in paths:
         try:
-            (prompt,) = client.call(path, IFACE + "Item", "Delete")
+            (prompt,) = client.call_unrefused(path, IFACE + "Item", "Delete")
         except DBusError as exc:
-            if exc.name not in GONE:
+            if exc.name not in GONE or exc.refused:
                 raise
             continue
         if prompt != "/":
@@ -278,21 +284,23 @@ def _lookup(
     return ours, [path for path in ours if path in locked_set], hidden, vanished
 
 
-def _readable(client: Client, server: str | None, what: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+def _readable(
+    client: Client, server: str | None, what: str
+) -> tuple[dict[str, dict[str, str]], list[str], bool]:
     """:func:`_lookup`, unlocking first if a locked keyring hides some attributes.
 
     An item that vanished between the search and the read of its
     attributes was most likely replaced by a concurrent ``store``, whose
-    new item the search came too early to see: search again (a few
-    times), else a ``get`` would answer "not found" for an entry that
-    exists.
+    new item the search came too early to see: search again, a few times.
+    The last value is False when items were still vanishing: the view may
+    then lack an entry that exists.
     """
     unlocked = False
-    for _attempt in range(_ATTEMPTS):
+    for _attempt in range(_ATTEMPTS + 1):  # + 1: after an unlock, always look again
         ours, locked, hidden, vanished = _lookup(client, server)
         if hidden and not unlocked:
             client.unlock(hidden, what)
             unlocked = True
         elif not vanished:
-            break
-    return ours, locked
+            return ours, locked, True
+    return ours, locked, False
