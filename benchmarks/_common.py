@@ -185,7 +185,7 @@ class Sandbox:
         if not address:
             raise BenchError("dbus-daemon did not print its address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
-        ring = Keyring(address, "gnome-keyring-daemon", dict(self.env))
+        ring = Keyring(address, "gnome-keyring-daemon", dict(self.env), bus_dir / "keyring.log")
         try:
             ring.start()
         except BaseException as exc:  # the fixture's missing() raises pytest's Skipped
