@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +24,8 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: Where ``pip install -e .`` put regcred's console scripts (next to the interpreter).
+VENV_BIN = Path(sys.executable).parent
 
 
 def missing(component: str, why: str) -> NoReturn:
@@ -39,6 +42,14 @@ def require_program(name: str, package: str) -> str:
     if path is None:
         missing(name, f"install the Debian package {package!r} (scripts/test does)")
     return path
+
+
+def installed_helper(name: str) -> str:
+    """Path of our installed ``docker-credential-regcred-<name>``, or missing()."""
+    path = VENV_BIN / f"docker-credential-regcred-{name}"
+    if not path.exists():
+        missing(path.name, "run `.venv/bin/pip install -e .`")
+    return str(path)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,13 +12,12 @@ import pytest
 from regcred import _backends, _config
 from regcred.cli import main
 from regcred.stores.secretservice import NO_KEYRING_HINT
-from tests.conftest import require_program
+from tests.conftest import VENV_BIN, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
 
-VENV_BIN = Path(sys.executable).parent
 SECRET = "d0ct0r-must-not-print-this"
 
 

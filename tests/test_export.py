@@ -15,13 +15,12 @@ import pytest
 
 from regcred import _config
 from regcred.cli import main
-from tests.conftest import require_program
+from tests.conftest import VENV_BIN, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.registry import Registry
 
-VENV_BIN = Path(sys.executable).parent
 HUB = "https://index.docker.io/v1/"
 TRICKY = 'p&ss<w>"\\rd ü'  # Go escapes &, <, > and writes ü raw
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from hypothesis import strategies as st
 from regcred import _config
 from regcred._registry import DOCKER_HUB, is_hub, logout_aliases, normalize, split_repository, to_hostname
 from regcred.errors import AddressError, ConfigError
-from tests.conftest import missing
+from tests.conftest import installed_helper
 
 if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
@@ -188,13 +187,6 @@ def test_deeply_nested_helper_output_is_a_helper_error() -> None:
 # --------------------------------------------------------------------------- helper executables
 
 
-def _helper(name: str) -> str:
-    path = Path(sys.executable).parent / f"docker-credential-regcred-{name}"
-    if not path.exists():
-        missing(path.name, "run `.venv/bin/pip install -e .`")
-    return str(path)
-
-
 _KNOWN = {"ServerURL": "known.example:5000", "Username": "known-user", "Secret": "known-secret"}
 _STDIN = st.one_of(
     st.binary(max_size=200),
@@ -261,7 +253,7 @@ _HELPER_RUNS = settings(
 @given(action=st.sampled_from(["store", "get", "erase", "list"]), stdin=_STDIN)
 def test_installed_pass_helper_any_stdin(pass_env: PassEnv, action: str, stdin: bytes) -> None:
     """docker-credential-regcred-pass: any stdin gives exit 0/1, one line, no traceback; store intact."""
-    helper = _helper("pass")
+    helper = installed_helper("pass")
     _prime(helper, pass_env.env())
     _check_helper(helper, action, stdin, pass_env.env())
 
@@ -272,7 +264,7 @@ def test_installed_pass_helper_any_stdin(pass_env: PassEnv, action: str, stdin: 
 @given(action=st.sampled_from(["store", "get", "erase", "list"]), stdin=_STDIN)
 def test_installed_secretservice_helper_any_stdin(action: str, stdin: bytes) -> None:
     """docker-credential-regcred-secretservice: the same, on a real gnome-keyring."""
-    helper = _helper("secretservice")
+    helper = installed_helper("secretservice")
     _prime(helper, None)
     _check_helper(helper, action, stdin, None)
 
@@ -281,7 +273,10 @@ def test_installed_secretservice_helper_any_stdin(action: str, stdin: bytes) -> 
 @pytest.mark.parametrize("args", [[], ["get", "extra"], ["--bogus"], ["STORE"], ["\udcff"]])
 def test_installed_helper_bad_arguments(name: str, args: list[str]) -> None:
     """Bad arguments: usage or unknown-action on stdout, exit 1, no store touched, no traceback."""
-    argv: list[bytes] = [_helper(name).encode(), *(a.encode("utf-8", "surrogateescape") for a in args)]
+    argv: list[bytes] = [
+        installed_helper(name).encode(),
+        *(a.encode("utf-8", "surrogateescape") for a in args),
+    ]
     done = subprocess.run(argv, input=b"", capture_output=True, timeout=60, check=False)
     assert done.returncode == 1
     assert b"Traceback" not in done.stdout + done.stderr

@@ -14,14 +14,12 @@ import pytest
 
 import regcred
 from regcred import _config
-from tests.conftest import require_program
+from tests.conftest import VENV_BIN, require_program
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.registry import Registry
-
-VENV_BIN = Path(sys.executable).parent
 
 
 def regcred_cli(

@@ -14,14 +14,13 @@ import pytest
 from regcred import _config
 from regcred._lookup import get_credentials
 from regcred.cli import main
-from tests.conftest import require_program
+from tests.conftest import VENV_BIN, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Registry
 
-VENV_BIN = Path(sys.executable).parent
 HUB = "https://index.docker.io/v1/"
 SECRET_A = "migrate-secret-a-\u00fc&<x>"
 SECRET_B = "migrate-secret-b"

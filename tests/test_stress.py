@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regcred import _config
-from tests.conftest import missing
+from tests.conftest import VENV_BIN, installed_helper
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Registry
 
-VENV_BIN = Path(sys.executable).parent
 REGISTRIES = 40
 TIMEOUT = 180  # seconds, per process
 
@@ -47,13 +46,6 @@ def _run(args: list[str], stdin: bytes = b"", env: dict[str, str] | None = None)
     """(exit code, stdout+stderr) of one process with a timeout."""
     done = subprocess.run(args, input=stdin, capture_output=True, timeout=TIMEOUT, check=False, env=env)
     return done.returncode, done.stdout + done.stderr
-
-
-def _helper(name: str) -> str:
-    path = VENV_BIN / f"docker-credential-regcred-{name}"
-    if not path.exists():
-        missing(path.name, "run `.venv/bin/pip install -e .`")
-    return str(path)
 
 
 # --------------------------------------------------------------------------- logins
@@ -101,7 +93,7 @@ def test_forty_concurrent_logins_interleaved_with_logouts(
     if store == "secretservice":
         ring = request.getfixturevalue("keyring")
         monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
-        _helper("secretservice")
+        installed_helper("secretservice")
     config_dir = tmp_path / "docker"
     path = config_dir / "config.json"
     seeded = [f"seed{i}.example" for i in range(10)]
@@ -140,7 +132,7 @@ def test_forty_concurrent_logins_interleaved_with_logouts(
     if ring is not None:
         servers = sorted(attrs["server"] for _, attrs in ring.items())
         assert servers == sorted(r.address for r in logged_in)  # no duplicate, nothing left behind
-        helper = _helper("secretservice")
+        helper = installed_helper("secretservice")
         for registry in logged_in:
             code, out = _run([helper, "get"], registry.address.encode())
             assert code == 0, out
@@ -222,7 +214,7 @@ def _hammer(helper: str, workers: int, rounds: int, env: dict[str, str] | None) 
 @pytest.mark.slow
 def test_secretservice_helper_under_concurrent_processes(keyring: Keyring) -> None:
     """12 workers hammering our Secret Service helper: nothing lost, nothing duplicated."""
-    listed = _hammer(_helper("secretservice"), workers=12, rounds=3, env=None)
+    listed = _hammer(installed_helper("secretservice"), workers=12, rounds=3, env=None)
     servers = sorted(attrs["server"] for _, attrs in keyring.items())
     assert servers == sorted(listed)  # exactly one item per server: no duplicates
 
@@ -230,7 +222,7 @@ def test_secretservice_helper_under_concurrent_processes(keyring: Keyring) -> No
 @pytest.mark.slow
 def test_pass_helper_under_concurrent_processes(pass_env: PassEnv) -> None:
     """12 workers hammering our pass helper: nothing lost, nothing duplicated, no litter."""
-    listed = _hammer(_helper("pass"), workers=12, rounds=3, env=pass_env.env())
+    listed = _hammer(installed_helper("pass"), workers=12, rounds=3, env=pass_env.env())
     found = {}
     for server_dir in pass_env.folder.iterdir():
         assert not server_dir.name.startswith("."), f"left behind: {server_dir.name}"

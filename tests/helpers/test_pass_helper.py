@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import missing, require_program
+from tests.conftest import installed_helper, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
@@ -26,10 +25,7 @@ OURS = "docker-credential-regcred-pass"
 @pytest.fixture(scope="module")
 def ours() -> str:
     """Path of the installed regcred pass helper (pip install -e . puts it next to python)."""
-    path = Path(sys.executable).parent / OURS
-    if not path.exists():
-        missing(OURS, "run `.venv/bin/pip install -e .`")
-    return str(path)
+    return installed_helper("pass")
 
 
 @pytest.fixture(scope="module")

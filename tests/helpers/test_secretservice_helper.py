@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import missing, require_program
+from tests.conftest import installed_helper, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
@@ -28,10 +28,7 @@ NOT_FOUND = b"credentials not found in native keychain\n"
 @pytest.fixture(scope="module")
 def ours() -> str:
     """Path of the installed regcred helper (pip install -e . puts it next to python)."""
-    path = Path(sys.executable).parent / OURS
-    if not path.exists():
-        missing(OURS, "run `.venv/bin/pip install -e .`")
-    return str(path)
+    return installed_helper("secretservice")
 
 
 @pytest.fixture(scope="module")
