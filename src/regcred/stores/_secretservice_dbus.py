@@ -69,7 +69,12 @@ class DBusError(CredentialStoreError):
     def __init__(self, name: str, text: str) -> None:
         super().__init__(f"{name}: {text}")
         self.name = name
-        self.refused = name == _UNKNOWN_METHOD and "is not implemented" in text
+        self.refused = _is_refusal(name, text)
+
+
+def _is_refusal(name: str, text: str) -> bool:
+    """gnome-keyring's mistaken "is not implemented" (see :meth:`Client.call_unrefused`)."""
+    return name == _UNKNOWN_METHOD and "is not implemented" in text
 
 
 def bus_address() -> str:
@@ -305,7 +310,7 @@ def unwrap(reply: Message, *, gone_ok: bool = False) -> Any:
         return reply.body
     name = reply.header.fields.get(HeaderFields.error_name, "")
     text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
-    if gone_ok and name in GONE and "is not implemented" not in text:
+    if gone_ok and name in GONE and not _is_refusal(name, text):
         return None
     if name in _NO_SERVICE or name.startswith("org.freedesktop.DBus.Error.Spawn"):
         raise StoreUnavailableError(NO_SERVICE_HINT)
