@@ -47,8 +47,11 @@ def startup(box: Sandbox, runs: int) -> dict[str, list[float]]:
             box.env,
         ),
         "import jeepney.io.blocking alone": timer(_py("import jeepney.io.blocking"), box.env),
-        "import what login needs (cli, _commands, _api, _auth, _http)": timer(
-            _py("import regcred.cli, regcred._commands, regcred._api, regcred._auth, regcred._http"), box.env
+        "import what login needs (cli, its login commands, _write, _net)": timer(
+            _py(
+                "import regcred.cli, regcred.cli._login, regcred._write, regcred._net.auth, regcred._net.http"
+            ),
+            box.env,
         ),
         "regcred --version (imports + the whole argparse tree)": timer(
             [str(Path(sys.executable).parent / "regcred"), "--version"], box.env

@@ -16,8 +16,8 @@ import math
 from pathlib import Path
 
 from regcred import _config
-from regcred._registry import DOCKER_HUB, is_hub, logout_aliases, normalize, split_repository, to_hostname
-from regcred._www_authenticate import parse_headers, parse_www_authenticate
+from regcred._address import DOCKER_HUB, is_hub, logout_aliases, normalize, split_repository, to_hostname
+from regcred._net.www_authenticate import parse_headers, parse_www_authenticate
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import AddressError, ConfigError, CredentialsNotFoundError
 from regcred.helpers._protocol import NOT_FOUND, serve

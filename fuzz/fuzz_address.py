@@ -1,4 +1,4 @@
-"""atheris target: address normalisation (regcred._registry)."""
+"""atheris target: address normalisation (regcred._address)."""
 
 # ruff: noqa: INP001  -- a script run by path, not a package
 import sys

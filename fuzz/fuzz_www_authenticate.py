@@ -1,4 +1,4 @@
-"""atheris target: the WWW-Authenticate parser (regcred._www_authenticate)."""
+"""atheris target: the WWW-Authenticate parser (regcred._net.www_authenticate)."""
 
 # ruff: noqa: INP001  -- a script run by path, not a package
 import sys

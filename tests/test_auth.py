@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regcred._auth import LoginResult, login_flow, verify_login
-from regcred._auth_policy import HUB_ENDPOINT, check_realm, login_endpoints
-from regcred._http import Request, Response, TransportError
-from regcred._registry import DOCKER_HUB as HUB_KEY
+from regcred._address import DOCKER_HUB as HUB_KEY
+from regcred._net.auth import LoginResult, login_flow, verify_login
+from regcred._net.http import Request, Response, TransportError
+from regcred._net.policy import HUB_ENDPOINT, check_realm, login_endpoints
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
 from tests.conftest import require_program
 from tests.fixtures.hostile import Reply

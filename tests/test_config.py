@@ -1,4 +1,4 @@
-"""config.json: reading, preserving, atomic and locked writing (regcred._config, regcred._atomic)."""
+"""config.json: reading, preserving, atomic and locked writing (regcred._config, regcred._files)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from regcred import _backends, _config
+from regcred import _config
+from regcred._tools import probes as _backends
 from regcred.cli import main
 from regcred.stores.secretservice import NO_KEYRING_HINT
 from tests.conftest import VENV_BIN, require_program

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from regcred import _config
-from regcred._registry import DOCKER_HUB, is_hub, logout_aliases, normalize, split_repository, to_hostname
+from regcred._address import DOCKER_HUB, is_hub, logout_aliases, normalize, split_repository, to_hostname
 from regcred.errors import AddressError, ConfigError
 from tests.conftest import installed_helper
 
@@ -163,8 +163,8 @@ _DEEP = b"[" * 100_000
 @pytest.mark.parametrize("status", [200, 401])
 def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
     """A token server answering 100,000 nested arrays gets a LoginError, not a traceback."""
-    from regcred import _auth
-    from regcred._http import Response
+    from regcred._net import auth as _auth
+    from regcred._net.http import Response
     from regcred.errors import LoginError
 
     response = Response(status, "x", (), _DEEP, "http://127.0.0.1:1/token")
@@ -177,8 +177,8 @@ def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
 
 def test_deeply_nested_helper_output_is_a_helper_error() -> None:
     """A helper printing 100,000 nested arrays is a HelperError, not a RecursionError."""
-    from regcred import _helper_client
     from regcred.errors import HelperError
+    from regcred.stores import helper as _helper_client
 
     with pytest.raises(HelperError):
         _helper_client._decode_object(_DEEP, "docker-credential-x", "get")

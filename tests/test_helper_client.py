@@ -1,4 +1,4 @@
-"""The credential-helper client against explicit fake helpers (regcred._helper_client).
+"""The credential-helper client against explicit fake helpers (regcred.stores.helper).
 
 The fakes stand in for what cannot be made to misbehave on demand: a helper
 that hangs, crashes, floods, prints garbage or echoes the secret back.  The
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from regcred._helper_client import HelperStore, find_helper
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
+from regcred.stores.helper import HelperStore, find_helper
 
 CANARY = "CANARY-s3cret-<&>"
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from regcred._http import (
+from regcred._address import is_loopback_host
+from regcred._net.http import (
     Client,
     Request,
     TransportError,
@@ -21,8 +22,7 @@ from regcred._http import (
     redact_url,
     timeout_from_env,
 )
-from regcred._registry import is_loopback_host
-from regcred._tls import registry_cert_dirs, trust_context
+from regcred._net.tls import registry_cert_dirs, trust_context
 from regcred.errors import LoginError
 from tests.conftest import require_program
 from tests.fixtures.hostile import Reply
@@ -404,7 +404,7 @@ def test_is_loopback_host() -> None:
 
 def test_import_cost_stays_small() -> None:
     """Importing the login stack pulls in neither urllib.request nor email parsing extras."""
-    code = "import sys, regcred._auth; print(','.join(sorted(sys.modules)))"
+    code = "import sys, regcred._net.auth; print(','.join(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     modules = set(out.stdout.strip().split(","))
     assert "urllib.request" not in modules

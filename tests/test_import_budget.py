@@ -22,12 +22,12 @@ FORBIDDEN = {
     "importlib.metadata",
     "argparse",
     "logging",
-    "regcred._api",
-    "regcred._http",
-    "regcred._proxy",
-    "regcred._tls",
+    "regcred._write",
+    "regcred._net.http",
+    "regcred._net.proxy",
+    "regcred._net.tls",
     "regcred._config",
-    "regcred._atomic",
+    "regcred._files",
     "regcred.cli",
 }
 

@@ -18,10 +18,10 @@ HEAVY = {
     "ssl",
     "http.client",
     "urllib.request",
-    "regcred._http",
-    "regcred._proxy",
-    "regcred._tls",
-    "regcred._auth",
+    "regcred._net.http",
+    "regcred._net.proxy",
+    "regcred._net.tls",
+    "regcred._net.auth",
     "importlib.metadata",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from regcred._config_read import AuthEntry
+from regcred._config.read import AuthEntry
 from regcred._record import Record
 from regcred.credentials import Credentials
 

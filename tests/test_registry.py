@@ -1,4 +1,4 @@
-"""Server-address normalisation (regcred._registry)."""
+"""Server-address normalisation (regcred._address)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regcred._registry import (
+from regcred._address import (
     DOCKER_HUB,
     is_hub,
     logout_aliases,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from regcred import _config
-from regcred._auth import verify_login
-from regcred._http import Client, Request, redact_url
+from regcred._net.auth import verify_login
+from regcred._net.http import Client, Request, redact_url
 from regcred.errors import LoginError
 
 
@@ -164,7 +164,7 @@ def test_world_readable_config_gets_a_warning(registry_http: object, docker_conf
 @pytest.mark.parametrize("realm", ["https://localhost./token", "https://127.0.0.1./token"])
 def test_realm_trailing_dot_is_still_local(realm: str) -> None:
     """A trailing dot does not hide a loopback realm from the realm check."""
-    from regcred._auth_policy import check_realm
+    from regcred._net.policy import check_realm
 
     with pytest.raises(LoginError, match="loopback"):
         check_realm(realm, "https://reg.example")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from regcred._www_authenticate import Challenge, parse_headers, parse_www_authenticate
+from regcred._net.www_authenticate import Challenge, parse_headers, parse_www_authenticate
 
 TCHARS = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
 TOKEN68_CHARS = "-._~+/" + string.ascii_letters + string.digits

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 from regcred import _config
-from regcred._registry import DOCKER_HUB, HUB_HOSTS, split_repository, stored_host
+from regcred._address import DOCKER_HUB, HUB_HOSTS, split_repository, stored_host
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError
 
@@ -234,7 +234,7 @@ def _legacy_host(stored_key: str) -> str | None:
 
 
 def _store(name: str) -> CredentialStore:
-    from regcred._helper_client import HelperStore
+    from regcred.stores.helper import HelperStore
 
     return HelperStore(name)
 

@@ -3,8 +3,8 @@
 ``@dataclass(frozen=True, slots=True)`` is the house default, but importing
 ``dataclasses`` costs ~8 ms (it pulls in ``inspect`` and generates code),
 paid by every credential helper run and every login.  The few value classes
-(:class:`~regcred.credentials.Credentials`, :class:`~regcred._config_read.AuthEntry`,
-:class:`~regcred._auth.LoginResult`, and ``_api``'s store choice and login and
+(:class:`~regcred.credentials.Credentials`, :class:`~regcred._config.read.AuthEntry`,
+:class:`~regcred._net.auth.LoginResult`, and ``_api``'s store choice and login and
 logout outcomes) derive from this instead.
 """
 

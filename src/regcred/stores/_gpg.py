@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from regcred._env import seconds
+from regcred._settings import seconds
 from regcred.errors import CredentialStoreError, StoreUnavailableError
 
 NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"

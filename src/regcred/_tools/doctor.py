@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from regcred import _config
-from regcred._backends import TITLES, backend_of, pass_state, secretservice_state
+from regcred._address import normalize, stored_host
 from regcred._lookup import helper_for, podman_auth_files
-from regcred._registry import normalize, stored_host
+from regcred._tools.probes import TITLES, backend_of, pass_state, secretservice_state
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, CredentialStoreError, RegcredError
 
@@ -213,7 +213,7 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
 def _list_helper(
     report: Report, helper: str, backends: dict[str, Backend], where: str
 ) -> dict[str, str] | None:
-    from regcred._helper_client import HelperStore, find_helper
+    from regcred.stores.helper import HelperStore, find_helper
 
     if find_helper(helper) is None:
         report.add(
@@ -267,7 +267,7 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
     for key, helper in config.cred_helpers.items():
         if helper:
             report.credentials.append(Location(key, "", f"helper {helper}", where))
-            from regcred._helper_client import find_helper
+            from regcred.stores.helper import find_helper
 
             if find_helper(helper) is None:
                 report.add(
@@ -288,7 +288,7 @@ def _registry_key(key: str) -> str | None:
 
 
 def _login_store(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
-    from regcred._api import select_store
+    from regcred._write import select_store
 
     try:
         choice = select_store(config, _PROBE_KEY)

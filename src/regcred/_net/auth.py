@@ -1,10 +1,10 @@
 """Verify credentials against a registry: docker's ``loginV2``, safer.
 
 The flow is sans-I/O: :func:`login_flow` is a generator that yields
-:class:`~regcred._http.Request` objects and is sent the matching
-:class:`~regcred._http.Response` (a transport failure is thrown into it as a
-:class:`~regcred._http.TransportError`).  :func:`verify_login` drives it with
-:class:`~regcred._http.Client`.  Tests step the generator by hand.
+:class:`~regcred._net.http.Request` objects and is sent the matching
+:class:`~regcred._net.http.Response` (a transport failure is thrown into it as a
+:class:`~regcred._net.http.TransportError`).  :func:`verify_login` drives it with
+:class:`~regcred._net.http.Client`.  Tests step the generator by hand.
 
 Per endpoint (``https://`` first; ``http://`` only for loopback registries or
 ``insecure=True``, and only when https failed to connect)::
@@ -19,7 +19,7 @@ Per endpoint (``https://`` first; ``http://`` only for loopback registries or
 Where docker is looser, this module is stricter:
 
 * Credentials go only to the registry's own origin (scheme, host, port) and
-  to a realm that passes :func:`regcred._auth_policy.check_realm`.  Any redirect to another origin
+  to a realm that passes :func:`regcred._net.policy.check_realm`.  Any redirect to another origin
   raises :class:`~regcred.errors.InsecureRedirectError`; same-origin
   redirects are followed at most ``MAX_REDIRECTS`` times.
 * Once https has answered, plain http is never tried (no downgrade, and never
@@ -39,11 +39,11 @@ import json
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from regcred._auth_policy import CONTROL, check_realm, login_endpoints, same_host
-from regcred._http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._address import DOCKER_HUB
+from regcred._net.http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
+from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
-from regcred._registry import DOCKER_HUB
-from regcred._www_authenticate import Challenge, parse_headers
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import InsecureRedirectError, LoginError
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from regcred._http import origin, redact_url
-from regcred._registry import ip_literal, is_hub, is_ipv6, is_loopback_host
+from regcred._address import ip_literal, is_hub, is_ipv6, is_loopback_host
+from regcred._net.http import origin, redact_url
 from regcred.errors import AddressError, LoginError
 
 __all__ = ["CONTROL", "HUB_ENDPOINT", "check_realm", "login_endpoints", "same_host"]

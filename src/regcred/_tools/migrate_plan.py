@@ -2,7 +2,7 @@
 
 The rules (which credentials move, how keys are canonicalised, how
 config.json routes each moved registry afterwards) are described in
-:mod:`regcred._migrate`, which carries a plan out.
+:mod:`regcred._tools.migrate`, which carries a plan out.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from regcred._address import normalize, stored_host
 from regcred._lookup import helper_for
-from regcred._registry import normalize, stored_host
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
 
@@ -154,7 +154,7 @@ def describe_config(plan: Plan) -> list[str]:
 
 def check_helper(name: str) -> None:
     """Raise unless ``name`` is a valid helper name with an executable on PATH."""
-    from regcred._helper_client import find_helper, valid_helper_name
+    from regcred.stores.helper import find_helper, valid_helper_name
 
     if not valid_helper_name(name):
         raise RegcredError(f"invalid store {name!r}: use 'file' or a credential helper name")
@@ -164,6 +164,6 @@ def check_helper(name: str) -> None:
 
 def helper_store(name: str) -> CredentialStore:
     """The store behind ``docker-credential-<name>``."""
-    from regcred._helper_client import HelperStore
+    from regcred.stores.helper import HelperStore
 
     return HelperStore(name)

@@ -28,7 +28,7 @@ import os
 import time
 from pathlib import Path
 
-from regcred._env import seconds
+from regcred._settings import seconds
 from regcred.errors import ConfigError
 
 __all__ = ["Locked", "atomic_write"]

@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regcred import _config
-from regcred._migrate_plan import (
+from regcred._address import normalize
+from regcred._tools.migrate_plan import (
     Plan,
     Source,
     canonical,
@@ -55,7 +56,6 @@ from regcred._migrate_plan import (
     helper_store,
     make_plan,
 )
-from regcred._registry import normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import (
     ConfigError,
@@ -336,7 +336,7 @@ def _compare(expected: Credentials, got: Credentials, where: str) -> None:
 
 def _same_backend(a: str, b: str) -> bool:
     """Two helper names that keep credentials in the same place (erasing one erases both)."""
-    from regcred._backends import PASS_HELPERS, SECRETSERVICE_HELPERS
+    from regcred._tools.probes import PASS_HELPERS, SECRETSERVICE_HELPERS
 
     return a == b or {a, b} <= SECRETSERVICE_HELPERS or {a, b} <= PASS_HELPERS
 

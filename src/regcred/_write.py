@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 
 from regcred import _config
+from regcred._address import DOCKER_HUB, logout_aliases, normalize
 from regcred._lookup import helper_for, podman_auth_files, same_registry
 from regcred._record import Record
-from regcred._registry import DOCKER_HUB, logout_aliases, normalize
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
 from regcred.errors import (
     CredentialsNotFoundError,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from regcred._auth import LoginResult
+    from regcred._net.auth import LoginResult
 
 __all__ = ["LoginOutcome", "LogoutOutcome", "login", "logout", "select_store", "stored_credentials"]
 
@@ -118,7 +118,7 @@ def select_store(
         return StoreChoice(named, why="named in config.json")
     if config.contains_auth():
         return StoreChoice("", why="config.json already keeps credentials and names no helper")
-    from regcred._helper_client import find_helper
+    from regcred.stores.helper import find_helper
 
     reasons = []
     for helper, module, cls in AUTO_STORES:
@@ -275,7 +275,7 @@ def _verify(
     path: Path,
     log: Callable[[str], None] | None,
 ) -> LoginResult:
-    from regcred._auth import verify_login
+    from regcred._net.auth import verify_login
 
     return verify_login(
         key,
@@ -289,7 +289,7 @@ def _verify(
 
 def _cert_dirs(key: str, path: Path, explicit: list[str]) -> list[str]:
     """certs.d directories for ``key``: docker's two, then each ``--cert-dir``."""
-    from regcred._tls import registry_cert_dirs
+    from regcred._net.tls import registry_cert_dirs
 
     if key == DOCKER_HUB:
         return list(explicit)
@@ -371,7 +371,7 @@ def _podman_hint(key: str) -> str:
 
 
 def _require_helper(name: str) -> None:
-    from regcred._helper_client import HelperStore, find_helper
+    from regcred.stores.helper import HelperStore, find_helper
 
     HelperStore(name)  # validates the name
     if find_helper(name) is None:
@@ -382,7 +382,7 @@ def _require_helper(name: str) -> None:
 
 
 def _helper(name: str) -> CredentialStore:
-    from regcred._helper_client import HelperStore
+    from regcred.stores.helper import HelperStore
 
     return HelperStore(name)
 

@@ -16,8 +16,8 @@ per-entry fields, the symlink, the file mode), and is:
   left by a killed writer are removed by the next save.
 
 This module owns the Config object and :func:`update`; the strict reading
-lives in :mod:`regcred._config_read`, and how a file is locked and replaced
-safely in :mod:`regcred._atomic`, imported only by writers.
+lives in :mod:`regcred._config.read`, and how a file is locked and replaced
+safely in :mod:`regcred._files`, imported only by writers.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import base64
 import os
 from pathlib import Path
 
-from regcred._config_read import ENTRY_ORDER, AuthEntry, decode_entry, find_field, parse
+from regcred._config.read import ENTRY_ORDER, AuthEntry, decode_entry, find_field, parse
 from regcred._gojson import dumps_indent
 from regcred.errors import ConfigError
 
@@ -242,7 +242,7 @@ def _pop(obj: dict[str, Any], name: str) -> None:
 
 def update(path: Path, change: Callable[[Config], T]) -> T:
     """Lock, re-read ``path``, apply ``change``, and save if the bytes changed."""
-    from regcred._atomic import Locked, atomic_write  # only writers pay for it
+    from regcred._files import Locked, atomic_write  # only writers pay for it
 
     target = Path(os.path.realpath(path))  # the symlink stays; its target is written
     with Locked(target):

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from regcred._address import normalize
 from regcred._gojson import dumps_compact, dumps_indent
-from regcred._registry import normalize
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError
 
 if TYPE_CHECKING:

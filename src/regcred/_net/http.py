@@ -10,12 +10,12 @@ whole ``docker login``).  What it does, and deliberately does not do:
 * **Proxies** from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` (either
   case; upper case wins, as in Go).  Loopback targets are never proxied.
   Only ``http://`` proxies are supported (CONNECT tunnels for https targets).
-  Which proxy a target gets is decided in :mod:`regcred._proxy`.
+  Which proxy a target gets is decided in :mod:`regcred._net.proxy`.
 * **TLS** with the system trust store, TLS 1.2 or newer.  For a registry the
   caller names certificate directories in docker's ``certs.d`` layout:
   ``*.crt`` are extra CA bundles, ``*.cert`` + ``*.key`` are client
   certificate pairs.  They apply only to that one ``host[:port]``.  The
-  contexts are built by :mod:`regcred._tls`.
+  contexts are built by :mod:`regcred._net.tls`.
 * **No redirects**: a 3xx is returned like any other response; the caller
   owns the redirect policy (see :func:`origin`).
 * **A body size cap** (1 MiB by default).
@@ -34,9 +34,9 @@ import ssl
 import time
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from regcred._env import seconds
-from regcred._proxy import proxy_url
-from regcred._tls import client_context
+from regcred._net.proxy import proxy_url
+from regcred._net.tls import client_context
+from regcred._settings import seconds
 from regcred._version import __version__
 from regcred.errors import LoginError
 
@@ -184,7 +184,7 @@ def timeout_from_env() -> float:
 def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:
     """``(proxy host, proxy port, Proxy-Authorization)`` for a target, or None for direct.
 
-    Which proxy (if any) is :func:`regcred._proxy.proxy_url`'s decision; this parses it.
+    Which proxy (if any) is :func:`regcred._net.proxy.proxy_url`'s decision; this parses it.
     """
     raw = proxy_url(scheme, host, port)
     if raw is None:

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from regcred import _doctor
+    from regcred._tools import doctor as _doctor
 
     report = _doctor.diagnose(config_dir=args.config)
     if args.json:
@@ -88,7 +88,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from regcred import _migrate
+    from regcred._tools import migrate as _migrate
 
     def say(line: str) -> None:
         print(line)
@@ -98,7 +98,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from regcred import _export
+    from regcred._tools import export as _export
 
     result = _export.export(
         args.servers,

@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     lst.add_argument("--json", action="store_true", help="print a JSON object {key: username}")
 
-    from regcred import _commands
+    from regcred.cli import _login as _commands
 
     _commands.add_subcommands(sub, common)
     return parser
@@ -94,15 +94,15 @@ def _dispatch(args: _CliArgs) -> int:
         return _get(args)
     if args.command == "list":
         return _list(args)
-    from regcred import _commands
+    from regcred.cli import _login as _commands
 
     return _commands.run(args)
 
 
 def _get(args: _CliArgs) -> int:
+    from regcred._address import normalize
     from regcred._gojson import dumps_compact
     from regcred._lookup import get_credentials
-    from regcred._registry import normalize
 
     server = args.server
     creds = get_credentials(server, config_dir=args.config)

@@ -62,7 +62,7 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     logout.add_argument("-a", "--all", action="store_true", help="log out of every registry")
     logout.add_argument("-v", "--verbose", action="store_true", help="explain every step")
 
-    from regcred import _more_commands
+    from regcred.cli import _tools as _more_commands
 
     _more_commands.add_subcommands(sub, common)
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return _login(args)
     if args.command == "logout":
         return _logout(args)
-    from regcred import _more_commands
+    from regcred.cli import _tools as _more_commands
 
     return _more_commands.run(args)
 
@@ -101,8 +101,8 @@ def _warn_env_auth_config() -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from regcred import _api
-    from regcred._registry import normalize
+    from regcred import _write as _api
+    from regcred._address import normalize
 
     _warn_env_auth_config()
 
@@ -242,8 +242,8 @@ def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) ->
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from regcred import _api
-    from regcred._registry import normalize
+    from regcred import _write as _api
+    from regcred._address import normalize
 
     if args.all and args.server:
         raise LoginError("give a SERVER or --all, not both")

@@ -11,7 +11,7 @@
   + ``*.key`` are client certificate pairs.
 
 Connections, and which host gets which directories, are
-:mod:`regcred._http`'s business.
+:mod:`regcred._net.http`'s business.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@
 case (upper case wins, as in Go; under CGI the upper-case ``HTTP_PROXY`` is
 ignored, see httpoxy).  Loopback targets are never proxied, and ``NO_PROXY``
 is matched as ``golang.org/x/net/http/httpproxy`` does.  Host names are
-judged by what they *are* (:func:`regcred._registry.ip_literal`), never by
+judged by what they *are* (:func:`regcred._address.ip_literal`), never by
 a DNS lookup.
 
-This module only decides; :func:`regcred._http.proxy_for` parses the proxy
+This module only decides; :func:`regcred._net.http.proxy_for` parses the proxy
 URL it returns and connects through it.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from regcred._registry import ip_literal, is_loopback_host
+from regcred._address import ip_literal, is_loopback_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

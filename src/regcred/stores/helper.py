@@ -19,8 +19,8 @@ import os
 import re
 import sys
 
-from regcred._env import seconds
 from regcred._gojson import dumps_compact, encode_utf8
+from regcred._settings import seconds
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
 

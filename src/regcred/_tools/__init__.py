@@ -1,0 +1,1 @@
+"""doctor, migrate and export: tools over the stores (private)."""
