@@ -10,16 +10,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from regcred import _config
-from regcred._tools import probes as _backends
 from regcred.cli import main
-from regcred.stores.secretservice import NO_KEYRING_HINT
+from regcred.stores.pass_ import PassStore
+from regcred.stores.secretservice import NO_KEYRING_HINT, SecretServiceStore
 from tests.conftest import VENV_BIN, require_program
 
 if TYPE_CHECKING:
+    from regcred.credentials import CredentialStore
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
 
 SECRET = "d0ct0r-must-not-print-this"
+
+
+def _state(store: CredentialStore) -> tuple[str, str]:
+    """(state, detail) of a store, as doctor reports it."""
+    status = store.status()
+    return status.state, status.detail
 
 
 @pytest.fixture(autouse=True)
@@ -154,7 +161,7 @@ def test_secret_service_no_service(
     docker_config: Path, session_bus: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bus with no keyring daemon: no-service, and broken when the config uses it."""
-    assert _backends.secretservice_state()[0] == "no-service"
+    assert _state(SecretServiceStore())[0] == "no-service"
     _write(docker_config, {"auths": {}, "credsStore": "regcred-secretservice"})
     code, _, report = _doctor_run(capsys)
     assert code == 1
@@ -165,9 +172,9 @@ def test_secret_service_locked(
     docker_config: Path, keyring: Keyring, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A locked keyring is reported as locked, and breaks a config that relies on it."""
-    assert _backends.secretservice_state()[0] == "ok"
+    assert _state(SecretServiceStore())[0] == "ok"
     keyring.lock()
-    assert _backends.secretservice_state()[0] == "locked"
+    assert _state(SecretServiceStore())[0] == "locked"
     _write(docker_config, {"auths": {}, "credsStore": "secretservice"})
     code, text, _ = _doctor_run(capsys)
     assert code == 1
@@ -178,7 +185,7 @@ def test_secret_service_without_a_keyring(
     docker_config: Path, empty_keyring: Keyring, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A running daemon with no collection at all: no-keyring, and broken when the config uses it."""
-    state, detail = _backends.secretservice_state()
+    state, detail = _state(SecretServiceStore())
     assert (state, detail) == ("no-keyring", NO_KEYRING_HINT)
     _write(docker_config, {"auths": {}, "credsStore": "regcred-secretservice"})
     code, text, _ = _doctor_run(capsys)
@@ -188,17 +195,17 @@ def test_secret_service_without_a_keyring(
 
 def test_pass_states(pass_env: PassEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """pass: fine when initialized; key-missing for a key gpg lacks; not-initialized without .gpg-id."""
-    state, detail = _backends.pass_state()
+    state, detail = _state(PassStore())
     assert state == "ok"
     assert pass_env.gnupg.fingerprints[0] in detail
     empty_home = tmp_path / "empty-gnupg"
     empty_home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(empty_home))
-    state, detail = _backends.pass_state()
+    state, detail = _state(PassStore())
     assert state == "key-missing"
     assert "no public key" in detail
     monkeypatch.setenv("PASSWORD_STORE_DIR", str(tmp_path / "nowhere"))
-    assert _backends.pass_state()[0] == "not-initialized"
+    assert _state(PassStore())[0] == "not-initialized"
 
 
 def test_pass_helper_in_use(

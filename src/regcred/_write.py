@@ -1,15 +1,10 @@
 """``login()`` and ``logout()``: config + registry verification + credential store.
 
-Where a credential goes (``select_store``):
-
-1. ``credHelpers[key]``, then ``credsStore``;
-2. when the config names no store and holds no credentials yet (docker's
-   rule for its default), the best store that really works here, recorded
-   in config.json as ``credsStore`` the way docker records its default:
-   ``regcred-secretservice`` if a Secret Service answers, else
-   ``regcred-pass`` if the password store is initialised, else the file;
-3. otherwise the config file itself, with a one-time "stored unencrypted"
-   warning.
+Where a credential goes is the router's decision
+(:meth:`regcred.stores._router.Router.where_new`): the helper config.json
+names, else (in a config that holds nothing yet) the best native store that
+works here, recorded as ``credsStore``, else the file with a one-time
+"stored unencrypted" warning.
 
 A helper that fails to store is an error: regcred never falls back to
 plaintext.  The helper is written first and config.json second, so a
@@ -22,16 +17,12 @@ import os
 
 from regcred import _config
 from regcred._address import DOCKER_HUB, logout_aliases, normalize
-from regcred._lookup import helper_for, podman_auth_files, same_registry
+from regcred._lookup import podman_auth_files
 from regcred._record import Record
-from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
-from regcred.errors import (
-    CredentialsNotFoundError,
-    CredentialStoreError,
-    LoginError,
-    RegcredError,
-    StoreUnavailableError,
-)
+from regcred.credentials import TOKEN_USERNAME, Credentials
+from regcred.errors import CredentialsNotFoundError, CredentialStoreError, LoginError, RegcredError
+from regcred.stores._router import Router, StoreChoice
+from regcred.stores.file import same_registry
 
 TYPE_CHECKING = False  # typing and dataclasses cost every login start-up time
 if TYPE_CHECKING:
@@ -41,29 +32,6 @@ if TYPE_CHECKING:
     from regcred._net.auth import LoginResult
 
 __all__ = ["LoginOutcome", "LogoutOutcome", "login", "logout", "select_store", "stored_credentials"]
-
-#: Stores regcred may pick by itself, best first.
-AUTO_STORES = (
-    ("regcred-secretservice", "regcred.stores.secretservice", "SecretServiceStore"),
-    ("regcred-pass", "regcred.stores.pass_", "PassStore"),
-)
-
-
-class StoreChoice(Record):
-    """Where a new credential goes; ``helper == ""`` means the config file itself."""
-
-    __slots__ = ("auto_detected", "helper", "why")
-    helper: str
-    auto_detected: bool
-    why: str
-
-    def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
-        self._set(helper=helper, auto_detected=auto_detected, why=why)
-
-    def describe(self, path: Path) -> str:
-        if self.helper:
-            return f"credential helper docker-credential-{self.helper}"
-        return f"the config file {path} (base64, not encrypted)"
 
 
 class LoginOutcome(Record):
@@ -112,29 +80,8 @@ class LogoutOutcome(Record):
 def select_store(
     config: _config.Config, key: str, *, log: Callable[[str], None] | None = None
 ) -> StoreChoice:
-    """Where a new credential for ``key`` goes (see the module docstring)."""
-    named = helper_for(config, key)
-    if named:
-        return StoreChoice(named, why="named in config.json")
-    if config.contains_auth():
-        return StoreChoice("", why="config.json already keeps credentials and names no helper")
-    from regcred.stores.helper import find_helper
-
-    reasons = []
-    for helper, module, cls in AUTO_STORES:
-        if find_helper(helper) is None:
-            reasons.append(f"docker-credential-{helper} is not on PATH")
-            continue
-        try:
-            _store_class(module, cls).check()
-        except CredentialStoreError as exc:
-            reasons.append(f"{helper}: {exc}")
-            continue
-        return StoreChoice(helper, auto_detected=True, why="the best store that works here")
-    why = "; ".join(reasons)
-    if log:
-        log(f"no encrypted store works here ({why})")
-    return StoreChoice("", why=why)
+    """Where a new credential for ``key`` goes (the router's decision)."""
+    return Router(config).where_new(key, log=log)
 
 
 def stored_credentials(key: str, *, config_dir: str | os.PathLike[str] | None = None) -> Credentials | None:
@@ -168,9 +115,10 @@ def login(
         raise LoginError("password is empty")
     path = _config.config_path(config_dir)
     config = _config.load(path)  # a malformed config fails here, before any network
-    choice = select_store(config, key, log=log)
+    router = Router(config)
+    choice = router.where_new(key, log=log)
     if choice.helper and store:
-        _require_helper(choice.helper)  # fail before any credential goes on the wire
+        router.require_helper(choice.helper)  # fail before any credential goes on the wire
     if log:
         log(f"config file: {path}")
         log(f"registry key: {key}")
@@ -184,7 +132,7 @@ def login(
     token = result.identity_token or (password if username == TOKEN_USERNAME else "")
     if choice.helper:
         creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, password)
-        _helper(choice.helper).store(creds)
+        router.helper(choice.helper).store(creds)
 
         def mark(c: _config.Config) -> None:
             c.set_marker(key)
@@ -225,13 +173,14 @@ def logout(
     """
     path = _config.config_path(config_dir)
     config = _config.load(path)
+    router = Router(config)
     if all_registries:
-        plan = _plan_all(config)
+        plan = _plan_all(router)
         file_keys = config.auth_keys()
     else:
         key = normalize(server)
         file_keys = [k for k in config.auth_keys() if same_registry(k, key)]
-        plan = _plan_aliases(config, key, file_keys)
+        plan = _plan_aliases(router, key, file_keys)
     if log:
         for helper, erasure in plan.items():
             log(f"erase from docker-credential-{helper}: {', '.join(erasure.must + erasure.maybe)}")
@@ -243,7 +192,7 @@ def logout(
         raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
     removed: dict[str, list[str]] = {}
     for helper, erasure in plan.items():
-        store = _helper(helper)
+        store = router.helper(helper)
         for k in erasure.must:
             store.erase(k)  # a failure here stops the logout, config.json untouched
         for k in erasure.maybe:
@@ -307,7 +256,7 @@ class _Erasure:
         self.found = False
 
 
-def _plan_aliases(config: _config.Config, key: str, file_keys: list[str]) -> dict[str, _Erasure]:
+def _plan_aliases(router: Router, key: str, file_keys: list[str]) -> dict[str, _Erasure]:
     """For each helper that owns a spelling of ``key``: what it holds, and what it might.
 
     The helper's ``list`` says what it holds; anything it does not list is
@@ -317,13 +266,13 @@ def _plan_aliases(config: _config.Config, key: str, file_keys: list[str]) -> dic
     candidates = list(dict.fromkeys([*logout_aliases(key), *file_keys]))
     plan: dict[str, _Erasure] = {}
     for candidate in candidates:
-        helper = helper_for(config, candidate)
+        helper = router.helper_name(candidate)
         if helper:
             plan.setdefault(helper, _Erasure())
     for helper, erasure in plan.items():
-        owned = [c for c in candidates if helper_for(config, c) == helper]
+        owned = [c for c in candidates if router.helper_name(c) == helper]
         try:
-            listed = {k for k in _helper(helper).list() if same_registry(k, key)}
+            listed = {k for k in router.helper(helper).list() if same_registry(k, key)}
         except CredentialStoreError:
             listed = None  # cannot tell: erase the key and the markers, and let errors show
         present = set(file_keys) | (listed or set())
@@ -336,17 +285,13 @@ def _plan_aliases(config: _config.Config, key: str, file_keys: list[str]) -> dic
     return plan
 
 
-def _plan_all(config: _config.Config) -> dict[str, _Erasure]:
+def _plan_all(router: Router) -> dict[str, _Erasure]:
     """Every key each helper lists, plus every ``{}`` marker routed to it."""
     plan: dict[str, _Erasure] = {}
-    helpers = {h for h in config.cred_helpers.values() if h}
-    if config.creds_store:
-        helpers.add(config.creds_store)
-    markers = [e.key for e in config.entries() if not e.has_secret]
-    for helper in sorted(helpers):
-        listed = _helper(helper).list()  # a store that cannot list stops --all
-        keys = [k for k in listed if helper_for(config, k) == helper]
-        keys += [k for k in markers if helper_for(config, k) == helper and k not in keys]
+    markers = [e.key for e in router.config.entries() if not e.has_secret]
+    for helper in router.helpers():
+        keys = list(router.held_by(helper))  # a store that cannot list stops --all
+        keys += [k for k in markers if router.helper_name(k) == helper and k not in keys]
         if keys:
             erasure = _Erasure()
             erasure.must = keys
@@ -358,37 +303,13 @@ def _plan_all(config: _config.Config) -> dict[str, _Erasure]:
 def _podman_hint(key: str) -> str:
     if not key:
         return ""
-    from regcred._lookup import _from_podman_files
+    from regcred._lookup import from_podman_files
 
     try:
-        found = _from_podman_files(key, "")
+        found = from_podman_files(key, "")
     except RegcredError:
         return ""
     if found is None:
         return ""
     files = ", ".join(str(p) for p in podman_auth_files() if p.exists())
     return f" (credentials for it exist in podman's auth file {files}; use 'podman logout')"
-
-
-def _require_helper(name: str) -> None:
-    from regcred.stores.helper import HelperStore, find_helper
-
-    HelperStore(name)  # validates the name
-    if find_helper(name) is None:
-        raise StoreUnavailableError(
-            f"config.json names the credential helper {name!r}, but docker-credential-{name} "
-            "is not on PATH: install it, or change credsStore/credHelpers ('regcred doctor' helps)"
-        )
-
-
-def _helper(name: str) -> CredentialStore:
-    from regcred.stores.helper import HelperStore
-
-    return HelperStore(name)
-
-
-def _store_class(module: str, name: str) -> type[CredentialStore]:
-    from importlib import import_module
-
-    cls: type[CredentialStore] = getattr(import_module(module), name)
-    return cls

@@ -6,7 +6,7 @@ import abc
 
 from regcred._record import Record
 
-__all__ = ["TOKEN_USERNAME", "CredentialStore", "Credentials"]
+__all__ = ["TOKEN_USERNAME", "CredentialStore", "Credentials", "StoreStatus"]
 
 #: The username that marks an identity (refresh) token, as the Docker CLI uses it.
 TOKEN_USERNAME = "<token>"
@@ -40,12 +40,32 @@ class Credentials(Record):
         return f"{self.username}@{self.server}"
 
 
+class StoreStatus(Record):
+    """What ``regcred doctor`` shows about a store: ``state`` is ``"ok"`` or a short reason code."""
+
+    __slots__ = ("detail", "state")
+    state: str
+    detail: str
+
+    def __init__(self, state: str, detail: str = "") -> None:
+        self._set(state=state, detail=detail)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
 class CredentialStore(abc.ABC):
     """A place that keeps credentials, keyed by server URL (exact match).
 
-    Implementations live in ``regcred.stores``.  ``get`` raises
-    :class:`~regcred.errors.CredentialsNotFoundError` for a missing key;
-    ``erase`` of a missing key succeeds.
+    Every store regcred knows implements this: config.json's ``auths``
+    (:class:`~regcred.stores.file.FileStore`), ``DOCKER_AUTH_CONFIG``
+    (:class:`~regcred.stores.env.EnvStore`, read-only), a helper program
+    (:class:`~regcred.stores.helper.HelperStore`), a helper beside the file's
+    ``{}`` markers (:class:`~regcred.stores.native.NativeStore`), and the
+    native backends (``regcred.stores.secretservice``, ``regcred.stores.pass_``).
+    ``get`` raises :class:`~regcred.errors.CredentialsNotFoundError` for a
+    missing key; ``erase`` of a missing key succeeds.
     """
 
     #: Short name, as in ``docker-credential-regcred-<name>``.
@@ -55,6 +75,19 @@ class CredentialStore(abc.ABC):
     def check(cls) -> None:
         """Raise :class:`~regcred.errors.StoreUnavailableError` if unusable here."""
         return  # an optional hook: available unless a store overrides it
+
+    def status(self) -> StoreStatus:
+        """The store's state for ``regcred doctor``; never reads a secret.
+
+        The default runs :meth:`check`; backends with more to say override it.
+        """
+        from regcred.errors import StoreUnavailableError
+
+        try:
+            self.check()
+        except StoreUnavailableError as exc:
+            return StoreStatus("unavailable", str(exc))
+        return StoreStatus("ok")
 
     @abc.abstractmethod
     def store(self, creds: Credentials) -> None:

@@ -1,7 +1,8 @@
-"""``StoreContract``: the pytest base class every credential store must pass.
+"""Testing aids: ``StoreContract``, the pytest base class every credential store must pass,
+and ``MemoryStore``, a dict-backed store for tests of code that takes a store.
 
-Subclass it in ``tests/stores/test_<name>.py`` and provide a ``store``
-fixture that yields a fresh, empty store::
+Subclass ``StoreContract`` in ``tests/stores/test_<name>.py`` and provide a
+``store`` fixture that yields a fresh, empty store::
 
     class TestPassStore(StoreContract):
         @pytest.fixture
@@ -15,7 +16,39 @@ import pytest
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError
 
-__all__ = ["StoreContract"]
+__all__ = ["MemoryStore", "StoreContract"]
+
+
+class MemoryStore(CredentialStore):
+    """A dict-backed store that records the actions it was asked for (``calls``).
+
+    A test double, not a place for real credentials: nothing is encrypted or kept.
+    """
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.data: dict[str, Credentials] = {}
+        self.calls: list[str] = []
+
+    def store(self, creds: Credentials) -> None:
+        self.calls.append("store")
+        self.data[creds.server] = creds
+
+    def get(self, server: str) -> Credentials:
+        self.calls.append("get")
+        try:
+            return self.data[server]
+        except KeyError:
+            raise CredentialsNotFoundError(f"no credentials for {server}") from None
+
+    def erase(self, server: str) -> None:
+        self.calls.append("erase")
+        self.data.pop(server, None)
+
+    def list(self) -> dict[str, str]:
+        self.calls.append("list")
+        return {server: creds.username for server, creds in self.data.items()}
 
 
 class StoreContract:
@@ -32,11 +65,21 @@ class StoreContract:
         with pytest.raises(CredentialsNotFoundError):
             store.get("nothing.example")
 
+    #: False only for config.json's ``auths``, whose ``get`` also answers the legacy
+    #: spellings of a host, as docker's ``fileStore.Get`` does.
+    exact_keys = True
+
     def test_keys_are_exact(self, store: CredentialStore) -> None:
-        """`host` and `https://host` are different keys, as in the Go helpers."""
+        """`host` and `https://host` are different keys, as in the Go helpers (file: docker's fallback)."""
         store.store(Credentials("https://index.docker.io/v1/", "bob", "pw"))
+        if self.exact_keys:
+            with pytest.raises(CredentialsNotFoundError):
+                store.get("index.docker.io")
+        else:
+            got = store.get("index.docker.io")
+            assert (got.server, got.username, got.secret) == ("index.docker.io", "bob", "pw")
         with pytest.raises(CredentialsNotFoundError):
-            store.get("index.docker.io")
+            store.get("other.example")
 
     def test_overwrite_replaces_other_username(self, store: CredentialStore) -> None:
         """A second store for the same server replaces the first, whatever its username."""

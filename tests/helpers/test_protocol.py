@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from regcred._version import __version__
 from regcred.credentials import Credentials, CredentialStore
-from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.errors import CredentialStoreError, StoreUnavailableError
 from regcred.helpers._protocol import (
     MAX_INPUT_BYTES,
     MISSING_SERVER_URL,
@@ -20,38 +20,10 @@ from regcred.helpers._protocol import (
     NOT_FOUND,
     serve,
 )
+from regcred.testing import MemoryStore
 
 PROG = "docker-credential-test"
 HUB = "https://index.docker.io/v1/"
-
-
-class MemoryStore(CredentialStore):
-    """A dict-backed store that records how it was used."""
-
-    name = "memory"
-
-    def __init__(self) -> None:
-        self.data: dict[str, Credentials] = {}
-        self.calls: list[str] = []
-
-    def store(self, creds: Credentials) -> None:
-        self.calls.append("store")
-        self.data[creds.server] = creds
-
-    def get(self, server: str) -> Credentials:
-        self.calls.append("get")
-        try:
-            return self.data[server]
-        except KeyError:
-            raise CredentialsNotFoundError(server) from None
-
-    def erase(self, server: str) -> None:
-        self.calls.append("erase")
-        self.data.pop(server, None)
-
-    def list(self) -> dict[str, str]:
-        self.calls.append("list")
-        return {server: creds.username for server, creds in self.data.items()}
 
 
 class Unavailable(CredentialStore):

@@ -429,10 +429,10 @@ def test_a_service_that_keeps_refusing_fails_clearly(session_bus: str) -> None:
 
 def test_a_refused_read_alias_is_retried(session_bus: str) -> None:
     """The doctor's first call (ReadAlias) rides out the same refusal: no keyring, not a failure."""
-    from regcred._tools import probes as _backends
 
     with refusing_service(session_bus, refusals=2, method="ReadAlias") as calls:
-        assert _backends.secretservice_state() == ("no-keyring", NO_KEYRING_HINT)
+        status = SecretServiceStore().status()
+        assert (status.state, status.detail) == ("no-keyring", NO_KEYRING_HINT)
         assert calls == ["ReadAlias"] * 3
 
 

@@ -18,6 +18,7 @@ import json
 import sys
 
 from regcred._record import Record
+from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import ConfigError
 
 TYPE_CHECKING = False  # typing costs start-up time; annotations are strings here
@@ -50,6 +51,24 @@ class AuthEntry(Record):
         self._set(
             key=key, username=username, password=password, identitytoken=identitytoken, has_secret=has_secret
         )
+
+    @property
+    def shown_username(self) -> str:
+        """The username :meth:`credentials` returns: ``<token>`` for an identity token."""
+        return TOKEN_USERNAME if self.identitytoken else self.username
+
+    def credentials(self, server: str | None = None) -> Credentials | None:
+        """The one rule that turns an entry into credentials (None for a ``{}`` marker).
+
+        An ``identitytoken`` wins over ``auth`` and comes back with username
+        ``<token>``, as docker hands it to a registry.
+        """
+        if not self.has_secret:
+            return None
+        key = self.key if server is None else server
+        if self.identitytoken:
+            return Credentials(key, TOKEN_USERNAME, self.identitytoken)
+        return Credentials(key, self.username, self.password)
 
 
 # path -> the last bytes that passed validation, so that the re-read inside the
@@ -240,7 +259,8 @@ def decode_entry(path: Path, key: str, entry: dict[str, Any]) -> AuthEntry:
         except UnicodeDecodeError:
             raise ConfigError(f'{path}: auths["{key}"].auth is not UTF-8 once decoded') from None
     token = text("identitytoken")
-    return AuthEntry(key, username, password, token, bool(password or token))
+    # "auth" of "user:" is a credential with an empty password, not a marker.
+    return AuthEntry(key, username, password, token, bool(password or token or auth))
 
 
 def find_field(obj: dict[str, Any], name: str) -> str | None:

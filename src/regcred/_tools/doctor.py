@@ -31,10 +31,11 @@ from typing import Any
 
 from regcred import _config
 from regcred._address import normalize, stored_host
-from regcred._lookup import helper_for, podman_auth_files
-from regcred._tools.probes import TITLES, backend_of, pass_state, secretservice_state
-from regcred.credentials import TOKEN_USERNAME
+from regcred._lookup import podman_auth_files
 from regcred.errors import AddressError, CredentialStoreError, RegcredError
+from regcred.stores import _catalog
+from regcred.stores._router import Router
+from regcred.stores.file import FileStore
 
 __all__ = ["Problem", "Report", "diagnose", "render_text"]
 
@@ -184,23 +185,18 @@ def _mode(mode: int) -> str:
 
 def _docker_credentials(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
     where = str(config.path)
-    for entry in config.entries():
-        if entry.has_secret:
-            user = TOKEN_USERNAME if entry.identitytoken else entry.username
-            report.credentials.append(Location(entry.key, user, "file", where))
-    helpers = {h for h in config.cred_helpers.values() if h}
-    if config.creds_store:
-        helpers.add(config.creds_store)
-    for helper in sorted(helpers):
-        listed = _list_helper(report, helper, backends, where)
-        if listed is None:
+    router = Router(config)
+    for key, user in router.file.list().items():
+        report.credentials.append(Location(key, user, "file", where))
+    for helper in router.helpers():
+        held = _list_helper(report, router, helper, backends, where)
+        if held is None:
             continue
-        held = {k: u for k, u in listed.items() if helper_for(config, k) == helper}
         for key, user in sorted(held.items()):
             report.credentials.append(Location(key, user, f"helper {helper}", where))
         for entry in config.entries():
             stale = not entry.has_secret and entry.key not in held
-            if stale and helper_for(config, entry.key) == helper:
+            if stale and router.helper_name(entry.key) == helper:
                 report.add(
                     "warning",
                     f"{where} has a {{}} marker for {entry.key}, but "
@@ -211,9 +207,10 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
 
 
 def _list_helper(
-    report: Report, helper: str, backends: dict[str, Backend], where: str
+    report: Report, router: Router, helper: str, backends: dict[str, Backend], where: str
 ) -> dict[str, str] | None:
-    from regcred.stores.helper import HelperStore, find_helper
+    """What ``helper`` holds for the keys routed to it, or None (with the problem reported)."""
+    from regcred.stores.helper import find_helper
 
     if find_helper(helper) is None:
         report.add(
@@ -223,17 +220,16 @@ def _list_helper(
             "move them ('regcred migrate --to STORE') and change credsStore / credHelpers",
         )
         return None
-    backend = backend_of(helper)
-    if backend and backends[backend].state != "ok":
-        state = backends[backend]
+    known = _catalog.for_helper(helper)
+    if known is not None and backends[known.backend].state != "ok":
+        state = backends[known.backend]
         report.add(
             "broken",
-            f"docker-credential-{helper} is configured but the {TITLES[backend]} is not usable: "
-            f"{state.detail}",
+            f"docker-credential-{helper} is configured but the {known.title} is not usable: {state.detail}",
         )
         return None
     try:
-        return HelperStore(helper).list()
+        return router.held_by(helper)
     except CredentialStoreError as exc:
         report.add("broken", f"cannot list the credentials in docker-credential-{helper}: {exc}")
         return None
@@ -241,12 +237,9 @@ def _list_helper(
 
 def _podman_credentials(report: Report, config: _config.Config, docker_users: dict[str | None, str]) -> None:
     where = str(config.path)
-    for entry in config.entries():
-        if not entry.has_secret:
-            continue
-        user = TOKEN_USERNAME if entry.identitytoken else entry.username
-        report.credentials.append(Location(entry.key, user, "file", where))
-        key = _registry_key(entry.key)
+    for stored, user in FileStore(config.path, config=config).list().items():
+        report.credentials.append(Location(stored, user, "file", where))
+        key = _registry_key(stored)
         if key is None or key not in docker_users:
             continue
         theirs = docker_users[key]
@@ -255,14 +248,14 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
                 "warning",
                 f"{where} and docker's config disagree about {key}: podman and skopeo log in "
                 f"as {user!r}, docker and regcred as {theirs!r}; "
-                f"'podman logout {entry.key}' or log in again with both",
+                f"'podman logout {stored}' or log in again with both",
             )
         else:
             report.add(
                 "warning",
                 f"{where} shadows docker's credentials for {key} (same user {user!r}): podman "
                 "and skopeo read their copy first, so a password changed with docker login "
-                f"goes unseen there; 'podman logout {entry.key}' removes the copy",
+                f"goes unseen there; 'podman logout {stored}' removes the copy",
             )
     for key, helper in config.cred_helpers.items():
         if helper:
@@ -288,18 +281,16 @@ def _registry_key(key: str) -> str | None:
 
 
 def _login_store(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
-    from regcred._write import select_store
-
     try:
-        choice = select_store(config, _PROBE_KEY)
+        choice = Router(config).where_new(_PROBE_KEY)
     except RegcredError as exc:
         report.login_store, report.login_why = "unknown", str(exc)
         return
     report.login_store = f"helper {choice.helper}" if choice.helper else "file"
     report.login_why = choice.why
-    backend = backend_of(choice.helper)
-    if backend:
-        backends[backend].used_by.append("regcred login")
+    known = _catalog.for_helper(choice.helper)
+    if known is not None:
+        backends[known.backend].used_by.append("regcred login")
     if not choice.helper:
         report.add(
             "warning",
@@ -314,13 +305,13 @@ def _login_store(report: Report, config: _config.Config, backends: dict[str, Bac
 def _backends(config: _config.Config | None, report: Report) -> dict[str, Backend]:
     named: set[str] = set()
     if config is not None:
-        named = {h for h in config.cred_helpers.values() if h} | {config.creds_store}
+        named = set(Router(config).helpers())
     result = {}
-    for name, probe in (("secretservice", secretservice_state), ("pass", pass_state)):
-        state, detail = probe()
-        users = sorted(h for h in named if backend_of(h) == name)
-        result[name] = Backend(name, state, detail, users)
-        report.backends.append(result[name])
+    for known in _catalog.KNOWN:
+        status = known.status()
+        users = sorted(named & known.helpers)
+        result[known.backend] = Backend(known.backend, status.state, status.detail, users)
+        report.backends.append(result[known.backend])
     return result
 
 
@@ -343,7 +334,7 @@ def render_text(report: Report) -> str:
     out.append("Stores:")
     for b in report.backends:
         used = f" [used by {', '.join(b.used_by)}]" if b.used_by else ""
-        out.append(f"  {TITLES[b.name]}: {b.state}{used}: {b.detail}")
+        out.append(f"  {_catalog.by_backend(b.name).title}: {b.state}{used}: {b.detail}")
     out.append(f"regcred login would store new credentials in: {report.login_store}")
     if report.login_why:
         out.append(f"  ({report.login_why})")

@@ -53,7 +53,6 @@ from regcred._tools.migrate_plan import (
     canonical,
     check_helper,
     describe_config,
-    helper_store,
     make_plan,
 )
 from regcred.credentials import TOKEN_USERNAME, Credentials
@@ -63,6 +62,8 @@ from regcred.errors import (
     CredentialStoreError,
     RegcredError,
 )
+from regcred.stores._router import helper_store
+from regcred.stores.file import set_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -162,11 +163,10 @@ class _Run:
         if source.store:
             return helper_store(source.store).get(source.key)
         entry = self.config.entry(source.key)
-        if entry is None or not entry.has_secret:  # pragma: no cover - planned from this config
+        found = entry.credentials() if entry is not None else None
+        if found is None:  # pragma: no cover - planned from this config
             raise CredentialsNotFoundError(f"no credentials stored for {source.key}")
-        if entry.identitytoken:
-            return Credentials(source.key, TOKEN_USERNAME, entry.identitytoken)
-        return Credentials(source.key, entry.username, entry.password)
+        return found
 
     def _copy_to_helper(self) -> None:
         store = helper_store(self.plan.target)
@@ -189,10 +189,8 @@ class _Run:
             for key, creds in self.creds.items():
                 if self.plan.target:
                     c.set_marker(key)
-                elif creds.is_identity_token:
-                    c.set_auth(key, "", "", identitytoken=creds.secret)
                 else:
-                    c.set_auth(key, creds.username, creds.secret)
+                    set_entry(c, creds)
             _apply_routes(c, self.plan)
 
         _config.update(self.path, change)
@@ -226,10 +224,8 @@ class _Run:
         for key, creds in self.creds.items():
             if not self.plan.target:
                 entry = _config.load(self.path).entry(key)
-                token = entry.identitytoken if entry else ""
-                user = TOKEN_USERNAME if token else entry.username if entry else ""
-                back = Credentials(key, user, token or (entry.password if entry else ""))
-                _compare(creds, back, str(self.path))
+                back = entry.credentials() if entry is not None else None
+                _compare(creds, back or Credentials(key, "", ""), str(self.path))
             found = get_credentials(key, config_dir=self.config_dir, podman=False)
             if found is None:
                 raise CredentialStoreError(f"{key} cannot be found after the move")
@@ -336,9 +332,9 @@ def _compare(expected: Credentials, got: Credentials, where: str) -> None:
 
 def _same_backend(a: str, b: str) -> bool:
     """Two helper names that keep credentials in the same place (erasing one erases both)."""
-    from regcred._tools.probes import PASS_HELPERS, SECRETSERVICE_HELPERS
+    from regcred.stores._catalog import same_backend
 
-    return a == b or {a, b} <= SECRETSERVICE_HELPERS or {a, b} <= PASS_HELPERS
+    return same_backend(a, b)
 
 
 def _where(store: str, path: Path) -> str:

@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from regcred._address import normalize, stored_host
-from regcred._lookup import helper_for
-from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
+from regcred.stores._router import helper_for, helper_store
 
 if TYPE_CHECKING:
     from regcred import _config
-    from regcred.credentials import CredentialStore
 
 __all__ = [
     "Move",
@@ -113,11 +111,7 @@ def canonical(key: str) -> str:
 
 
 def _inventory(config: _config.Config, wanted: list[str]) -> list[Source]:
-    found = [
-        Source(e.key, "", TOKEN_USERNAME if e.identitytoken else e.username)
-        for e in config.entries()
-        if e.has_secret
-    ]
+    found = [Source(e.key, "", e.shown_username) for e in config.entries() if e.has_secret]
     helpers = {config.creds_store} if config.creds_store else set()
     if wanted:
         helpers |= {h for k in wanted if (h := helper_for(config, k))}
@@ -160,10 +154,3 @@ def check_helper(name: str) -> None:
         raise RegcredError(f"invalid store {name!r}: use 'file' or a credential helper name")
     if find_helper(name) is None:
         raise StoreUnavailableError(f"docker-credential-{name} not found on PATH; install it first")
-
-
-def helper_store(name: str) -> CredentialStore:
-    """The store behind ``docker-credential-<name>``."""
-    from regcred.stores.helper import HelperStore
-
-    return HelperStore(name)

@@ -232,3 +232,15 @@ def which(program: str) -> str | None:
 def gpg_timeout() -> float:
     """Seconds any one gpg (or git) run may take (``REGCRED_GPG_TIMEOUT``, default 30)."""
     return seconds("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT)
+
+
+def has_key(listing: str, key_id: str) -> bool:
+    """Does GnuPG know ``key_id`` (``listing``: ``--list-keys`` or ``--list-secret-keys``)?"""
+    argv, env = _gpg_argv()
+    try:
+        code, _, _ = run(
+            [argv[0], "--batch", "--with-colons", listing, "--", key_id], b"", env, gpg_timeout()
+        )
+    except (OSError, TimeoutError):
+        return False
+    return code == 0

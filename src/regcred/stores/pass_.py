@@ -55,7 +55,7 @@ import os
 import re
 
 from regcred._gojson import encode_utf8
-from regcred.credentials import Credentials, CredentialStore
+from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 from regcred.stores import _gpg
 
@@ -123,6 +123,25 @@ class PassStore(CredentialStore):
             raise StoreUnavailableError(_gpg.NO_GPG)
         store = cls()
         store._recipients(store.folder)
+
+    def status(self) -> StoreStatus:
+        """no-gpg, not-initialized, key-missing, or ok (what doctor shows); decrypts nothing."""
+        try:
+            self.check()
+        except StoreUnavailableError as exc:
+            text = str(exc)
+            return StoreStatus("no-gpg" if text == _gpg.NO_GPG else "not-initialized", text)
+        recipients = self._recipients(self.folder)
+        for key_id in recipients:
+            for listing, what in (("--list-keys", "public"), ("--list-secret-keys", "secret")):
+                if not _gpg.has_key(listing, key_id):
+                    home = os.environ.get("GNUPGHOME") or "~/.gnupg"
+                    return StoreStatus(
+                        "key-missing",
+                        f"the gpg key {key_id} that {self.root}/.gpg-id names has no {what} key in "
+                        f"the GnuPG home {home}; import it, or re-run 'pass init' with your key",
+                    )
+        return StoreStatus("ok", f"{self.root} encrypts to {', '.join(recipients)}")
 
     # --- CredentialStore ---------------------------------------------------
 

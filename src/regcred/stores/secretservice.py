@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 
-from regcred.credentials import Credentials, CredentialStore
+from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 from regcred.stores._secretservice_dbus import (
     BUS_NAME,
@@ -106,6 +106,43 @@ class SecretServiceStore(CredentialStore):
                 raise StoreUnavailableError(NO_SERVICE_HINT)
         finally:
             client.close()
+
+    def status(self) -> StoreStatus:
+        """no-bus, no-service, no-keyring, locked, or ok (what doctor shows); reads no secret."""
+        from regcred.stores._secretservice_dbus import bus_address
+
+        try:
+            # The store's own rules, stage by stage: is there a bus, can we connect,
+            # is there a Secret Service on it?
+            bus_address()
+            Client().close()
+        except StoreUnavailableError as exc:
+            return StoreStatus("no-bus", str(exc))
+        try:
+            self.check()
+        except StoreUnavailableError as exc:
+            return StoreStatus("no-service", str(exc))
+        client = Client()
+        try:
+            collection = client.default_collection()
+            if collection is None:
+                return StoreStatus("no-keyring", NO_KEYRING_HINT)
+            (value,) = client.call(
+                collection, "org.freedesktop.DBus.Properties", "Get", "ss", IFACE + "Collection", "Locked"
+            )
+        except DBusError as exc:
+            return StoreStatus("no-service", f"the Secret Service failed: {exc.name}")
+        except StoreUnavailableError as exc:
+            return StoreStatus("no-service", str(exc))
+        finally:
+            client.close()
+        if value[1]:
+            return StoreStatus(
+                "locked",
+                "the default keyring is locked: unlock it from your desktop session "
+                "(helpers can only show an unlock prompt where DISPLAY is set)",
+            )
+        return StoreStatus("ok", "the default keyring is unlocked")
 
     def store(self, creds: Credentials) -> None:
         """Store ``creds``; other items for that server (any username) are removed after."""

@@ -1,0 +1,121 @@
+"""The closed list of the native stores regcred knows, in auto-selection order.
+
+One row per backend: the helper name regcred installs for it, the other
+helper names that keep credentials in the same place (the Go helper of the
+same backend: erasing through one erases through the other), the store
+class, the title doctor shows, and whether ``regcred login`` may pick it by
+itself.  The order of :data:`KNOWN` is the auto-selection order.
+
+Adding a store: its module in ``regcred/stores/`` (a
+:class:`~regcred.credentials.CredentialStore` whose ``status()`` says what
+doctor should show), one row here, its console script in
+``pyproject.toml`` (``regcred/helpers/<name>.py``), and a test class that
+subclasses :class:`regcred.testing.StoreContract`.  Nothing else changes:
+login's store choice, doctor's backend report and migrate's same-backend
+check all read this list.
+"""
+
+from __future__ import annotations
+
+from regcred._record import Record
+from regcred.credentials import StoreStatus
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from regcred.credentials import CredentialStore
+
+__all__ = ["KNOWN", "KnownStore", "by_backend", "for_helper", "same_backend"]
+
+
+class KnownStore(Record):
+    """One native backend (see the module docstring)."""
+
+    __slots__ = ("auto", "backend", "class_name", "helper", "module", "others", "title")
+    helper: str
+    others: frozenset[str]
+    module: str
+    class_name: str
+    backend: str
+    title: str
+    auto: bool
+
+    def __init__(
+        self,
+        helper: str,
+        *,
+        others: tuple[str, ...],
+        module: str,
+        class_name: str,
+        backend: str,
+        title: str,
+        auto: bool,
+    ) -> None:
+        self._set(
+            helper=helper,
+            others=frozenset(others),
+            module=module,
+            class_name=class_name,
+            backend=backend,
+            title=title,
+            auto=auto,
+        )
+
+    @property
+    def helpers(self) -> frozenset[str]:
+        """Every helper name that keeps credentials in this backend."""
+        return self.others | {self.helper}
+
+    def load(self) -> type[CredentialStore]:
+        """The store class (imports its module, which may need an optional dependency)."""
+        from importlib import import_module
+
+        cls: type[CredentialStore] = getattr(import_module(self.module), self.class_name)
+        return cls
+
+    def status(self) -> StoreStatus:
+        """The backend's state, as doctor shows it; never reads a secret."""
+        try:
+            cls = self.load()
+        except ImportError as exc:
+            return StoreStatus("unavailable", f"{exc.name} is not installed")
+        return cls().status()
+
+
+KNOWN: tuple[KnownStore, ...] = (
+    KnownStore(
+        "regcred-secretservice",
+        others=("secretservice",),
+        module="regcred.stores.secretservice",
+        class_name="SecretServiceStore",
+        backend="secretservice",
+        title="Secret Service",
+        auto=True,
+    ),
+    KnownStore(
+        "regcred-pass",
+        others=("pass",),
+        module="regcred.stores.pass_",
+        class_name="PassStore",
+        backend="pass",
+        title="pass store",
+        auto=True,
+    ),
+)
+
+
+def for_helper(name: str) -> KnownStore | None:
+    """The backend behind helper ``name`` (ours or the Go helper of the same backend), or None."""
+    return next((k for k in KNOWN if name in k.helpers), None)
+
+
+def by_backend(backend: str) -> KnownStore:
+    """The row for ``backend`` (``"secretservice"``, ``"pass"``)."""
+    return next(k for k in KNOWN if k.backend == backend)
+
+
+def same_backend(a: str, b: str) -> bool:
+    """Two helper names that keep credentials in the same place (erasing one erases both)."""
+    if a == b:
+        return True
+    known = for_helper(a)
+    return known is not None and b in known.helpers

@@ -1,0 +1,195 @@
+"""The router: which store answers for a registry key, and where a new credential goes.
+
+This is docker's ``ConfigFile.GetCredentialsStore`` and nothing else decides it:
+login, logout, lookup, list, migrate, export and doctor all ask a
+:class:`Router`.
+
+**Which store holds key K** (:meth:`Router.store_for`):
+
+* the helper named by ``credHelpers[K]``, else by ``credsStore``
+  (:func:`helper_for`), wrapped with the file's ``{}`` markers as docker's
+  ``nativeStore`` (:class:`~regcred.stores.native.NativeStore`);
+* ``credHelpers[K] == ""`` pins K to the file, as docker reads it;
+* otherwise the file's ``auths`` (:class:`~regcred.stores.file.FileStore`).
+
+``$DOCKER_AUTH_CONFIG`` (:class:`~regcred.stores.env.EnvStore`) is read
+before any of them by :meth:`Router.get`, as docker 28.3+ does.
+
+**Where a new credential goes** (:meth:`Router.where_new`):
+
+1. the helper the config names for K (above);
+2. when config.json names no store and holds no credentials yet (docker's
+   rule for recording its default), the first store of
+   :data:`regcred.stores._catalog.KNOWN` whose helper is on PATH and whose
+   backend works here, to be recorded as ``credsStore``;
+3. otherwise the file, with the "stored unencrypted" warning.
+"""
+
+from __future__ import annotations
+
+from regcred._record import Record
+from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.stores.file import FileStore, same_registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from regcred import _config
+    from regcred.credentials import Credentials, CredentialStore
+    from regcred.stores.env import EnvStore
+
+__all__ = ["Router", "StoreChoice", "helper_for", "helper_store"]
+
+
+class StoreChoice(Record):
+    """Where a new credential goes; ``helper == ""`` means the config file itself."""
+
+    __slots__ = ("auto_detected", "helper", "why")
+    helper: str
+    auto_detected: bool
+    why: str
+
+    def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
+        self._set(helper=helper, auto_detected=auto_detected, why=why)
+
+    def describe(self, path: Path) -> str:
+        if self.helper:
+            return f"credential helper docker-credential-{self.helper}"
+        return f"the config file {path} (base64, not encrypted)"
+
+
+def helper_for(config: _config.Config, key: str) -> str:
+    """The helper name that owns ``key`` (``credHelpers``, then ``credsStore``), or ``""``.
+
+    ``credHelpers[key] == ""`` pins ``key`` to the config file, as docker reads it.
+    """
+    helpers = config.cred_helpers
+    if key in helpers:
+        return helpers[key]
+    for name, helper in helpers.items():
+        if same_registry(name, key):
+            return helper
+    return config.creds_store
+
+
+def helper_store(name: str) -> CredentialStore:
+    """The store behind ``docker-credential-<name>`` (the name is validated)."""
+    from regcred.stores.helper import HelperStore
+
+    return HelperStore(name)
+
+
+class Router:
+    """The stores of one docker config (see the module docstring)."""
+
+    def __init__(self, config: _config.Config, *, env: EnvStore | None = None) -> None:
+        self.config = config
+        self.file = FileStore(config.path, config=config)
+        self.env = env
+        self._helpers: dict[str, CredentialStore] = {}
+
+    @classmethod
+    def for_lookup(cls, config: _config.Config) -> Router:
+        """A router that also reads ``$DOCKER_AUTH_CONFIG`` first."""
+        from regcred.stores.env import EnvStore
+
+        return cls(config, env=EnvStore.from_environ())
+
+    # -- which store ------------------------------------------------------------
+
+    def helper_name(self, key: str) -> str:
+        """The helper that answers for ``key``, or ``""`` for the file."""
+        return helper_for(self.config, key)
+
+    def helper(self, name: str) -> CredentialStore:
+        """The client of ``docker-credential-<name>`` (one per name)."""
+        store = self._helpers.get(name)
+        if store is None:
+            store = self._helpers[name] = helper_store(name)
+        return store
+
+    def store_for(self, key: str) -> CredentialStore:
+        """The store docker uses for ``key``: a native store, or the file."""
+        from regcred.stores.native import NativeStore
+
+        name = self.helper_name(key)
+        return NativeStore(self.helper(name), self.file) if name else self.file
+
+    def helpers(self) -> list[str]:
+        """Every helper the config names (``credsStore`` and ``credHelpers`` values), sorted."""
+        names = {h for h in self.config.cred_helpers.values() if h}
+        if self.config.creds_store:
+            names.add(self.config.creds_store)
+        return sorted(names)
+
+    def held_by(self, name: str) -> dict[str, str]:
+        """What helper ``name`` lists and the config routes to it (``{key: username}``)."""
+        return {k: u for k, u in self.helper(name).list().items() if self.helper_name(k) == name}
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, key: str) -> Credentials | None:
+        """``key``'s credentials (``$DOCKER_AUTH_CONFIG``, then its store), or None."""
+        if self.env is not None:
+            try:
+                return self.env.get(key)
+            except CredentialsNotFoundError:
+                pass
+        try:
+            return self.store_for(key).get(key)
+        except CredentialsNotFoundError:
+            return None
+
+    def list(self) -> dict[str, str]:
+        """``{key: username}`` for every key :meth:`get` answers, sorted; reads no secret.
+
+        A file entry with a secret, and every key a helper lists that the config
+        routes to that helper.  A helper that cannot list is an error.
+        """
+        result = self.file.list()
+        for name in self.helpers():
+            result.update(self.held_by(name))
+        return dict(sorted(result.items()))
+
+    # -- writing ------------------------------------------------------------------
+
+    def where_new(self, key: str, *, log: Callable[[str], None] | None = None) -> StoreChoice:
+        """Where a new credential for ``key`` goes (see the module docstring)."""
+        named = self.helper_name(key)
+        if named:
+            return StoreChoice(named, why="named in config.json")
+        if self.config.contains_auth():
+            return StoreChoice("", why="config.json already keeps credentials and names no helper")
+        from regcred.stores import _catalog
+        from regcred.stores.helper import find_helper
+
+        reasons = []
+        for known in _catalog.KNOWN:
+            if not known.auto:
+                continue
+            if find_helper(known.helper) is None:
+                reasons.append(f"docker-credential-{known.helper} is not on PATH")
+                continue
+            try:
+                known.load().check()
+            except (CredentialStoreError, ImportError) as exc:
+                reasons.append(f"{known.helper}: {exc}")
+                continue
+            return StoreChoice(known.helper, auto_detected=True, why="the best store that works here")
+        why = "; ".join(reasons)
+        if log:
+            log(f"no encrypted store works here ({why})")
+        return StoreChoice("", why=why)
+
+    def require_helper(self, name: str) -> None:
+        """Fail before any credential goes on the wire if ``docker-credential-<name>`` is missing."""
+        from regcred.stores.helper import find_helper
+
+        self.helper(name)  # validates the name
+        if find_helper(name) is None:
+            raise StoreUnavailableError(
+                f"config.json names the credential helper {name!r}, but docker-credential-{name} "
+                "is not on PATH: install it, or change credsStore/credHelpers ('regcred doctor' helps)"
+            )

@@ -1,0 +1,55 @@
+"""A credential helper beside config.json: docker's ``nativeStore``.
+
+The secret lives in the helper; config.json keeps docker's ``"key": {}``
+marker, so docker (and regcred) know the registry is logged in.
+
+* ``store``: the helper first, then the marker; a helper that fails leaves
+  config.json untouched (never a plaintext fallback);
+* ``get``: the helper, by exact key; when it answers "not found", the
+  file's own entry (a plaintext credential written before the helper was
+  configured) still answers;
+* ``erase``: the helper, then the file entry; a helper that fails stops
+  before config.json changes (docker's order);
+* ``list``: the helper's list (which keys it answers for is the router's
+  business: ``credHelpers`` may send some of them elsewhere).
+"""
+
+from __future__ import annotations
+
+from regcred.credentials import Credentials, CredentialStore, StoreStatus
+from regcred.errors import CredentialsNotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from regcred.stores.file import FileStore
+
+__all__ = ["NativeStore"]
+
+
+class NativeStore(CredentialStore):
+    """``helper`` holds the secrets, ``file`` the markers."""
+
+    def __init__(self, helper: CredentialStore, file: FileStore) -> None:
+        self.helper = helper
+        self.file = file
+        self.name = helper.name
+
+    def status(self) -> StoreStatus:
+        return self.helper.status()
+
+    def store(self, creds: Credentials) -> None:
+        self.helper.store(creds)
+        self.file.mark(creds.server)
+
+    def get(self, server: str) -> Credentials:
+        try:
+            return self.helper.get(server)
+        except CredentialsNotFoundError:
+            return self.file.get(server)
+
+    def erase(self, server: str) -> None:
+        self.helper.erase(server)
+        self.file.erase(server)
+
+    def list(self) -> dict[str, str]:
+        return self.helper.list()
