@@ -13,6 +13,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred._lookup import get_credentials, list_credentials
     from regcred._version import __version__
+    from regcred._write import (
+        LoginResult,
+        LogoutResult,
+        erase_credentials,
+        login,
+        logout,
+        store_credentials,
+    )
     from regcred.credentials import Credentials, CredentialStore
     from regcred.errors import (
         AddressError,
@@ -36,22 +44,38 @@ __all__ = [
     "HelperError",
     "InsecureRedirectError",
     "LoginError",
+    "LoginResult",
+    "LogoutResult",
     "RegcredError",
     "StoreUnavailableError",
     "__version__",
+    "erase_credentials",
     "get_credentials",
     "list_credentials",
+    "login",
+    "logout",
+    "store_credentials",
 ]
 
 _LAZY = {
     "get_credentials": "regcred._lookup",
     "list_credentials": "regcred._lookup",
     "__version__": "regcred._version",
+    **dict.fromkeys(
+        ("LoginResult", "LogoutResult", "erase_credentials", "login", "logout", "store_credentials"),
+        "regcred._write",
+    ),
     "Credentials": "regcred.credentials",
     "CredentialStore": "regcred.credentials",
     **{name: "regcred.errors" for name in __all__ if name.endswith("Error")},
 }
-__lazy_modules__ = ["regcred._lookup", "regcred._version", "regcred.credentials", "regcred.errors"]
+__lazy_modules__ = [
+    "regcred._lookup",
+    "regcred._version",
+    "regcred._write",
+    "regcred.credentials",
+    "regcred.errors",
+]
 
 
 def __getattr__(name: str) -> object:

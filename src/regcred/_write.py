@@ -24,18 +24,35 @@ from regcred.errors import CredentialsNotFoundError, CredentialStoreError, Login
 from regcred.stores._router import Router, StoreChoice
 from regcred.stores.file import same_registry
 
+FILE = "file"  # the store name for config.json itself
+
 TYPE_CHECKING = False  # typing and dataclasses cost every login start-up time
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from regcred._net.auth import LoginResult
+    from regcred._net.auth import LoginResult as Verification
 
-__all__ = ["LoginOutcome", "LogoutOutcome", "login", "logout", "select_store", "stored_credentials"]
+__all__ = [
+    "LoginResult",
+    "LogoutResult",
+    "check_login",
+    "erase_credentials",
+    "login",
+    "logout",
+    "select_store",
+    "store_credentials",
+    "stored_credentials",
+]
 
 
-class LoginOutcome(Record):
-    """What ``login`` did; ``store`` describes where the credential went."""
+class LoginResult(Record):
+    """What :func:`login` (or :func:`store_credentials`) did; never holds a secret.
+
+    ``store`` describes where the credential went; ``plaintext`` is True when
+    that is config.json itself (base64, not encrypted); ``verified`` is False
+    when the registry asked for no credentials (or ``verify=False``).
+    """
 
     __slots__ = ("endpoint", "key", "plaintext", "store", "used_identity_token", "username", "verified")
     key: str
@@ -67,8 +84,8 @@ class LoginOutcome(Record):
         )
 
 
-class LogoutOutcome(Record):
-    """What ``logout`` removed: store description -> keys."""
+class LogoutResult(Record):
+    """What :func:`logout` removed: store description -> keys."""
 
     __slots__ = ("removed",)
     removed: dict[str, list[str]]
@@ -92,85 +109,112 @@ def stored_credentials(key: str, *, config_dir: str | os.PathLike[str] | None = 
 
 
 def login(
-    server: str | None,
+    server: str | None = None,
     *,
     username: str,
-    password: str,
+    secret: str,
+    verify: bool = True,
+    store: str | None = None,
     config_dir: str | os.PathLike[str] | None = None,
     insecure: bool = False,
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
-    store: bool = True,
-) -> LoginOutcome:
-    """Verify ``username``/``password`` against the registry, then store them.
+) -> LoginResult:
+    """Check ``username``/``secret`` against the registry, then store them where docker looks.
 
-    ``username == "<token>"`` logs in with an identity token.  Returns what
-    happened; raises :class:`~regcred.errors.LoginError` when the registry
-    refuses, and leaves every store untouched then.
+    ``server`` None means Docker Hub; ``username == "<token>"`` logs in with an
+    identity token.  ``store`` None lets the router choose (the helper
+    config.json names, else the best native store that works here, else
+    config.json); ``"file"`` or a helper name (``"regcred-pass"``) forces one,
+    and config.json is routed to it.  ``verify=False`` skips the registry.
+    ``log`` receives one line per step, never a secret.
+
+    Raises :class:`~regcred.errors.LoginError` when the registry refuses (every
+    store is left untouched then), :class:`~regcred.errors.AddressError`,
+    :class:`~regcred.errors.ConfigError` or
+    :class:`~regcred.errors.CredentialStoreError`.  Prints nothing.
     """
     key = normalize(server)
     if not username:
         raise LoginError("username is empty")
-    if not password:
+    if not secret:
         raise LoginError("password is empty")
     path = _config.config_path(config_dir)
     config = _config.load(path)  # a malformed config fails here, before any network
     router = Router(config)
-    choice = router.where_new(key, log=log)
-    if choice.helper and store:
-        router.require_helper(choice.helper)  # fail before any credential goes on the wire
+    choice = _choose(router, key, store, log)
     if log:
         log(f"config file: {path}")
         log(f"registry key: {key}")
         log(f"credential store: {choice.describe(path)} ({choice.why})")
-    result = _verify(key, username, password, insecure, cert_dirs, path, log)
-    if not store:
-        return LoginOutcome(
-            key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
-        )
+    verified, endpoint, token = False, "", secret if username == TOKEN_USERNAME else ""
+    if verify:
+        result = _verify(key, username, secret, insecure, cert_dirs, path, log)
+        verified, endpoint = result.verified, result.endpoint
+        token = result.identity_token or token
+    return _save(path, key, username, secret, token, store, verified, endpoint, log)
 
-    token = result.identity_token or (password if username == TOKEN_USERNAME else "")
-    if choice.helper:
-        creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, password)
-        router.helper(choice.helper).store(creds)
 
-        def mark(c: _config.Config) -> None:
-            c.set_marker(key)
-            if choice.auto_detected and not c.creds_store:
-                c.set_creds_store(choice.helper)
-
-        _config.update(path, mark)
-        plaintext = False
-    else:
-        shown_user = "" if username == TOKEN_USERNAME else username
-        if token:
-            _config.update(path, lambda c: c.set_auth(key, shown_user, "", identitytoken=token))
-        else:
-            _config.update(path, lambda c: c.set_auth(key, username, password))
-        plaintext = True
-    return LoginOutcome(
-        key,
-        username,
-        choice.describe(path),
-        result.verified,
-        plaintext,
-        used_identity_token=bool(token),
-        endpoint=result.endpoint,
+def check_login(
+    server: str | None,
+    *,
+    username: str,
+    secret: str,
+    config_dir: str | os.PathLike[str] | None = None,
+    insecure: bool = False,
+    cert_dirs: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
+) -> LoginResult:
+    """Check credentials against the registry and store nothing (``login`` with stored ones)."""
+    key = normalize(server)
+    path = _config.config_path(config_dir)
+    choice = Router(_config.load(path)).where_new(key, log=log)
+    result = _verify(key, username, secret, insecure, cert_dirs, path, log)
+    return LoginResult(
+        key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
     )
 
 
-def logout(
+def store_credentials(
     server: str | None,
+    username: str,
+    secret: str,
     *,
-    all_registries: bool = False,
+    store: str | None = None,
+    config_dir: str | os.PathLike[str] | None = None,
+) -> LoginResult:
+    """Store credentials for ``server`` where docker will find them, with no network.
+
+    The same store choice and locked, atomic writes as :func:`login`.
+    """
+    return login(server, username=username, secret=secret, verify=False, store=store, config_dir=config_dir)
+
+
+def erase_credentials(server: str | None, *, config_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Erase ``server``'s credentials under every spelling, with no network.
+
+    Returns False when nothing was stored (that is not an error here).
+    """
+    try:
+        logout(server, config_dir=config_dir)
+    except CredentialsNotFoundError:
+        return False
+    return True
+
+
+def logout(
+    server: str | None = None,
+    *,
+    all: bool = False,  # noqa: A002 - the public name the CLI flag mirrors (--all)
     config_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
-) -> LogoutOutcome:
+) -> LogoutResult:
     """Erase every spelling of ``server`` (or everything) from config.json and its helpers.
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
     """
+    all_registries = all
     path = _config.config_path(config_dir)
     config = _config.load(path)
     router = Router(config)
@@ -209,10 +253,79 @@ def logout(
     gone = _config.update(path, drop) if file_keys else []
     if gone:
         removed[str(path)] = gone
-    return LogoutOutcome(removed)
+    return LogoutResult(removed)
 
 
 # -- internals -----------------------------------------------------------------
+
+
+def _choose(router: Router, key: str, store: str | None, log: Callable[[str], None] | None) -> StoreChoice:
+    """The store for ``key``: the router's choice, or the one asked for (checked)."""
+    if store is None:
+        choice = router.where_new(key, log=log)
+    elif store == FILE:
+        routed = router.helper_name(key)
+        if routed:
+            raise CredentialStoreError(
+                f"config.json sends {key} to docker-credential-{routed}; storing it in the file "
+                f"would leave it unused ('regcred migrate --to file' moves everything, or remove "
+                f"credsStore/credHelpers first)"
+            )
+        choice = StoreChoice("", why="asked for")
+    else:
+        choice = StoreChoice(store, why="asked for")
+    if choice.helper:
+        router.require_helper(choice.helper)  # fail before any credential goes on the wire
+    return choice
+
+
+def _save(
+    path: Path,
+    key: str,
+    username: str,
+    secret: str,
+    token: str,
+    store: str | None,
+    verified: bool,
+    endpoint: str,
+    log: Callable[[str], None] | None,
+) -> LoginResult:
+    """Store the credential, deciding where *under the config lock*.
+
+    The choice made before the registry was asked may be stale by now (a
+    ``regcred migrate`` may have run meanwhile): it is made again on the
+    config as it is inside the lock, and the helper is written inside the
+    lock too, so a concurrent migrate sees the change and stops.
+    """
+
+    def save(c: _config.Config) -> StoreChoice:
+        router = Router(c)
+        choice = _choose(router, key, store, log)
+        if choice.helper:
+            creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
+            router.helper(choice.helper).store(creds)  # fails before config.json changes
+            c.set_marker(key)
+            if choice.auto_detected and not c.creds_store:
+                c.set_creds_store(choice.helper)
+            elif store is not None and router.helper_name(key) != choice.helper:
+                c.set_cred_helper(key, choice.helper)
+        elif token:
+            shown_user = "" if username == TOKEN_USERNAME else username
+            c.set_auth(key, shown_user, "", identitytoken=token)
+        else:
+            c.set_auth(key, username, secret)
+        return choice
+
+    choice = _config.update(path, save)
+    return LoginResult(
+        key,
+        username,
+        choice.describe(path),
+        verified,
+        plaintext=not choice.helper,
+        used_identity_token=bool(token),
+        endpoint=endpoint,
+    )
 
 
 def _verify(
@@ -223,7 +336,7 @@ def _verify(
     cert_dirs: Sequence[str],
     path: Path,
     log: Callable[[str], None] | None,
-) -> LoginResult:
+) -> Verification:
     from regcred._net.auth import verify_login
 
     return verify_login(

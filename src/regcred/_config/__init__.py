@@ -50,6 +50,10 @@ __all__ = [
 
 CONFIG_NAME = "config.json"
 
+#: The entry fields a login replaces, as ``docker login`` replaces the whole entry
+#: (a stale ``registrytoken`` would otherwise go on being sent as a Bearer token).
+_CREDENTIAL_FIELDS = ("username", "password", "serveraddress", "auth", "identitytoken", "registrytoken")
+
 # Docker's ConfigFile struct order; it is also the order docker writes them in.
 _TOP_LEVEL_ORDER = (
     "auths", "HttpHeaders", "psFormat", "imagesFormat", "networksFormat", "pluginsFormat",
@@ -128,7 +132,7 @@ class Config:
             # "auth" is base64("user:password"), split on the first colon.
             raise ConfigError("a username containing ':' cannot be stored in config.json")
         entry = self._editable_entry(key)
-        for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
+        for field in _CREDENTIAL_FIELDS:
             _pop(entry, field)
         if username or password:
             entry["auth"] = base64.b64encode(f"{username}:{password}".encode()).decode()
@@ -139,7 +143,7 @@ class Config:
         """Leave docker's ``"key": {}`` marker for a credential kept by a helper."""
         self.memo.clear()
         entry = self._editable_entry(key)
-        for field in ("username", "password", "serveraddress", "auth", "identitytoken"):
+        for field in _CREDENTIAL_FIELDS:
             _pop(entry, field)
 
     def remove_auth(self, key: str) -> bool:
@@ -149,6 +153,12 @@ class Config:
             del auths[key]
             return True
         return False
+
+    def set_cred_helper(self, key: str, name: str) -> None:
+        """Route ``key`` to ``docker-credential-<name>`` (``credHelpers[key]``)."""
+        self.memo.clear()
+        field = find_field(self.data, "credHelpers") or "credHelpers"
+        self.data.setdefault(field, {})[key] = name
 
     def set_creds_store(self, name: str) -> None:
         self.memo.clear()

@@ -121,9 +121,7 @@ def _login(args: argparse.Namespace) -> int:
             shown = "" if stored.is_identity_token else f" [Username: {stored.username}]"
             print(f"Authenticating with existing credentials...{shown}", file=sys.stderr)
             try:
-                outcome = _api.login(
-                    key, username=stored.username, password=stored.secret, store=False, **common
-                )
+                outcome = _api.check_login(key, username=stored.username, secret=stored.secret, **common)
             except LoginError as exc:
                 print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
@@ -132,7 +130,7 @@ def _login(args: argparse.Namespace) -> int:
         username, password = _prompt(key, default_user)
     elif username is None or password is None:
         username, password = _prompt(key, username, ask_username=username is None)
-    outcome = _api.login(key, username=username, password=password, **common)
+    outcome = _api.login(key, username=username, secret=password, **common)
     if outcome.plaintext:
         from regcred import _config
 
@@ -248,7 +246,7 @@ def _logout(args: argparse.Namespace) -> int:
     if args.all and args.server:
         raise LoginError("give a SERVER or --all, not both")
     _warn_env_auth_config()
-    outcome = _api.logout(args.server, all_registries=args.all, config_dir=args.config, log=_log(args))
+    outcome = _api.logout(args.server, all=args.all, config_dir=args.config, log=_log(args))
     if args.all:
         keys = sorted({k for ks in outcome.removed.values() for k in ks})
         for key in keys:
