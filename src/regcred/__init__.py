@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         LoginError,
         RegcredError,
         StoreUnavailableError,
+        UsageError,
     )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LoginError",
     "RegcredError",
     "StoreUnavailableError",
+    "UsageError",
     "__version__",
     "get_credentials",
     "list_credentials",

@@ -31,6 +31,7 @@ from regcred.errors import (
     LoginError,
     RegcredError,
     StoreUnavailableError,
+    UsageError,
 )
 
 TYPE_CHECKING = False  # typing and dataclasses cost every login start-up time
@@ -222,7 +223,10 @@ def logout(
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
+    ``server`` together with ``all_registries`` is a :class:`UsageError`.
     """
+    if all_registries and server:
+        raise UsageError("give a SERVER or --all, not both")
     path = _config.config_path(config_dir)
     config = _config.load(path)
     if all_registries:

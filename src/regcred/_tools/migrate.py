@@ -62,6 +62,7 @@ from regcred.errors import (
     CredentialsNotFoundError,
     CredentialStoreError,
     RegcredError,
+    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +86,10 @@ def migrate(
     """Move credentials to ``to`` (``"file"`` or a helper name); see the module docstring."""
     target = "" if to == FILE else to
     if target:
+        from regcred.stores.helper import valid_helper_name
+
+        if not valid_helper_name(target):  # the caller's mistake, not the config's
+            raise UsageError(f"invalid store {to!r}: use 'file' or a credential helper name")
         check_helper(target)
     path = _config.config_path(config_dir)
     config = _config.load(path)
