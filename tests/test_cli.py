@@ -52,6 +52,7 @@ def seeded(docker_config: Path) -> bytes:
         (["login", "reg.example", "-p", "-"], "requires --username"),
         (["migrate", "--to", "bad/name"], "invalid store 'bad/name'"),
         (["migrate", "--to", "../evil", "reg.example"], "invalid store '../evil'"),
+        (["migrate", "--to", ""], "invalid store ''"),
         (["export", "--name", "Bad_Name"], "invalid Secret name"),
         (["export", "--namespace", "a.b"], "invalid namespace"),
     ],
