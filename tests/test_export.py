@@ -178,21 +178,26 @@ def test_identity_tokens_and_k8s(docker_config: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "exit_code"),
     [
-        (["--name", "Bad_Name"], "invalid Secret name"),
-        (["--namespace", "a.b"], "invalid namespace"),
-        (["nothing.example"], "no credentials stored for nothing.example"),
+        (["--name", "Bad_Name"], "invalid Secret name", 2),
+        (["--namespace", "a.b"], "invalid namespace", 2),
+        (["nothing.example"], "no credentials stored for nothing.example", 1),
     ],
 )
 def test_errors_are_one_line(
-    docker_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    docker_config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+    exit_code: int,
 ) -> None:
-    """Bad names and unknown servers fail with one line, and no file is written."""
+    """Bad names (usage, exit 2) and unknown servers (exit 1) fail with one line, and no file is written."""
     _seed(docker_config, {"reg.example": ("u", "pw")})
     target = tmp_path / "out.yaml"
     code, out, err = _run(capsys, "export", "-o", str(target), *args)
-    assert code == 1
+    assert code == exit_code
     assert out == ""
     assert message in err
     assert len(err.strip().splitlines()) == 1

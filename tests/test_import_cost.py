@@ -72,3 +72,18 @@ def test_cli_get_and_list_load_no_http(config_dir: Path) -> None:
     )
     loaded = _loaded_after(code, config_dir)
     assert loaded & HEAVY == set()
+    assert {"regcred._write", "regcred._tools"} & loaded == set()
+
+
+def test_cli_version_loads_no_http(config_dir: Path) -> None:
+    """`regcred --version` imports no HTTP/TLS stack and none of the commands' work."""
+    code = (
+        "from regcred.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0\n"
+    )
+    loaded = _loaded_after(code, config_dir)
+    assert loaded & HEAVY == set()
+    assert {"regcred._write", "regcred._tools", "regcred._lookup"} & loaded == set()

@@ -333,20 +333,25 @@ def test_legacy_spellings_are_canonicalised(
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "message", "exit_code"),
     [
-        (["--to", "not-installed"], "docker-credential-not-installed not found on PATH"),
-        (["--to", "../evil"], "invalid store"),
-        (["--to", "file", "nothing.example"], "no credentials stored for nothing.example"),
+        (["--to", "not-installed"], "docker-credential-not-installed not found on PATH", 1),
+        (["--to", "../evil"], "invalid store", 2),
+        (["--to", "file", "nothing.example"], "no credentials stored for nothing.example", 1),
     ],
 )
 def test_usage_errors(
-    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    docker_config: Path,
+    bin_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+    exit_code: int,
 ) -> None:
-    """Unknown stores and servers fail in one line before anything changes."""
+    """Unknown stores and servers fail in one line before anything changes (an invalid name: exit 2)."""
     before = seed(docker_config)
     code, _, err = run(capsys, "migrate", *argv)
-    assert code == 1
+    assert code == exit_code
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert docker_config.read_bytes() == before

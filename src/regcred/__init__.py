@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         LoginError,
         RegcredError,
         StoreUnavailableError,
+        UsageError,
     )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "LogoutResult",
     "RegcredError",
     "StoreUnavailableError",
+    "UsageError",
     "__version__",
     "erase_credentials",
     "get_credentials",

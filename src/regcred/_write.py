@@ -20,7 +20,13 @@ from regcred._address import DOCKER_HUB, logout_aliases, normalize
 from regcred._lookup import podman_auth_files
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
-from regcred.errors import CredentialsNotFoundError, CredentialStoreError, LoginError, RegcredError
+from regcred.errors import (
+    CredentialsNotFoundError,
+    CredentialStoreError,
+    LoginError,
+    RegcredError,
+    UsageError,
+)
 from regcred.stores._router import Router, StoreChoice
 from regcred.stores.file import same_registry
 
@@ -213,8 +219,11 @@ def logout(
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
+    ``server`` together with ``all`` is a :class:`UsageError`.
     """
     all_registries = all
+    if all_registries and server:
+        raise UsageError("give a SERVER or --all, not both")
     path = _config.config_path(config_dir)
     config = _config.load(path)
     router = Router(config)

@@ -5,6 +5,7 @@ The tree::
     RegcredError
     ├── ConfigError                  config.json (or an auth file) unreadable or invalid
     ├── AddressError (ValueError)    a server address regcred refuses to use
+    ├── UsageError (ValueError)      arguments that contradict each other or name nothing valid
     ├── LoginError                   the registry refused the login, or could not be reached
     │   └── InsecureRedirectError    the registry tried to send credentials elsewhere
     └── CredentialStoreError         a credential store failed
@@ -13,7 +14,8 @@ The tree::
         └── HelperError              a docker-credential-* program failed
 
 Messages say what to do next and never contain a secret.  Exit codes are
-mapped only in ``cli.py`` and ``helpers/_protocol.py``.
+mapped only in ``cli/`` (``UsageError`` exits 2, every other error 1) and
+``helpers/_protocol.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "LoginError",
     "RegcredError",
     "StoreUnavailableError",
+    "UsageError",
 ]
 
 
@@ -41,6 +44,17 @@ class ConfigError(RegcredError):
 
 class AddressError(RegcredError, ValueError):
     """A server address that regcred refuses to use."""
+
+
+class UsageError(RegcredError, ValueError):
+    """The caller asked for something that cannot mean anything: conflicting options,
+    an invalid store or Secret name.  Nothing was read or changed yet.
+
+    Raised by the library functions too (``logout`` with a server and
+    ``all_registries``, ``migrate`` to an invalid store name), so the rule
+    lives in one place and the CLI only maps it to exit 2.  Errors about the
+    registry, a store or the credentials themselves are never usage errors.
+    """
 
 
 class LoginError(RegcredError):

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from regcred._address import normalize
 from regcred._gojson import dumps_compact, dumps_indent
-from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError
+from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -70,7 +70,7 @@ def export(
 ) -> ExportResult:
     """Build the export document for ``servers`` (all stored credentials if empty)."""
     if fmt not in {"k8s", "config"}:
-        raise RegcredError(f"unknown export format {fmt!r}: use k8s or config")
+        raise UsageError(f"unknown export format {fmt!r}: use k8s or config")
     if fmt == "k8s":
         _check_name(name, namespace)
     creds, skipped = _collect(servers, fmt, config_dir)
@@ -225,12 +225,12 @@ def _config_entry(creds: Credentials) -> dict[str, str]:
 
 def _check_name(name: str, namespace: str | None) -> None:
     if len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
-        raise RegcredError(
+        raise UsageError(
             f"invalid Secret name {name!r}: use lower-case letters, digits, '-' and '.' "
             "(a DNS subdomain, at most 253 characters)"
         )
     if namespace is not None and (len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace)):
-        raise RegcredError(
+        raise UsageError(
             f"invalid namespace {namespace!r}: use lower-case letters, digits and '-' "
             "(a DNS label, at most 63 characters)"
         )

@@ -61,6 +61,7 @@ from regcred.errors import (
     CredentialsNotFoundError,
     CredentialStoreError,
     RegcredError,
+    UsageError,
 )
 from regcred.stores._router import helper_store
 from regcred.stores.file import set_entry
@@ -85,7 +86,11 @@ def migrate(
 ) -> Plan:
     """Move credentials to ``to`` (``"file"`` or a helper name); see the module docstring."""
     target = "" if to == FILE else to
-    if target:
+    if to != FILE:
+        from regcred.stores.helper import valid_helper_name
+
+        if not valid_helper_name(to):  # the caller's mistake ("" too), not the config's
+            raise UsageError(f"invalid store {to!r}: use 'file' or a credential helper name")
         check_helper(target)
     path = _config.config_path(config_dir)
     config = _config.load(path)

@@ -1,7 +1,15 @@
-"""The ``regcred`` command: a thin shell over the library.
+"""The ``regcred`` command: a thin shell over the library, built from one table.
+
+``_COMMANDS`` lists every subcommand: its name, its one-line help, the
+function adding its arguments, the typed namespace they are parsed into and
+the function that runs it.  The commands live with what they own:
+``_read`` (get, list), ``_login`` (login, logout), ``_tools`` (doctor,
+migrate, export).  Those modules import their work lazily, so ``regcred get``
+and ``regcred list`` never load the login network stack.
 
 Exit codes: 0 success; 1 an error regcred explains in one line on stderr
-(``--debug`` adds the traceback); 2 bad usage; 130 interrupted.
+(``--debug`` adds the traceback); 2 bad usage (argparse's own errors, and
+every :class:`~regcred.errors.UsageError`); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.errors import RegcredError
+from regcred.cli import _login, _read, _tools
+from regcred.cli._args import Command, CommonArgs
+from regcred.errors import RegcredError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
@@ -17,13 +27,57 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-
-class _CliArgs(argparse.Namespace):
-    command: str
-    config: str | None
-    debug: bool
-    server: str | None
-    json: bool
+_COMMANDS = (
+    Command(
+        "get",
+        "print the credentials for SERVER as credential-helper JSON",
+        _read.add_get_arguments,
+        _read.GetArgs,
+        _read.run_get,
+    ),
+    Command(
+        "list",
+        "list the registries you are logged in to (never secrets)",
+        _read.add_list_arguments,
+        _read.ListArgs,
+        _read.run_list,
+    ),
+    Command(
+        "login",
+        "log in to a registry (default: Docker Hub)",
+        _login.add_login_arguments,
+        _login.LoginArgs,
+        _login.run_login,
+    ),
+    Command(
+        "logout",
+        "log out of a registry (default: Docker Hub)",
+        _login.add_logout_arguments,
+        _login.LogoutArgs,
+        _login.run_logout,
+    ),
+    Command(
+        "doctor",
+        "show where every credential lives and what is broken or unsafe",
+        _tools.add_doctor_arguments,
+        _tools.DoctorArgs,
+        _tools.run_doctor,
+    ),
+    Command(
+        "migrate",
+        "move credentials into another store (a helper, or the config file)",
+        _tools.add_migrate_arguments,
+        _tools.MigrateArgs,
+        _tools.run_migrate,
+    ),
+    Command(
+        "export",
+        "write credentials as a Kubernetes pull secret or a standalone config.json",
+        _tools.add_export_arguments,
+        _tools.ExportArgs,
+        _tools.run_export,
+    ),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,43 +98,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"regcred {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    get = sub.add_parser(
-        "get",
-        parents=[common],
-        help="print the credentials for SERVER as credential-helper JSON",
-        description='Print {"ServerURL","Username","Secret"} for SERVER, as a credential '
-        "helper's get does. Exit 1 if there are none.",
-    )
-    get.add_argument("server", metavar="SERVER", nargs="?", help="registry (default: Docker Hub)")
-
-    lst = sub.add_parser(
-        "list",
-        parents=[common],
-        help="list the registries you are logged in to (never secrets)",
-        description="Print every stored registry key and its username. Never prints a secret.",
-    )
-    lst.add_argument("--json", action="store_true", help="print a JSON object {key: username}")
-
-    from regcred.cli import _login as _commands
-
-    _commands.add_subcommands(sub, common)
+    for command in _COMMANDS:
+        command.add_arguments(sub.add_parser(command.name, parents=[common], help=command.help))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv, namespace=_CliArgs())
-    args.config = getattr(args, "config", None)
-    args.debug = getattr(args, "debug", False)
+    parsed = _parser().parse_args(argv)
+    [command] = [c for c in _COMMANDS if c.name == parsed.command]
+    # --config and --debug may come before or after the command (SUPPRESS keeps
+    # the subparser from overwriting the first with its default).
+    args: CommonArgs = command.args(**{"config": None, "debug": False, **vars(parsed)})
     try:
-        return _dispatch(args)
+        return command.run(args)
+    except UsageError as exc:
+        _error(args, f"{exc} (see 'regcred {command.name} --help')")
+        return 2
     except RegcredError as exc:
-        if args.debug:
-            import traceback
-
-            traceback.print_exc()
-        print(f"regcred: {exc}", file=sys.stderr)
+        _error(args, str(exc))
         return 1
     except KeyboardInterrupt:
         print("regcred: interrupted", file=sys.stderr)
@@ -89,44 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _dispatch(args: _CliArgs) -> int:
-    if args.command == "get":
-        return _get(args)
-    if args.command == "list":
-        return _list(args)
-    from regcred.cli import _login as _commands
+def _error(args: CommonArgs, message: str) -> None:
+    """One line on stderr, its control characters escaped (messages may quote config.json)."""
+    from regcred._text import printable
 
-    return _commands.run(args)
+    if args.debug:
+        import traceback
 
-
-def _get(args: _CliArgs) -> int:
-    from regcred._address import normalize
-    from regcred._gojson import dumps_compact
-    from regcred._lookup import get_credentials
-
-    server = args.server
-    creds = get_credentials(server, config_dir=args.config)
-    if creds is None:
-        print(f"regcred: no credentials stored for {normalize(server)}", file=sys.stderr)
-        return 1
-    doc = {"ServerURL": creds.server, "Username": creds.username, "Secret": creds.secret}
-    sys.stdout.write(dumps_compact(doc))
-    return 0
-
-
-def _list(args: _CliArgs) -> int:
-    from regcred._lookup import list_credentials
-
-    entries = list_credentials(config_dir=args.config)
-    if args.json:
-        from regcred._gojson import dumps_compact
-
-        sys.stdout.write(dumps_compact(entries, sort_keys=True))
-        return 0
-    if not entries:
-        print("no stored credentials", file=sys.stderr)
-        return 0
-    width = max(len(k) for k in entries)
-    for key, username in entries.items():
-        print(f"{key:<{width}}  {username}")
-    return 0
+        traceback.print_exc()
+    print(f"regcred: {printable(message)}", file=sys.stderr)

@@ -1,7 +1,10 @@
 """The ``login`` and ``logout`` subcommands: flags, prompts and messages (docker's).
 
-Everything that decides anything lives in ``_api``; this module only turns
-flags, stdin and the terminal into arguments, and outcomes into messages.
+Everything that decides anything lives in ``regcred._write``; this module
+only turns flags, stdin and the terminal into arguments, and outcomes into
+messages.  Flags that contradict each other are a :class:`UsageError` (exit 2);
+values that are wrong (an empty or non-UTF-8 password) are a ``LoginError``
+(exit 1), as are the registry's refusals.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.errors import LoginError
+from regcred.cli._args import CommonArgs
+from regcred.errors import LoginError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
@@ -23,15 +27,21 @@ https://docs.docker.com/go/credential-store/
 """
 
 
-def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register login and logout on ``sub`` (an argparse subparsers action)."""
-    login = sub.add_parser(
-        "login",
-        parents=[common],
-        help="log in to a registry (default: Docker Hub)",
-        description='Log in to a registry. If no server is given, "https://index.docker.io/v1/" '
+class LoginArgs(CommonArgs):
+    server: str | None
+    username: str | None
+    password: str | None
+    password_stdin: bool
+    cert_dir: list[str]
+    insecure: bool
+    verbose: bool
+
+
+def add_login_arguments(login: argparse.ArgumentParser) -> None:
+    login.description = (
+        'Log in to a registry. If no server is given, "https://index.docker.io/v1/" '
         "(Docker Hub) is the default. The credentials are checked against the registry before "
-        "they are stored.",
+        "they are stored."
     )
     login.add_argument("server", metavar="SERVER", nargs="?", help="registry, e.g. localhost:8080")
     login.add_argument("-u", "--username", help="username")
@@ -51,34 +61,25 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
 
-    logout = sub.add_parser(
-        "logout",
-        parents=[common],
-        help="log out of a registry (default: Docker Hub)",
-        description="Remove the credentials for SERVER, under every spelling of its address, "
-        "from config.json and from the credential helper that holds them.",
+
+class LogoutArgs(CommonArgs):
+    server: str | None
+    all: bool
+    verbose: bool
+
+
+def add_logout_arguments(logout: argparse.ArgumentParser) -> None:
+    logout.description = (
+        "Remove the credentials for SERVER, under every spelling of its address, "
+        "from config.json and from the credential helper that holds them."
     )
     logout.add_argument("server", metavar="SERVER", nargs="?", help="registry")
     logout.add_argument("-a", "--all", action="store_true", help="log out of every registry")
     logout.add_argument("-v", "--verbose", action="store_true", help="explain every step")
 
-    from regcred.cli import _tools as _more_commands
 
-    _more_commands.add_subcommands(sub, common)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.command == "login":
-        return _login(args)
-    if args.command == "logout":
-        return _logout(args)
-    from regcred.cli import _tools as _more_commands
-
-    return _more_commands.run(args)
-
-
-def _log(args: argparse.Namespace) -> Any:
-    if not getattr(args, "verbose", False):
+def _log(args: LoginArgs | LogoutArgs) -> Any:
+    if not args.verbose:
         return None
 
     def log(line: str) -> None:
@@ -100,7 +101,7 @@ def _warn_env_auth_config() -> None:
         print(_ENV_WARNING, file=sys.stderr)
 
 
-def _login(args: argparse.Namespace) -> int:
+def run_login(args: LoginArgs) -> int:
     from regcred import _write as _api
     from regcred._address import normalize
 
@@ -172,15 +173,15 @@ def _succeeded(outcome: Any) -> int:
     return 0
 
 
-def _flag_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+def _flag_credentials(args: LoginArgs) -> tuple[str | None, str | None]:
     """Docker's flag rules: -p warns, --password-stdin needs -u, one trailing EOL stripped."""
     username: str | None = args.username
     password: str | None = args.password
     from_stdin = args.password_stdin or password == "-"
     if args.password_stdin and password not in (None, "-"):
-        raise LoginError("conflicting options: cannot specify both --password and --password-stdin")
+        raise UsageError("conflicting options: cannot specify both --password and --password-stdin")
     if from_stdin and not username:
-        raise LoginError("the --password-stdin option requires --username to be set")
+        raise UsageError("the --password-stdin option requires --username to be set")
     if username is not None and not username.strip():
         raise LoginError("username is empty")
     if username is not None:
@@ -239,12 +240,10 @@ def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) ->
     return username, password
 
 
-def _logout(args: argparse.Namespace) -> int:
+def run_logout(args: LogoutArgs) -> int:
     from regcred import _write as _api
     from regcred._address import normalize
 
-    if args.all and args.server:
-        raise LoginError("give a SERVER or --all, not both")
     _warn_env_auth_config()
     outcome = _api.logout(args.server, all=args.all, config_dir=args.config, log=_log(args))
     if args.all:

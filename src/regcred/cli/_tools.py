@@ -1,6 +1,6 @@
 """The doctor, migrate and export subcommands (CLI wiring only).
 
-The work is done in ``_doctor``, ``_migrate`` and ``_export``; this module
+The work is done in ``regcred._tools`` (``doctor``, ``migrate``, ``export``); this module
 turns flags into calls and results into lines.  Nothing here prints a secret,
 except ``export`` writing its document where it was asked to.
 """
@@ -10,51 +10,60 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.errors import RegcredError
-
-TYPE_CHECKING = False  # typing costs start-up time
-if TYPE_CHECKING:
-    from typing import Any
+from regcred.cli._args import CommonArgs
 
 _SECRETS_ON_TERMINAL = (
     "regcred: warning: this output holds secrets (base64 is not encryption); redirect it or use -o FILE"
 )
 
 
-def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register doctor, migrate and export on ``sub`` (an argparse subparsers action)."""
-    doctor = sub.add_parser(
-        "doctor",
-        parents=[common],
-        help="show where every credential lives and what is broken or unsafe",
-        description="Show the config files in use, the store that holds each registry's "
+class DoctorArgs(CommonArgs):
+    json: bool
+
+
+def add_doctor_arguments(doctor: argparse.ArgumentParser) -> None:
+    doctor.description = (
+        "Show the config files in use, the store that holds each registry's "
         "credentials, the state of the Secret Service and pass, and every problem found "
         "(plaintext credentials, missing helpers, loose file modes, podman files that "
-        "disagree). Exit 1 when something is broken or unsafe. Never prints a secret.",
+        "disagree). Exit 1 when something is broken or unsafe. Never prints a secret."
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    migrate = sub.add_parser(
-        "migrate",
-        parents=[common],
-        help="move credentials into another store (a helper, or the config file)",
-        description="Move every credential (or those of SERVER…) from where it is to STORE: "
+
+class MigrateArgs(CommonArgs):
+    to: str
+    servers: list[str]
+    dry_run: bool
+
+
+def add_migrate_arguments(migrate: argparse.ArgumentParser) -> None:
+    migrate.description = (
+        "Move every credential (or those of SERVER…) from where it is to STORE: "
         "'file' (config.json) or a helper name such as regcred-secretservice, regcred-pass, "
         "secretservice or pass. Each credential is copied, read back and compared before the "
-        "source is erased and config.json is updated; any failure leaves everything as it was.",
+        "source is erased and config.json is updated; any failure leaves everything as it was."
     )
     migrate.add_argument("--to", required=True, metavar="STORE", help="'file' or a helper name")
     migrate.add_argument("servers", metavar="SERVER", nargs="*", help="registries to move")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
-    export = sub.add_parser(
-        "export",
-        parents=[common],
-        help="write credentials as a Kubernetes pull secret or a standalone config.json",
-        description="Write the credentials of SERVER… (default: every stored one) as a "
+
+class ExportArgs(CommonArgs):
+    servers: list[str]
+    format: str
+    json: bool
+    output: str | None
+    name: str
+    namespace: str | None
+
+
+def add_export_arguments(export: argparse.ArgumentParser) -> None:
+    export.description = (
+        "Write the credentials of SERVER… (default: every stored one) as a "
         "Kubernetes Secret of type kubernetes.io/dockerconfigjson (as kubectl create secret "
         "docker-registry writes it), or as a standalone config.json for CI. The output holds "
-        "secrets: -o FILE is created with mode 0600.",
+        "secrets: -o FILE is created with mode 0600."
     )
     export.add_argument("servers", metavar="SERVER", nargs="*", help="registries to export")
     export.add_argument("--format", choices=["k8s", "config"], default="k8s", help="k8s (default) or config")
@@ -64,17 +73,7 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument("--namespace", metavar="NS", help="k8s: the Secret's namespace")
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.command == "doctor":
-        return _doctor(args)
-    if args.command == "migrate":
-        return _migrate(args)
-    if args.command == "export":
-        return _export(args)
-    raise RegcredError(f"unknown command {args.command!r}")
-
-
-def _doctor(args: argparse.Namespace) -> int:
+def run_doctor(args: DoctorArgs) -> int:
     from regcred._tools import doctor as _doctor
 
     report = _doctor.diagnose(config_dir=args.config)
@@ -87,7 +86,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if report.healthy else 1
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def run_migrate(args: MigrateArgs) -> int:
     from regcred._tools import migrate as _migrate
 
     def say(line: str) -> None:
@@ -97,7 +96,7 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
+def run_export(args: ExportArgs) -> int:
     from regcred._tools import export as _export
 
     result = _export.export(
