@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from regcred import _config
+from regcred import _config, _settings
 from regcred._address import DOCKER_HUB, HUB_HOSTS, split_repository, stored_host
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError
@@ -242,4 +242,4 @@ def _store(name: str) -> CredentialStore:
 def _podman_enabled(flag: bool | None) -> bool:
     if flag is not None:
         return flag
-    return os.environ.get("REGCRED_PODMAN_AUTH", "1").lower() not in {"0", "false", "no", "off"}
+    return _settings.podman_auth()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from regcred import _settings
 from regcred.errors import StoreUnavailableError
 
 __all__ = [
@@ -110,13 +111,11 @@ def pass_state() -> tuple[str, str]:
 def _gpg_has(listing: str, key_id: str) -> bool:
     import subprocess
 
-    from regcred.stores._gpg import gpg_program
-
     try:
         done = subprocess.run(
-            [gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
+            [_settings.gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
             capture_output=True,
-            timeout=30,
+            timeout=_settings.gpg_timeout(),
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
