@@ -222,3 +222,30 @@ def test_bad_lock_timeout_in_regcred_logout(docker_config: Path) -> None:
     result = _run([sys.executable, "-m", "regcred", "logout", "reg.example"], {"REGCRED_LOCK_TIMEOUT": "-1"})
     _one_line_error(result, "stderr", "REGCRED_LOCK_TIMEOUT")
     assert docker_config.read_text() == original
+
+
+# --- the settings reach the places that had a fixed 30 s ------------------------
+
+
+def test_migrate_rollback_reads_the_lock_timeout(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """migrate's rollback of config.json waits REGCRED_LOCK_TIMEOUT for the lock (was a fixed 30 s)."""
+    from regcred._tools import migrate
+
+    docker_config.parent.mkdir()
+    docker_config.write_bytes(b'{"credsStore": "regcred-pass"}\n')
+    monkeypatch.setenv("REGCRED_LOCK_TIMEOUT", "abc")
+    with pytest.raises(ConfigError, match=r"^REGCRED_LOCK_TIMEOUT is not a number"):
+        migrate._restore(docker_config, b"{}\n", docker_config.read_bytes())
+    assert docker_config.read_bytes() == b'{"credsStore": "regcred-pass"}\n'
+
+
+def test_doctor_gpg_check_reads_the_gpg_timeout(pass_env: PassEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor's gpg key check runs gpg under REGCRED_GPG_TIMEOUT (was a fixed 30 s)."""
+    from regcred._tools import probes
+
+    assert probes.pass_state()[0] == "ok"
+    monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "abc")
+    with pytest.raises(ConfigError, match=r"^REGCRED_GPG_TIMEOUT is not a number"):
+        probes.pass_state()
