@@ -159,6 +159,15 @@ def test_lists_and_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert _settings.gpg_program() == "gpg"
 
 
+def test_problems_lists_every_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """problems() gives each bad setting's one line (doctor can show them all at once)."""
+    assert _settings.problems() == []
+    monkeypatch.setenv("REGCRED_DBUS_TIMEOUT", "abc")
+    monkeypatch.setenv("REGCRED_DEBUG", "maybe")
+    monkeypatch.setenv("REGCRED_HTTP_TIMEOUT", "2")
+    assert [line.split()[0] for line in _settings.problems()] == ["REGCRED_DBUS_TIMEOUT", "REGCRED_DEBUG"]
+
+
 def test_an_undeclared_name_is_a_bug() -> None:
     """Accessors only read declared settings, of the declared kind."""
     with pytest.raises(KeyError):

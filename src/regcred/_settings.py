@@ -198,6 +198,18 @@ def words(name: str) -> tuple[str, ...] | None:
     return tuple(raw.split()) if raw else None
 
 
+def problems() -> list[str]:
+    """The one-line error of every declared setting whose value is bad (for doctor)."""
+    readers = {SECONDS: seconds, FLAG: flag, PATH: path, STRING: string, LIST: words}
+    found = []
+    for name, setting in SETTINGS.items():
+        try:
+            readers[setting.kind](name)
+        except ConfigError as exc:
+            found.append(str(exc))
+    return found
+
+
 # --- one accessor per setting -------------------------------------------------
 
 
