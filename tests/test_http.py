@@ -23,7 +23,7 @@ from regcred._net.http import (
     timeout_from_env,
 )
 from regcred._net.tls import registry_cert_dirs, trust_context
-from regcred.errors import LoginError
+from regcred.errors import ConfigError, LoginError
 from tests.conftest import require_program
 from tests.fixtures.hostile import Reply
 
@@ -114,17 +114,20 @@ def test_timeout_on_a_silent_server(
     [
         ("", 15.0),
         ("2.5", 2.5),
-        ("0", 15.0),
-        ("-1", 15.0),
-        ("nan", 15.0),
-        ("inf", 15.0),
-        ("x", 15.0),
     ],
 )
 def test_timeout_from_env(monkeypatch: pytest.MonkeyPatch, value: str, expected: float) -> None:
     """Only a positive finite REGCRED_HTTP_TIMEOUT overrides docker's 15 s."""
     monkeypatch.setenv("REGCRED_HTTP_TIMEOUT", value)
     assert timeout_from_env() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "x"])
+def test_bad_timeout_from_env(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """Any other REGCRED_HTTP_TIMEOUT is an error naming it (settings' one policy), not 15 s."""
+    monkeypatch.setenv("REGCRED_HTTP_TIMEOUT", value)
+    with pytest.raises(ConfigError, match=r"^REGCRED_HTTP_TIMEOUT"):
+        timeout_from_env()
 
 
 def test_connection_refused_message(make_client: Callable[..., Client]) -> None:

@@ -16,7 +16,7 @@ import pytest
 from regcred import _config
 from regcred._net.auth import verify_login
 from regcred._net.http import Client, Request, redact_url
-from regcred.errors import LoginError
+from regcred.errors import ConfigError, LoginError
 
 
 def _serve_once(handler_bytes: list[bytes], delay: float = 0.0) -> tuple[int, threading.Thread]:
@@ -112,9 +112,13 @@ def test_non_utf8_password_is_a_clear_error(docker_config: Path) -> None:
     assert b"UTF-8" in result.stderr
 
 
-def test_bad_lock_timeout_value_falls_back(docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """REGCRED_LOCK_TIMEOUT=abc does not crash a write."""
+def test_bad_lock_timeout_value_is_an_error(docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """REGCRED_LOCK_TIMEOUT=abc does not crash a write: a ConfigError naming it, nothing written."""
     monkeypatch.setenv("REGCRED_LOCK_TIMEOUT", "abc")
+    with pytest.raises(ConfigError, match=r"^REGCRED_LOCK_TIMEOUT is not a number"):
+        _config.update(docker_config, lambda c: c.set_auth("r.example", "u", "p"))
+    assert not docker_config.parent.exists()
+    monkeypatch.delenv("REGCRED_LOCK_TIMEOUT")
     _config.update(docker_config, lambda c: c.set_auth("r.example", "u", "p"))
     assert _config.load(docker_config).entry("r.example") is not None
 

@@ -28,7 +28,7 @@ import os
 import time
 from pathlib import Path
 
-from regcred._settings import seconds
+from regcred._settings import lock_timeout
 from regcred.errors import ConfigError
 
 __all__ = ["Locked", "atomic_write"]
@@ -45,12 +45,13 @@ class Locked:
         """Take the lock, creating the directory (``0700``) and the lock file if missing."""
         import fcntl
 
+        timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
         _make_dir(self.lock_path.parent)
         try:
             self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
-        deadline = time.monotonic() + seconds("REGCRED_LOCK_TIMEOUT", 30.0)
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

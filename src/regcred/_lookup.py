@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from regcred import _config
+from regcred import _config, _settings
 from regcred._address import DOCKER_HUB, split_repository
 from regcred.errors import CredentialsNotFoundError
 from regcred.stores._router import Router
@@ -111,4 +111,4 @@ def from_podman_files(key: str, repo: str) -> Credentials | None:
 def _podman_enabled(flag: bool | None) -> bool:
     if flag is not None:
         return flag
-    return os.environ.get("REGCRED_PODMAN_AUTH", "1").lower() not in {"0", "false", "no", "off"}
+    return _settings.podman_auth()

@@ -3,7 +3,7 @@
 The tree::
 
     RegcredError
-    ├── ConfigError                  config.json (or an auth file) unreadable or invalid
+    ├── ConfigError                  config.json, an auth file or a REGCRED_* setting unusable
     ├── AddressError (ValueError)    a server address regcred refuses to use
     ├── UsageError (ValueError)      arguments that contradict each other or name nothing valid
     ├── LoginError                   the registry refused the login, or could not be reached
@@ -39,7 +39,7 @@ class RegcredError(Exception):
 
 
 class ConfigError(RegcredError):
-    """config.json or an auth file cannot be read, parsed or written."""
+    """config.json or an auth file cannot be read, parsed or written, or a setting is unusable."""
 
 
 class AddressError(RegcredError, ValueError):

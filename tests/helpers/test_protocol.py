@@ -426,6 +426,16 @@ def test_debug_traceback_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.out.count(b"\n") == 1
 
 
+def test_bad_debug_setting_is_its_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """REGCRED_DEBUG that is neither on nor off: the setting's one line, no traceback."""
+    monkeypatch.setenv("REGCRED_DEBUG", "maybe")
+    result = run(["get"], b"r", Exploding())
+    assert result.code == 1
+    assert result.out.startswith(b"REGCRED_DEBUG is neither on nor off: ")
+    assert result.out.count(b"\n") == 1
+    assert "Traceback" not in result.err
+
+
 def test_terminal_stdin_gets_a_prompt_on_stderr() -> None:
     """Run by hand at a terminal, get says what it waits for (stderr only)."""
 

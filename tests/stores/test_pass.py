@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regcred.credentials import Credentials
-from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.errors import ConfigError, CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 from regcred.stores.pass_ import (
     PassStore,
     decode_server,
@@ -362,6 +362,9 @@ def test_gpg_timeout_kills_and_reports(pass_env: PassEnv, monkeypatch: pytest.Mo
         PassStore().get("reg.example")
     assert time.monotonic() - started < 5
     monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "not a number")
+    with pytest.raises(ConfigError, match=r"^REGCRED_GPG_TIMEOUT is not a number"):
+        PassStore().get("reg.example")
+    monkeypatch.delenv("REGCRED_GPG_TIMEOUT")
     assert PassStore().get("reg.example").secret == "pw"
 
 

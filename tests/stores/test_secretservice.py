@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regcred.credentials import Credentials
-from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.errors import ConfigError, CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 from regcred.stores.secretservice import DOCKER_LABEL, NO_KEYRING_HINT, SCHEMA, SecretServiceStore
 from regcred.testing import StoreContract
 
@@ -312,7 +312,7 @@ def test_stuck_service_times_out(session_bus: str, monkeypatch: pytest.MonkeyPat
 def test_bad_timeout_setting(keyring: Keyring, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     """A REGCRED_DBUS_TIMEOUT that is not a positive number is reported, not ignored."""
     monkeypatch.setenv("REGCRED_DBUS_TIMEOUT", value)
-    with pytest.raises(StoreUnavailableError, match="REGCRED_DBUS_TIMEOUT"):
+    with pytest.raises(ConfigError, match="REGCRED_DBUS_TIMEOUT"):
         SecretServiceStore().list()
 
 

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from regcred._net.proxy import proxy_url
 from regcred._net.tls import client_context
-from regcred._settings import seconds
+from regcred._settings import http_timeout
 from regcred._version import __version__
 from regcred.errors import LoginError
 
@@ -178,7 +178,7 @@ def redact_url(url: str) -> str:
 
 def timeout_from_env() -> float:
     """``REGCRED_HTTP_TIMEOUT`` in seconds when it is a positive number, else 15."""
-    return seconds("REGCRED_HTTP_TIMEOUT", DEFAULT_TIMEOUT)
+    return http_timeout()
 
 
 def proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:

@@ -45,7 +45,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from regcred import _config
+from regcred import _config, _settings
 from regcred._address import normalize
 from regcred._tools.migrate_plan import (
     Plan,
@@ -288,7 +288,7 @@ def _restore(path: Path, original: bytes | None, written: bytes | None) -> None:
     target = Path(os.path.realpath(path))
     lock = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + _settings.lock_timeout()
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

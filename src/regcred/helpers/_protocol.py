@@ -24,12 +24,12 @@ working, while ``list`` fails (an empty answer would let ``logout`` and
 
 from __future__ import annotations
 
-import os
 import sys
 
+from regcred import _settings
 from regcred._gojson import dumps_compact, encode_utf8
 from regcred.credentials import Credentials
-from regcred.errors import CredentialsNotFoundError, RegcredError, StoreUnavailableError
+from regcred.errors import ConfigError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
 from regcred.helpers._godecode import GoError, decode_credentials, go_decode
 
 TYPE_CHECKING = False
@@ -163,7 +163,11 @@ def _failure(action: str, exc: Exception, stderr: TextIO, program: str) -> tuple
     if isinstance(exc, (GoError, RegcredError)):
         # Go's texts and our own errors never contain a secret (errors.py contract).
         return _one_line(str(exc) or type(exc).__name__), 1
-    if os.environ.get("REGCRED_DEBUG") == "1":
+    try:
+        debug = _settings.debug()
+    except ConfigError as bad:  # the setting's own one-line error, the policy for bad values
+        return _one_line(str(bad)), 1
+    if debug:
         import traceback
 
         traceback.print_exception(exc, file=stderr)

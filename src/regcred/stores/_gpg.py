@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import time
 
-from regcred._settings import seconds
+from regcred._settings import gpg_program, gpg_timeout, password_store_gpg_opts
 from regcred.errors import CredentialStoreError, StoreUnavailableError
 
 NO_GPG = "gpg is not installed (Debian/Ubuntu: apt install gnupg)"
 
-_DEFAULT_TIMEOUT = 30.0
 _SIGPIPE = 13  # signal.SIGPIPE on Linux and macOS; importing signal costs ~1 ms
 _SIGKILL = 9
 # gpg's INV_RECP reason codes (doc/DETAILS).
@@ -180,7 +179,7 @@ def _gpg_argv() -> tuple[list[str], dict[str, str]]:
         env["GPG_TTY"] = os.ttyname(2)  # lets a curses pinentry ask on the user's terminal
     if not (env.get("GPG_TTY") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
         command += ["--pinentry-mode", "error"]  # nobody could answer a prompt
-    command += env.get("PASSWORD_STORE_GPG_OPTS", "").split()
+    command += password_store_gpg_opts()
     return command, env
 
 
@@ -211,11 +210,6 @@ def _gpg_error(stderr: bytes, entry: str) -> CredentialStoreError:
     return CredentialStoreError(f"gpg failed on {entry}: {last}")
 
 
-def gpg_program() -> str:
-    """The gpg to run: ``REGCRED_GPG``, else ``gpg`` on ``PATH``."""
-    return os.environ.get("REGCRED_GPG") or "gpg"
-
-
 def which(program: str) -> str | None:
     """Full path of ``program`` (as ``PATH`` lookup finds it), or None; never a relative one."""
     if os.sep in program:
@@ -227,11 +221,6 @@ def which(program: str) -> str | None:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
-
-
-def gpg_timeout() -> float:
-    """Seconds any one gpg (or git) run may take (``REGCRED_GPG_TIMEOUT``, default 30)."""
-    return seconds("REGCRED_GPG_TIMEOUT", _DEFAULT_TIMEOUT)
 
 
 def has_key(listing: str, key_id: str) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 
+from regcred._settings import dbus_timeout
 from regcred.errors import CredentialStoreError, StoreUnavailableError
 
 TYPE_CHECKING = False
@@ -97,22 +98,6 @@ def bus_address() -> str:
     )
 
 
-def _timeout() -> float:
-    """Seconds to wait for any one D-Bus reply (``REGCRED_DBUS_TIMEOUT``)."""
-    raw = os.environ.get("REGCRED_DBUS_TIMEOUT", "")
-    if not raw:
-        return _DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise StoreUnavailableError(
-            f"REGCRED_DBUS_TIMEOUT={raw!r} is not a positive number of seconds; fix or unset it"
-        )
-    return value
-
-
 def _can_prompt() -> bool:
     """True when an unlock prompt can be answered: a graphical display is set."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -122,8 +107,8 @@ class Client:
     """One connection to the Secret Service; every call is bounded by a timeout."""
 
     def __init__(self) -> None:
+        self.timeout = dbus_timeout()  # a bad REGCRED_DBUS_TIMEOUT is reported even with no bus
         address = bus_address()
-        self.timeout = _timeout()
         from jeepney.io.blocking import open_dbus_connection
 
         try:

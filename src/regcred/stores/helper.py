@@ -20,7 +20,7 @@ import re
 import sys
 
 from regcred._gojson import dumps_compact, encode_utf8
-from regcred._settings import seconds
+from regcred._settings import helper_timeout
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
 
@@ -67,7 +67,7 @@ class HelperStore(CredentialStore):
             )
         self.name = name
         self.program = f"docker-credential-{name}"
-        self.timeout = timeout if timeout is not None else seconds("REGCRED_HELPER_TIMEOUT", 30.0)
+        self.timeout = timeout if timeout is not None else helper_timeout()
 
     # -- protocol ----------------------------------------------------------
 

@@ -54,6 +54,7 @@ import binascii
 import os
 import re
 
+from regcred import _settings
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -119,7 +120,7 @@ class PassStore(CredentialStore):
     @classmethod
     def check(cls) -> None:
         """Raise StoreUnavailableError unless gpg is installed and the store initialized."""
-        if _gpg.which(_gpg.gpg_program()) is None:
+        if _gpg.which(_settings.gpg_program()) is None:
             raise StoreUnavailableError(_gpg.NO_GPG)
         store = cls()
         store._recipients(store.folder)
@@ -256,7 +257,7 @@ class PassStore(CredentialStore):
         With ``verify`` and ``PASSWORD_STORE_SIGNING_KEY`` set, the ``.gpg-id``
         must carry a valid signature by one of those keys (pass's check).
         """
-        override = tuple(os.environ.get("PASSWORD_STORE_KEY", "").split())
+        override = _settings.password_store_key()
         if override:
             return override
         current = start
@@ -271,7 +272,7 @@ class PassStore(CredentialStore):
                 ids = [line.partition("#")[0].strip() for line in lines]
                 if not any(ids):
                     raise StoreUnavailableError(f"{path} lists no gpg key: run `pass init <gpg-id>`")
-                if verify and os.environ.get("PASSWORD_STORE_SIGNING_KEY"):
+                if verify and _settings.password_store_signing_key() is not None:
                     self._verify_signature(path)
                 return tuple(key for key in ids if key)
             if current == self.root or len(current) <= len(self.root):
@@ -285,7 +286,7 @@ class PassStore(CredentialStore):
         """pass's ``verify_file``: ``path.sig`` must be a valid signature by a signing key."""
         wanted = {
             key
-            for key in os.environ.get("PASSWORD_STORE_SIGNING_KEY", "").split()
+            for key in _settings.password_store_signing_key() or ()
             if len(key) == 40 and all(c in "0123456789ABCDEF" for c in key)
         }
         if not os.path.isfile(path + ".sig"):
@@ -305,18 +306,21 @@ class PassStore(CredentialStore):
         relative = os.path.relpath(path, self.root)
         env = dict(os.environ)
         try:
-            _gpg.run([*git, "add", "-A", "--", relative], b"", env, _gpg.gpg_timeout())
+            _gpg.run([*git, "add", "-A", "--", relative], b"", env, _settings.gpg_timeout())
             _, changes, _ = _gpg.run(
-                [*git, "status", "--porcelain", "--", relative], b"", env, _gpg.gpg_timeout()
+                [*git, "status", "--porcelain", "--", relative], b"", env, _settings.gpg_timeout()
             )
             if not changes:
                 return
             _, sign, _ = _gpg.run(
-                [*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _gpg.gpg_timeout()
+                [*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _settings.gpg_timeout()
             )
             flags = ["-S"] if sign.strip() == b"true" else []
             _gpg.run(
-                [*git, "commit", *flags, "-q", "-m", message, "--", relative], b"", env, _gpg.gpg_timeout()
+                [*git, "commit", *flags, "-q", "-m", message, "--", relative],
+                b"",
+                env,
+                _settings.gpg_timeout(),
             )
         except (OSError, TimeoutError):
             pass
@@ -328,7 +332,7 @@ class PassStore(CredentialStore):
 
 def _default_root() -> str:
     """The store directory: ``PASSWORD_STORE_DIR``, else ``~/.password-store`` (as pass)."""
-    return os.environ.get("PASSWORD_STORE_DIR") or os.path.expanduser("~/.password-store")
+    return _settings.password_store_dir()
 
 
 def _mkdir(path: str) -> None:
