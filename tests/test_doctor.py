@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -270,3 +271,31 @@ def test_registry_auth_file_pointing_at_docker_config(
     assert [f["role"] for f in report["files"]] == ["docker"]
     assert not any("shadows" in m or "disagree" in m for m in _problems(report, "warning"))
     assert len(report["credentials"]) == 1
+
+
+def test_terminal_escapes_are_printed_escaped(
+    docker_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keys and usernames with ESC, C1 and bidi controls reach the terminal escaped (issue 11 #7)."""
+    evil_key = "\x1b[2Jevil.example"
+    evil_user = "bob\x1b]52;c;Zm9v\x07\u202e"
+    auth = base64.b64encode(f"{evil_user}:{SECRET}".encode()).decode()
+    _write(docker_config, {"auths": {evil_key: {"auth": auth}}})
+    _code, text, report = _doctor_run(capsys)
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\u202e" not in text
+    assert "\\x1b[2Jevil.example" in text
+    assert {c["key"] for c in report["credentials"]} == {evil_key}  # JSON stays exact
+
+
+def test_a_bad_setting_is_a_broken_finding(
+    docker_config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad REGCRED_* value: doctor still reports everything, and the verdict is broken."""
+    _write(docker_config, {"auths": {}})
+    monkeypatch.setenv("REGCRED_DBUS_TIMEOUT", "abc")
+    code, text, report = _doctor_run(capsys)
+    assert code == 1
+    assert any("REGCRED_DBUS_TIMEOUT" in m for m in _problems(report, "broken"))
+    assert "Healthy" not in text

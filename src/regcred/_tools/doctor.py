@@ -29,9 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regcred import _config
+from regcred import _config, _settings
 from regcred._address import normalize, stored_host
 from regcred._lookup import podman_auth_files
+from regcred._text import printable
+from regcred.credentials import StoreStatus
 from regcred.errors import AddressError, CredentialStoreError, RegcredError
 from regcred.stores import _catalog
 from regcred.stores._router import Router
@@ -103,6 +105,8 @@ class Report:
 def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
     """Inspect the config files, stores and backends; never read a secret."""
     report = Report()
+    for problem in _settings.problems():  # bad REGCRED_* values: nothing else would say which
+        report.add("broken", problem)
     path = _config.config_path(config_dir)
     config = _load(report, path, "docker")
     # REGISTRY_AUTH_FILE=~/.docker/config.json is common: then there is one file, not two.
@@ -308,11 +312,27 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
         named = set(Router(config).helpers())
     result = {}
     for known in _catalog.KNOWN:
-        status = known.status()
+        try:
+            status = known.status()
+        except RegcredError as exc:  # a bad setting, already among the problems
+            status = StoreStatus("error", str(exc))
         users = sorted(named & known.helpers)
         result[known.backend] = Backend(known.backend, status.state, status.detail, users)
         report.backends.append(result[known.backend])
+        if status.state in _FAILING:
+            # Present but not working: every program that uses it will fail or hang.
+            report.add("broken", f"the {known.title} does not work here: {status.detail}")
+        elif status.state in _DEGRADED and not users:
+            report.add("warning", f"the {known.title} is {status.state}: {status.detail}")
     return result
+
+
+#: Backend states that are a problem whoever uses the backend (a store that is
+#: merely absent, such as no-bus or not-initialized, is not).
+_FAILING = frozenset({"failing"})
+#: States worth a warning even when nothing uses the backend yet (when something
+#: does, the helper's own check reports it as broken).
+_DEGRADED = frozenset({"unreachable", "key-missing"})
 
 
 # -- text ----------------------------------------------------------------------
@@ -345,4 +365,5 @@ def render_text(report: Report) -> str:
         out.append("Healthy." if not report.problems else "Healthy, with warnings.")
     else:
         out.append("Something is broken or unsafe (exit status 1).")
-    return "\n".join(out) + "\n"
+    # Keys, usernames and paths come from files anyone may have written.
+    return "\n".join(printable(line) for line in out) + "\n"

@@ -108,20 +108,33 @@ class SecretServiceStore(CredentialStore):
             client.close()
 
     def status(self) -> StoreStatus:
-        """no-bus, no-service, no-keyring, locked, or ok (what doctor shows); reads no secret."""
+        """What doctor shows; reads no secret.
+
+        ``no-bus`` (no session bus here), ``unreachable`` (a bus address that
+        cannot be reached or does not answer), ``no-service``, ``failing`` (a
+        Secret Service that errs or does not answer), ``no-keyring``,
+        ``locked`` or ``ok``.
+        """
         from regcred.stores._secretservice_dbus import bus_address
 
+        # The store's own rules, stage by stage: is there a bus, does it answer,
+        # is there a Secret Service on it, does that answer?
         try:
-            # The store's own rules, stage by stage: is there a bus, can we connect,
-            # is there a Secret Service on it?
             bus_address()
-            Client().close()
         except StoreUnavailableError as exc:
             return StoreStatus("no-bus", str(exc))
         try:
-            self.check()
+            Client().close()
         except StoreUnavailableError as exc:
-            return StoreStatus("no-service", str(exc))
+            return StoreStatus("unreachable", str(exc))
+        try:
+            self.check()
+        except DBusError as exc:
+            return StoreStatus("failing", f"the session bus failed: {exc.name}")
+        except StoreUnavailableError as exc:
+            if str(exc) == NO_SERVICE_HINT:
+                return StoreStatus("no-service", str(exc))
+            return StoreStatus("failing", str(exc))
         client = Client()
         try:
             collection = client.default_collection()
@@ -131,9 +144,9 @@ class SecretServiceStore(CredentialStore):
                 collection, "org.freedesktop.DBus.Properties", "Get", "ss", IFACE + "Collection", "Locked"
             )
         except DBusError as exc:
-            return StoreStatus("no-service", f"the Secret Service failed: {exc.name}")
+            return StoreStatus("failing", f"the Secret Service failed: {exc.name}")
         except StoreUnavailableError as exc:
-            return StoreStatus("no-service", str(exc))
+            return StoreStatus("failing", str(exc))
         finally:
             client.close()
         if value[1]:
