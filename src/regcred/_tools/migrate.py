@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regcred import _config
 from regcred._address import normalize
@@ -64,6 +63,7 @@ from regcred.errors import (
     RegcredError,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 

@@ -8,13 +8,13 @@ config.json routes each moved registry afterwards) are described in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from regcred._address import normalize, stored_host
 from regcred._lookup import helper_for
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred import _config
     from regcred.credentials import CredentialStore
