@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from regcred.cli import _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def _subcommands() -> list[str]:
@@ -28,7 +28,7 @@ def test_every_subcommand_is_in_the_readme() -> None:
 
 def test_every_helper_is_in_the_readme() -> None:
     """Each console script (regcred and both helpers) appears in README.md."""
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = PYPROJECT["project"]["scripts"]
     assert [s for s in scripts if s not in README] == []
 
 
@@ -41,3 +41,13 @@ def test_readme_starts_with_the_two_commands() -> None:
     for _, script in commands:
         assert (ROOT / script).is_file()
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_python_version_claims_agree() -> None:
+    """requires-python claims what the suite needs, and ruff, mypy and the README say the same."""
+    minimum = PYPROJECT["project"]["requires-python"].removeprefix(">=")
+    major, minor = (int(part) for part in minimum.split("."))
+    assert (major, minor) >= (3, 11)  # tests import tomllib; src uses binascii's strict_mode
+    assert PYPROJECT["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
+    assert PYPROJECT["tool"]["mypy"]["python_version"] == minimum
+    assert f"Python >= {minimum}" in README
