@@ -1,4 +1,9 @@
-"""The README documents every subcommand and helper, and its two commands exist."""
+"""The docs keep up with the code.
+
+README.md documents every subcommand and helper, and its two commands exist;
+docs/security.md has a section for every threat case (S1-S34) that tests cite,
+and names only tests that exist.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,11 @@ from regcred.cli import _parser
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+SECURITY = (ROOT / "docs" / "security.md").read_text()
+#: A threat case as docstrings and comments cite it: "(S13)", "S10(b):", "(S10a)", "S5-S8".
+CASE = re.compile(r"(?<![A-Za-z0-9_])S([1-9][0-9]?)(?![0-9])")
+#: ... and as test names spell it: test_s2_metadata_realm, test_docker_hub_endpoint_s10b.
+CASE_IN_NAME = re.compile(r"^s([1-9][0-9]?)[a-z]?$")
 
 
 def _subcommands() -> list[str]:
@@ -51,3 +61,39 @@ def test_python_version_claims_agree() -> None:
     assert PYPROJECT["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
     assert PYPROJECT["tool"]["mypy"]["python_version"] == minimum
     assert f"Python >= {minimum}" in README
+
+
+def _cited_cases() -> dict[int, set[str]]:
+    """Threat-case numbers cited in tests/, each with the files that cite it."""
+    cited: dict[int, set[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name == "test_docs.py":  # this file mentions cases without testing them
+            continue
+        text = path.read_text()
+        numbers = {int(n) for n in CASE.findall(text)}
+        for name in re.findall(r"def (test_\w+)", text):
+            numbers |= {int(m.group(1)) for part in name.split("_") if (m := CASE_IN_NAME.match(part))}
+        for number in numbers:
+            cited.setdefault(number, set()).add(str(path.relative_to(ROOT)))
+    return cited
+
+
+def test_every_cited_threat_case_is_in_security_md() -> None:
+    """Each S<n> a test cites has its section in docs/security.md, and S1-S34 all do."""
+    sections = [int(n) for n in re.findall(r"^### S([0-9]+)\. ", SECURITY, re.MULTILINE)]
+    assert sections == list(range(1, 35))
+    cited = _cited_cases()
+    assert {2, 13, 32} <= set(cited)  # the scan finds citations (test_auth, test_review_findings, ...)
+    assert {n: files for n, files in cited.items() if n not in sections} == {}
+
+
+def test_security_md_names_only_existing_tests() -> None:
+    """Every tests/ file and test function that docs/security.md names exists."""
+    files = set(re.findall(r"`(tests/[\w/]+\.py)", SECURITY))
+    assert [f for f in sorted(files) if not (ROOT / f).is_file()] == []
+    defined = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        defined |= set(re.findall(r"def (test_\w+)", path.read_text()))
+    named = set(re.findall(r"`(?:tests/[\w/]+\.py::)?(test_\w+)`", SECURITY))
+    assert len(named) > 30
+    assert sorted(named - defined) == []
