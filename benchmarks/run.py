@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,7 +82,7 @@ def machine() -> dict[str, str]:
 
     commit = _output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": f"{_cpu_model()}, {os.cpu_count()} cores",
         "load average at start": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min)",
         "OS": f"{platform.system()} {platform.release()} ({_os_name()})",

@@ -10,8 +10,12 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Never acceptable in any helper process: HTTP/TLS stacks, entry-point scanning,
 # CLI and logging frameworks, and the library half of regcred.
@@ -69,3 +73,106 @@ def test_pass_store_stays_off_the_secretservice_stack() -> None:
     """The pass store itself pulls in no D-Bus or HTTP modules."""
     loaded = imported_modules("import regcred.stores.pass_")
     assert loaded & (FORBIDDEN | HELPERS["regcred.helpers.pass_"]) == set()
+
+
+def loaded_of(loaded: set[str], names: set[str]) -> list[str]:
+    """The modules of ``loaded`` that are one of ``names`` or inside one of them (packages)."""
+    return sorted(m for m in loaded if m in names or any(m.startswith(name + ".") for name in names))
+
+
+# --- each helper action, run for real ------------------------------------------------
+#
+# A helper's import set depends on the action and, for the Secret Service, on whether
+# there is a bus (jeepney is imported only to talk to one).  So each case runs the real
+# ``main()`` in a fresh interpreter, with argv set and stdin fed, against a real store
+# (a throwaway pass store, a private gnome-keyring) or with no bus at all.
+
+#: Never loaded by any helper action: also no dataclasses, and none of the library side.
+NEVER_IN_A_HELPER = FORBIDDEN | {"dataclasses", "regcred._lookup", "regcred._net", "regcred._tools"}
+#: helper name: (its module, its store's module, what else it must never load)
+ACTION_HELPERS = {
+    # gpg runs through os.posix_spawnp, so no subprocess (threading, selectors, signal)
+    "pass": (
+        "regcred.helpers.pass_",
+        "regcred.stores.pass_",
+        HELPERS["regcred.helpers.pass_"] | {"subprocess", "typing"},
+    ),
+    # typing is not checked with a bus: jeepney imports it (and enum, re) itself
+    "secretservice": (
+        "regcred.helpers.secretservice",
+        "regcred.stores.secretservice",
+        HELPERS["regcred.helpers.secretservice"] | {"subprocess"},
+    ),
+}
+#: Only ``store`` parses JSON; get and list answers are written without the json module.
+NEEDS_JSON = {"store"}
+STORE_INPUT = b'{"ServerURL":"reg.example","Username":"alice","Secret":"s3cret"}'
+EXPECTED = {
+    "store": (0, b""),
+    "get": (0, STORE_INPUT + b"\n"),
+    "list": (0, b'{"reg.example":"alice"}\n'),
+    "erase": (0, b""),
+}
+
+
+def helper_run(helper: str, action: str, stdin: bytes, cwd: Path) -> tuple[int, bytes, set[str]]:
+    """(exit code, stdout, sys.modules at exit) of one real helper run in a fresh interpreter.
+
+    The module list goes to a file written with builtins only, so collecting it imports nothing.
+    """
+    listing = cwd / "modules.txt"
+    listing.unlink(missing_ok=True)
+    script = (
+        "import sys\n"
+        f"sys.argv = ['docker-credential-regcred-{helper}', {action!r}]\n"
+        f"from {ACTION_HELPERS[helper][0]} import main\n"
+        "code = main()\n"
+        f"with open({str(listing)!r}, 'w') as out:\n"
+        "    out.write(' '.join(sorted(sys.modules)))\n"
+        "raise SystemExit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=stdin, capture_output=True, cwd=cwd, timeout=60, check=False
+    )
+    assert listing.exists(), done.stderr.decode()
+    return done.returncode, done.stdout, set(listing.read_text().split())
+
+
+def check_each_action(helper: str, tmp_path: Path) -> None:
+    """store, get, list, erase in turn, each on the real store, each within its budget."""
+    _, store_module, never = ACTION_HELPERS[helper]
+    for action in ("store", "get", "list", "erase"):
+        stdin = STORE_INPUT if action == "store" else b"reg.example"
+        code, out, loaded = helper_run(helper, action, stdin, tmp_path)
+        assert (code, out) == EXPECTED[action], action
+        assert store_module in loaded
+        forbidden = NEVER_IN_A_HELPER | never | (set() if action in NEEDS_JSON else {"json"})
+        assert (action, loaded_of(loaded, forbidden)) == (action, [])
+
+
+@pytest.mark.usefixtures("pass_env")
+def test_pass_helper_actions_import_budget(tmp_path: Path) -> None:
+    """Every pass helper action on a real pass store: no HTTP/TLS, typing, dataclasses, subprocess."""
+    check_each_action("pass", tmp_path)
+
+
+@pytest.mark.usefixtures("keyring")
+def test_secretservice_helper_actions_import_budget(tmp_path: Path) -> None:
+    """Every Secret Service helper action on a real gnome-keyring: no HTTP/TLS, dataclasses, pass."""
+    check_each_action("secretservice", tmp_path)
+
+
+@pytest.mark.parametrize("action", ["get", "list", "erase"])
+def test_secretservice_helper_without_bus_import_budget(
+    action: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no session bus (a headless box pulling anonymously) not even typing, json or re load."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # and no bus socket in there
+    code, out, loaded = helper_run("secretservice", action, b"reg.example", tmp_path)
+    assert code == 1
+    assert out.startswith(b"credentials not found" if action == "get" else b"no D-Bus session bus")
+    assert "regcred.stores.secretservice" in loaded
+    never = (
+        NEVER_IN_A_HELPER | ACTION_HELPERS["secretservice"][2] | {"jeepney", "typing", "json", "re", "enum"}
+    )
+    assert loaded_of(loaded, never) == []

@@ -24,10 +24,37 @@ HEAVY = {
     "regcred._net.auth",
     "importlib.metadata",
 }
+#: Also never loaded by get_credentials() on a file-only config: the CLI and logging
+#: frameworks, typing and dataclasses, child processes, the stores, and the write side.
+NOT_FOR_A_FILE_LOOKUP = HEAVY | {
+    "argparse",
+    "logging",
+    "typing",
+    "dataclasses",
+    "subprocess",
+    "jeepney",
+    "regcred._net",
+    # The read side's own stores (router, file, env) are fine; helpers and backends are not.
+    "regcred.stores.helper",
+    "regcred.stores.native",
+    "regcred.stores.pass_",
+    "regcred.stores.secretservice",
+    "regcred.stores._catalog",
+    "regcred.cli",
+    "regcred._tools",
+    "regcred._write",
+    "regcred._files",
+}
+
+
+def _within(loaded: set[str], names: set[str]) -> list[str]:
+    """The modules of ``loaded`` that are one of ``names`` or inside one of them."""
+    return sorted(m for m in loaded if m in names or any(m.startswith(name + ".") for name in names))
 
 
 def _loaded_after(code: str, config_dir: Path) -> set[str]:
-    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    """sys.modules after ``code`` in a fresh interpreter (listed with builtins only: no json)."""
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", script, str(config_dir)],
         capture_output=True,
@@ -35,7 +62,7 @@ def _loaded_after(code: str, config_dir: Path) -> set[str]:
         check=True,
         timeout=60,
     )
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return set(done.stdout.splitlines()[-1].split())
 
 
 @pytest.fixture
@@ -87,3 +114,15 @@ def test_cli_version_loads_no_http(config_dir: Path) -> None:
     loaded = _loaded_after(code, config_dir)
     assert loaded & HEAVY == set()
     assert {"regcred._write", "regcred._tools", "regcred._lookup"} & loaded == set()
+
+
+def test_get_credentials_from_the_file_loads_only_the_read_side(config_dir: Path) -> None:
+    """get_credentials() on a file-only config: no typing, dataclasses, subprocess, stores or writers."""
+    code = (
+        "import regcred\n"
+        "creds = regcred.get_credentials('reg.example', config_dir=sys.argv[1])\n"
+        "assert (creds.username, creds.secret) == ('u', 'p')"
+    )
+    loaded = _loaded_after(code, config_dir)
+    assert {"regcred._lookup", "regcred._config", "json"} <= loaded
+    assert _within(loaded, NOT_FOR_A_FILE_LOOKUP) == []

@@ -9,7 +9,8 @@ strings, replacing them in the encoded text is exact.
 from __future__ import annotations
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs helpers start-up time at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 _GO_ESCAPES = str.maketrans(
@@ -21,8 +22,8 @@ def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
     """``json.Encoder.Encode`` output: compact, HTML-safe, trailing newline."""
     if type(obj) is dict and all(type(k) is str and type(v) is str for k, v in obj.items()):
         # The helper protocol's only shapes: {"ServerURL","Username","Secret"} and list's
-        # {url: user}.  Encoded without the json module, which costs each helper run
-        # several milliseconds of imports (json -> re -> enum).
+        # {url: user}.  Encoded without the json module, so that a helper's get and list
+        # never import it (~2 ms; ~9 ms with re and enum where nothing else loaded them).
         items = sorted(obj.items()) if sort_keys else obj.items()
         return "{" + ",".join(f"{quote(k)}:{quote(v)}" for k, v in items) + "}\n"
     import json
@@ -50,24 +51,23 @@ def dumps_indent(obj: Any) -> str:
     several times faster on big configs: with ``indent`` the stdlib falls back
     to its pure-Python encoder, while strings here go through the C one.
     """
-    global _encode_str  # noqa: PLW0603 - swapped once for the C encoder, see below
-    if _encode_str is quote:
-        # Config writers may pay for json's C string encoder (5x faster than
-        # str.translate on big files); helpers never get here.
-        import json.encoder
+    # Imported here, not at the top, because helpers import this module and only
+    # their ``store`` needs json.  Every caller of this function (config writers,
+    # export, doctor --json) has imported json already, so it costs nothing here.
+    # encode_basestring is json's C string encoder, many times faster than quote().
+    from json.encoder import encode_basestring
 
-        _encode_str = getattr(json.encoder, "c_encode_basestring", None) or quote
     parts: list[str] = []
-    _indent(obj, "", parts)
+    _indent(obj, "", parts, encode_basestring)
     text = "".join(parts)
     if any(c in text for c in "<>&\u2028\u2029"):
         text = text.translate(_GO_ESCAPES)
     return text
 
 
-def _indent(obj: Any, pad: str, out: list[str]) -> None:
+def _indent(obj: Any, pad: str, out: list[str], encode: Callable[[str], str]) -> None:
     if isinstance(obj, str):
-        out.append(_encode_str(obj))
+        out.append(encode(obj))
     elif isinstance(obj, dict):
         if not obj:
             out.append("{}")
@@ -78,18 +78,18 @@ def _indent(obj: Any, pad: str, out: list[str]) -> None:
         for key, value in obj.items():
             out.append("\n" + inner if first else ",\n" + inner)
             first = False
-            out.append(_encode_str(key) + ": ")
+            out.append(encode(key) + ": ")
             if isinstance(value, str):
-                out.append(_encode_str(value))
+                out.append(encode(value))
             elif type(value) is dict and len(value) == 1:
                 # the usual auths entry, {"auth": "..."}: written without recursion
                 ((k, v),) = value.items()
                 if type(v) is str:
-                    out.append(f"{{\n{inner}\t{_encode_str(k)}: {_encode_str(v)}\n{inner}}}")
+                    out.append(f"{{\n{inner}\t{encode(k)}: {encode(v)}\n{inner}}}")
                 else:
-                    _indent(value, inner, out)
+                    _indent(value, inner, out, encode)
             else:
-                _indent(value, inner, out)
+                _indent(value, inner, out, encode)
         out.append("\n" + pad + "}")
     elif isinstance(obj, list):
         if not obj:
@@ -99,7 +99,7 @@ def _indent(obj: Any, pad: str, out: list[str]) -> None:
         out.append("[")
         for i, value in enumerate(obj):
             out.append(("\n" if i == 0 else ",\n") + inner)
-            _indent(value, inner, out)
+            _indent(value, inner, out, encode)
         out.append("\n" + pad + "]")
     else:
         literal = getattr(obj, "literal", None)  # a number kept as its original text
@@ -109,9 +109,6 @@ def _indent(obj: Any, pad: str, out: list[str]) -> None:
         import json
 
         out.append(json.dumps(obj))
-
-
-_encode_str = quote
 
 
 def encode_utf8(text: str) -> bytes:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import sys
 
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
@@ -191,15 +190,8 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
                 raise ConfigError(f'{path}: {key}["{server}"] must be a string, not {_kind(name)}')
 
 
-if sys.version_info >= (3, 11):
-
-    def _strict_b64(text: str) -> bytes:
-        return binascii.a2b_base64(text, strict_mode=True)
-
-else:  # pragma: no cover - Python 3.10 has no strict_mode
-
-    def _strict_b64(text: str) -> bytes:
-        return base64.b64decode(text, validate=True)
+def _strict_b64(text: str) -> bytes:
+    return binascii.a2b_base64(text, strict_mode=True)
 
 
 def _plain_auth_ok(entry: object) -> bool:

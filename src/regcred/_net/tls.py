@@ -36,7 +36,6 @@ def registry_cert_dirs(
     ``/etc/docker/certs.d/<host[:port]>/``, then ``<config_dir>/certs.d/<host[:port]>/``,
     then an explicit ``--cert-dir`` (used as is).  Missing ones are left out.
     """
-    # os.path rather than pathlib throughout: pathlib costs import time on every login.
     dirs = [os.path.join("/etc/docker/certs.d", host_port)]
     if config_dir:
         dirs.append(os.path.join(config_dir, "certs.d", host_port))

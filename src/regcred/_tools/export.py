@@ -31,12 +31,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regcred._address import normalize
 from regcred._gojson import dumps_compact, dumps_indent
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regcred import _config, _settings
 from regcred._address import normalize
@@ -66,6 +65,7 @@ from regcred.errors import (
 from regcred.stores._router import helper_store
 from regcred.stores.file import set_entry
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 

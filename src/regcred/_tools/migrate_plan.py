@@ -8,12 +8,12 @@ config.json routes each moved registry afterwards) are described in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from regcred._address import normalize, stored_host
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
 from regcred.stores._router import helper_for, helper_store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred import _config
 

@@ -10,14 +10,14 @@ becomes U+FFFD, one per bad byte, as in Go.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import re
-
 __all__ = ["GoError", "decode_credentials", "go_decode"]
 
-# Patterns used only on unusual input are compiled on first use (re caches them):
-# compiling the two surrogate classes costs ~0.7 ms of every helper start.
+# ``re`` is imported where it is used, not at the top.  ``store`` loads it anyway
+# (``json`` imports it), and so do the pass store and jeepney, but the Secret
+# Service helper with no session bus answers ``get`` (an anonymous pull on a
+# headless box) without it, and ``re`` with ``enum`` is about 7 ms of that
+# helper's ~12 ms of imports.  tests/test_import_budget.py pins this.
+#: Replaced by U+FFFD: bytes of invalid UTF-8 (surrogate-escaped), and lone surrogates.
 _BAD_BYTE = "[\udc80-\udcff]"
 _SURROGATE = "[\ud800-\udfff]"
 
@@ -34,20 +34,6 @@ def go_decode(data: bytes) -> str:
         import re
 
         return re.sub(_BAD_BYTE, "\ufffd", data.decode("utf-8", "surrogateescape"))
-
-
-# Compiled on first use: only ``store`` parses JSON, and importing ``re`` costs
-# every ``get``/``list`` several milliseconds of start-up.
-_PATTERNS: dict[str, re.Pattern[bytes]] = {}
-
-
-def _pattern(name: str) -> re.Pattern[bytes]:
-    if not _PATTERNS:
-        import re
-
-        _PATTERNS["ws"] = re.compile(rb"[ \t\r\n]*")
-        _PATTERNS["str_run"] = re.compile(rb'[^"\\\x00-\x1f]*')
-    return _PATTERNS[name]
 
 
 _MAX_DEPTH = 10000  # Go's maxNestingDepth
@@ -131,6 +117,10 @@ class _Scanner:
     """
 
     def __init__(self, data: bytes) -> None:
+        import re  # only ``store`` scans JSON (see the top of this module)
+
+        self._match_ws = re.compile(rb"[ \t\r\n]*").match
+        self._match_str_run = re.compile(rb'[^"\\\x00-\x1f]*').match
         self.data = data
         self.pos = 0
         self.value_start = 0
@@ -213,7 +203,7 @@ class _Scanner:
             self.key, self.member_start = key, self.pos
 
     def _skip_ws(self) -> None:
-        match = _pattern("ws").match(self.data, self.pos)
+        match = self._match_ws(self.data, self.pos)
         self.pos = match.end() if match else self.pos
 
     def _peek(self) -> int:
@@ -228,7 +218,7 @@ class _Scanner:
         data = self.data
         self.pos += 1
         while True:
-            run = _pattern("str_run").match(data, self.pos)
+            run = self._match_str_run(data, self.pos)
             self.pos = run.end() if run else self.pos
             c = self._peek()
             if c == 0x22:

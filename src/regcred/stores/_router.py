@@ -112,10 +112,12 @@ class Router:
 
     def store_for(self, key: str) -> CredentialStore:
         """The store docker uses for ``key``: a native store, or the file."""
+        name = self.helper_name(key)
+        if not name:
+            return self.file
         from regcred.stores.native import NativeStore
 
-        name = self.helper_name(key)
-        return NativeStore(self.helper(name), self.file) if name else self.file
+        return NativeStore(self.helper(name), self.file)
 
     def helpers(self) -> list[str]:
         """Every helper the config names (``credsStore`` and ``credHelpers`` values), sorted."""
