@@ -59,7 +59,7 @@ def get_credentials(
     """
     key, repo = split_repository(server) if server else (DOCKER_HUB, "")
     router = Router.for_lookup(_config.load_cached(_config.config_path(config_dir)))
-    found = router.get(key)
+    found = router.get(key, repo)
     if found is None and _podman_enabled(podman):
         found = from_podman_files(key, repo)
     return found
@@ -102,7 +102,7 @@ def from_podman_files(key: str, repo: str) -> Credentials | None:
                 return helper_store(helper).get(host)
             except CredentialsNotFoundError:
                 continue
-        found = FileStore(path, config=config).find(key, repo)
+        found = FileStore(path, config=config, style="podman").find(key, repo)
         if found is not None:
             return found
     return None

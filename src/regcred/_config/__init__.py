@@ -26,7 +26,7 @@ import base64
 import os
 from pathlib import Path
 
-from regcred._config.read import ENTRY_ORDER, AuthEntry, decode_entry, find_field, parse
+from regcred._config.read import ENTRY_ORDER, AuthEntry, decode_entry, find_field, parse, parse_config
 from regcred._gojson import dumps_indent
 from regcred.errors import ConfigError
 
@@ -82,10 +82,13 @@ def config_path(override: str | os.PathLike[str] | None = None) -> Path:
 class Config:
     """A parsed config file.  ``data`` is the raw JSON object, edited in place."""
 
-    def __init__(self, path: Path, data: dict[str, Any], raw: bytes | None) -> None:
+    def __init__(self, path: Path, data: dict[str, Any], raw: bytes | None, readonly: str = "") -> None:
         self.path = path
         self.data = data
         self.raw = raw  # None when the file does not exist
+        #: Why this file must not be rewritten ("" if it may be): docker reads it, but
+        #: writing back what was understood would drop part of it.
+        self.readonly = readonly
         #: Values derived from ``data`` by readers (indexes); cleared by every change.
         self.memo: dict[str, object] = {}
 
@@ -231,7 +234,8 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: is a directory, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    return Config(path, parse(path, raw), raw)
+    data, readonly = parse_config(path, raw)
+    return Config(path, data, raw, readonly)
 
 
 def _ordered_entry(entry: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +261,11 @@ def update(path: Path, change: Callable[[Config], T]) -> T:
     target = Path(os.path.realpath(path))  # the symlink stays; its target is written
     with Locked(target):
         config = load(path)
+        if config.readonly:
+            raise ConfigError(
+                f"{path}: {config.readonly}; regcred reads it as docker does but will not "
+                "rewrite it (that would drop part of it): fix the file first"
+            )
         result = change(config)
         new = config.render()
         if new != config.raw:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ["ENTRY_ORDER", "AuthEntry", "decode_entry", "find_field", "parse"]
+__all__ = ["ENTRY_ORDER", "AuthEntry", "decode_entry", "find_field", "parse", "parse_config"]
 
 #: Docker's AuthConfig fields, in the order docker writes them.
 ENTRY_ORDER = (
@@ -73,6 +73,53 @@ class AuthEntry(Record):
 # path -> the last bytes that passed validation, so that the re-read inside the
 # lock (and repeated lookups) do not validate the same bytes twice.
 _VALIDATED: dict[str, bytes] = {}
+
+
+def parse_config(path: Path, raw: bytes) -> tuple[dict[str, Any], str]:
+    """:func:`parse` as docker reads a config file: ``(data, why regcred must not rewrite it)``.
+
+    Go's ``json.Decoder`` reads the first JSON value and ignores what follows,
+    and a key that appears twice in one object takes its last value.  Such a
+    file is read the same way here, and the second item says why writing it
+    back would lose something (``""`` for a well-formed file).
+    """
+    try:
+        return parse(path, raw), ""
+    except ConfigError as strict_error:
+        try:
+            text = raw.decode("utf-8")
+            duplicates: list[str] = []
+            data, end = json.JSONDecoder(
+                parse_float=_Number,
+                parse_constant=_refuse_constant,
+                object_pairs_hook=lambda pairs: _last_wins(pairs, duplicates),
+            ).raw_decode(text.lstrip())
+        except (ValueError, RecursionError):
+            raise strict_error from None
+        if not isinstance(data, dict):
+            raise strict_error from None
+        reasons = []
+        if text.lstrip()[end:].strip():
+            reasons.append("it has data after the JSON value, which docker ignores")
+        if duplicates:
+            reasons.append(
+                f'the key "{duplicates[0]}" appears twice in one object (docker uses the last; keep one)'
+            )
+        if not reasons:
+            raise
+        _validate(path, data)
+        return data, "; ".join(reasons)
+
+
+def _last_wins(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                duplicates.append(key)
+            seen.add(key)
+    return obj
 
 
 def parse(path: Path, raw: bytes) -> dict[str, Any]:

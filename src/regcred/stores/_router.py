@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from regcred._record import Record
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
-from regcred.stores.file import FileStore, same_registry
+from regcred.stores.file import FileStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,14 +63,13 @@ class StoreChoice(Record):
 def helper_for(config: _config.Config, key: str) -> str:
     """The helper name that owns ``key`` (``credHelpers``, then ``credsStore``), or ``""``.
 
+    ``credHelpers`` is matched by the exact key, as docker matches it: a
+    ``credHelpers`` key spelled ``https://host/v2`` is not ``host``'s helper.
     ``credHelpers[key] == ""`` pins ``key`` to the config file, as docker reads it.
     """
     helpers = config.cred_helpers
     if key in helpers:
         return helpers[key]
-    for name, helper in helpers.items():
-        if same_registry(name, key):
-            return helper
     return config.creds_store
 
 
@@ -132,15 +131,22 @@ class Router:
 
     # -- reading ------------------------------------------------------------------
 
-    def get(self, key: str) -> Credentials | None:
-        """``key``'s credentials (``$DOCKER_AUTH_CONFIG``, then its store), or None."""
+    def get(self, key: str, repo: str = "") -> Credentials | None:
+        """``key``'s credentials (``$DOCKER_AUTH_CONFIG``, then its store), or None.
+
+        ``repo`` (``ns/app`` of an image reference) lets the file's keys with a
+        path (``host/ns``) answer for that repository.
+        """
         if self.env is not None:
             try:
                 return self.env.get(key)
             except CredentialsNotFoundError:
                 pass
+        store = self.store_for(key)
         try:
-            return self.store_for(key).get(key)
+            if store is self.file:
+                return self.file.find(key, repo)
+            return store.get(key)
         except CredentialsNotFoundError:
             return None
 

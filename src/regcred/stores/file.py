@@ -1,11 +1,18 @@
-"""config.json's ``auths`` as a store: docker's ``fileStore``.
+"""config.json's ``auths`` as a store: docker's ``fileStore`` (and podman's auth.json).
 
-* ``get(key)`` reads the entry stored under exactly ``key``, then the other
-  spellings docker finds for the same registry (``https://host``,
-  ``http://host/v1/``; for Docker Hub also ``docker.io`` and
-  ``index.docker.io``), as ``fileStore.Get`` falls back to
-  ``ConvertToHostname``.  A namespaced key (``quay.io/org``) serves only
-  that namespace and below (:func:`candidate_keys` with a repository).
+* ``get(key)`` reads the entry stored under exactly ``key``.  An exact entry
+  answers even when it holds no secret (docker's ``{}`` marker): docker then
+  sends no credentials, and so does regcred.  With no exact entry, the other
+  keys docker finds for the same host (``fileStore.Get`` falls back to
+  ``ConvertToHostname``) are tried: ``https://host`` before ``http://host``,
+  then keys with a path (``host/ns``) that cover the image's repository, most
+  specific first.  Docker would use ``host/ns`` for every image on the host;
+  regcred never uses it for another namespace (S11).  For Docker Hub,
+  ``docker.io`` and ``index.docker.io`` keys count too (docker misfiles some
+  logins there).
+* podman's auth files (``style="podman"``) follow containers/image instead:
+  ``host/ns/repo`` keys match most specific first, per path component, and a
+  namespaced key never serves another namespace or the bare host.
 * ``store`` writes base64 ``auth`` (or ``identitytoken`` for the ``<token>``
   username) under the exact key, keeping the entry's unknown fields;
   ``erase`` removes exactly that key.  Both go through
@@ -20,7 +27,7 @@ One rule turns an entry into credentials: :meth:`AuthEntry.credentials`.
 from __future__ import annotations
 
 from regcred import _config
-from regcred._address import DOCKER_HUB, HUB_HOSTS, stored_host
+from regcred._address import DOCKER_HUB, HUB_HOSTS, stored_host, to_hostname
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, RegcredError
 
@@ -37,9 +44,11 @@ class FileStore(CredentialStore):
 
     name = "file"
 
-    def __init__(self, path: Path, *, config: _config.Config | None = None) -> None:
+    def __init__(self, path: Path, *, config: _config.Config | None = None, style: str = "docker") -> None:
         self.path = path
         self._config = config
+        #: "docker" (docker's config.json) or "podman" (containers/image's auth files)
+        self.style = style
 
     @property
     def config(self) -> _config.Config:
@@ -66,8 +75,11 @@ class FileStore(CredentialStore):
     def find(self, key: str, repo: str = "") -> Credentials | None:
         """The credentials for ``key`` (and repository ``repo``), or None; see the module docstring."""
         config = self.config
+        if self.style == "docker" and key in config.auth_keys():
+            entry = config.entry(key)
+            return entry.credentials(key) if entry is not None else None  # a {} marker answers too
         seen: set[str] = set()
-        for candidate in candidate_keys(config, key, repo):
+        for candidate in candidate_keys(config, key, repo, style=self.style):
             if candidate in seen:
                 continue
             seen.add(candidate)
@@ -106,18 +118,19 @@ def set_entry(config: _config.Config, creds: Credentials) -> None:
         config.set_auth(creds.server, creds.username, creds.secret)
 
 
-def candidate_keys(config: _config.Config, key: str, repo: str = "") -> Iterator[str]:
-    """Keys that may hold ``key``'s credentials, best first.
-
-    The exact keys (for ``repo``, the most specific namespace first), then
-    the legacy spellings of the same host (``https://`` before ``http://``).
-    """
+def candidate_keys(
+    config: _config.Config, key: str, repo: str = "", *, style: str = "docker"
+) -> Iterator[str]:
+    """Keys that may hold ``key``'s credentials, best first (see the module docstring)."""
     hosts = [key] if key != DOCKER_HUB else [DOCKER_HUB, "docker.io", "index.docker.io"]
     parts = repo.split("/") if repo else []
-    for host in hosts:
-        for n in range(len(parts), 0, -1):
-            yield f"{host}/{'/'.join(parts[:n])}"
-        yield host
+    if style == "podman":
+        for host in hosts:
+            for n in range(len(parts), 0, -1):
+                yield f"{host}/{'/'.join(parts[:n])}"
+            yield host
+    else:
+        yield from hosts
     index = _legacy_index(config)
     if key == DOCKER_HUB:
         legacy = [k for host in sorted(HUB_HOSTS) for k in index.get(host, ())]
@@ -125,6 +138,26 @@ def candidate_keys(config: _config.Config, key: str, repo: str = "") -> Iterator
         legacy = list(index.get(key.lower(), ()))
     legacy.sort(key=lambda k: (not k.startswith("https://"), not k.startswith("http://"), k))
     yield from legacy
+    if style == "docker":
+        yield from _namespaced(config, key, parts)
+
+
+def _namespaced(config: _config.Config, key: str, parts: list[str]) -> list[str]:
+    """Keys with a path on ``key``'s host that cover repository ``parts``, most specific first.
+
+    Docker would use any of them for the whole host (``ConvertToHostname``);
+    regcred uses ``host/ns`` only for ``ns`` and below, so that credentials for
+    one namespace never serve another (S11, ggcr#1510).
+    """
+    hosts = {key.lower()} if key != DOCKER_HUB else set(HUB_HOSTS)
+    found = []
+    for stored in config.auth_keys():
+        if stored_host(stored) is not None or to_hostname(stored).lower() not in hosts:
+            continue
+        path = stored.split("://", 1)[-1].partition("/")[2].strip("/").split("/")
+        if path == parts[: len(path)]:
+            found.append((-len(path), stored))
+    return [stored for _, stored in sorted(found)]
 
 
 def same_registry(stored_key: str, key: str) -> bool:
