@@ -87,6 +87,7 @@ def secretservice_state() -> tuple[str, str]:
 
 def pass_state() -> tuple[str, str]:
     """``(state, detail)``: no-gpg, not-initialized, key-missing or ok."""
+    from regcred.stores import _gpg
     from regcred.stores.pass_ import PassStore
 
     try:
@@ -98,27 +99,10 @@ def pass_state() -> tuple[str, str]:
     recipients = store._recipients(store.folder)  # noqa: SLF001 - pass's own .gpg-id walk
     for key_id in recipients:
         for listing, what in (("--list-keys", "public"), ("--list-secret-keys", "secret")):
-            if not _gpg_has(listing, key_id):
+            if not _gpg.has_key(listing, key_id):
                 home = os.environ.get("GNUPGHOME") or "~/.gnupg"
                 return "key-missing", (
                     f"the gpg key {key_id} that {store.root}/.gpg-id names has no {what} key in "
                     f"the GnuPG home {home}; import it, or re-run 'pass init' with your key"
                 )
     return "ok", f"{store.root} encrypts to {', '.join(recipients)}"
-
-
-def _gpg_has(listing: str, key_id: str) -> bool:
-    import subprocess
-
-    from regcred.stores._gpg import gpg_program
-
-    try:
-        done = subprocess.run(
-            [gpg_program(), "--batch", "--with-colons", listing, "--", key_id],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0

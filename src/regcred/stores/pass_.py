@@ -54,6 +54,7 @@ import binascii
 import os
 import re
 
+from regcred import _process
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -119,7 +120,7 @@ class PassStore(CredentialStore):
     @classmethod
     def check(cls) -> None:
         """Raise StoreUnavailableError unless gpg is installed and the store initialized."""
-        if _gpg.which(_gpg.gpg_program()) is None:
+        if _process.which(_gpg.gpg_program()) is None:
             raise StoreUnavailableError(_gpg.NO_GPG)
         store = cls()
         store._recipients(store.folder)
@@ -282,25 +283,13 @@ class PassStore(CredentialStore):
         """
         if not os.path.exists(os.path.join(self.root, ".git")):
             return
-        git = ["git", "-C", self.root]
         relative = os.path.relpath(path, self.root)
-        env = dict(os.environ)
-        try:
-            _gpg.run([*git, "add", "-A", "--", relative], b"", env, _gpg.gpg_timeout())
-            _, changes, _ = _gpg.run(
-                [*git, "status", "--porcelain", "--", relative], b"", env, _gpg.gpg_timeout()
-            )
-            if not changes:
-                return
-            _, sign, _ = _gpg.run(
-                [*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _gpg.gpg_timeout()
-            )
-            flags = ["-S"] if sign.strip() == b"true" else []
-            _gpg.run(
-                [*git, "commit", *flags, "-q", "-m", message, "--", relative], b"", env, _gpg.gpg_timeout()
-            )
-        except (OSError, TimeoutError):
-            pass
+        _gpg.git(self.root, "add", "-A", "--", relative)
+        if not _gpg.git(self.root, "status", "--porcelain", "--", relative):
+            return
+        sign = _gpg.git(self.root, "config", "--bool", "--get", "pass.signcommits") or b""
+        flags = ["-S"] if sign.strip() == b"true" else []
+        _gpg.git(self.root, "commit", *flags, "-q", "-m", message, "--", relative)
 
     def _locked(self) -> _Lock:
         """The lock that serialises changes to the store's entries."""
