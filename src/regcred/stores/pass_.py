@@ -39,10 +39,12 @@ Differences from the Go helper, all readable by it:
   server cannot lose both entries.
 * **erase** of a missing entry succeeds; ``list`` skips directory names that
   are not base64 instead of failing.
-* gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  With no
-  terminal, no ``GPG_TTY`` and no display, it runs with
-  ``--pinentry-mode error``, so a locked key fails at once with a clear
-  message instead of waiting for a prompt nobody can see.
+* gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  When no
+  pinentry could ask for a passphrase (``GPG_TTY`` unset or not a terminal we
+  can open, and no X server or Wayland compositor behind ``DISPLAY`` /
+  ``WAYLAND_DISPLAY``), it runs with ``--pinentry-mode error``, so a locked
+  key fails at once with a message saying why, instead of waiting for
+  gpg-agent's own pinentry timeout (the Go helper fails in about 1 s).
 
 This module holds the layout and :class:`PassStore`; starting gpg (and git)
 and reading gpg's answers is :mod:`regcred.stores._gpg`'s job.
