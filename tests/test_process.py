@@ -104,6 +104,17 @@ def test_argv_and_env_reach_the_child(tmp_path: Path) -> None:
     assert _process.run([str(tool), "", "*"], timeout=30).stdout == f"{tool}||*|unset".encode()
 
 
+def test_child_leads_its_own_session(tmp_path: Path) -> None:
+    """The child leads a new session and process group: no terminal to stop it, one group to kill."""
+    tool = _script(tmp_path / "ids", "echo $$; cat /proc/self/stat")
+    pid, stat = _process.run([str(tool)], timeout=30).stdout.decode().split("\n", 1)
+    fields = stat.rpartition(")")[2].split()  # state ppid pgrp session tty_nr ...
+    assert fields[2] == pid  # process group
+    assert fields[3] == pid  # session
+    assert fields[4] == "0"  # no controlling terminal
+    assert os.getpgrp() != int(pid)
+
+
 def test_child_that_does_not_read_stdin(tmp_path: Path) -> None:
     """A child that exits without reading a big payload is no error and no hang."""
     tool = _script(tmp_path / "deaf", "exit 3")

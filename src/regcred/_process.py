@@ -8,19 +8,20 @@
 * **Bytes in, bytes out.**  ``stdin`` is written while stdout and stderr are
   read (no deadlock on big payloads); a child that exits without reading its
   input is fine.  Each of stdout and stderr is capped.
-* **Bounded.**  The child starts in its own process group.  On timeout, on
-  output over the cap, and on any exception while it runs (Ctrl-C included)
-  the whole group is killed with SIGKILL and the child is reaped before the
-  error propagates, so nothing is left running or as a zombie.
+* **Bounded.**  The child starts in a new session, so in its own process
+  group and with no controlling terminal.  On timeout, on output over the
+  cap, and on any exception while it runs (Ctrl-C included) the whole group
+  is killed with SIGKILL and the child is reaped before the error
+  propagates, so nothing is left running or as a zombie.
 * **Cheap.**  ``os.posix_spawn`` and ``poll`` do what :mod:`subprocess` would,
   without importing it (subprocess, with threading, selectors, signal and
   locale, costs a helper about 5 ms of start-up).  Systems without
   ``posix_spawn`` (Windows) get a :mod:`subprocess` fallback.
 
 Errors are :class:`ProcessError` subclasses (:class:`CannotStartError`,
-:class:`ProgramNotFoundError`, :class:`ProcessTimeoutError`, :class:`OutputTooLargeError`); each
-caller turns them into its own one-line message.  None of them carries
-the child's input or output.
+:class:`ProgramNotFoundError`, :class:`ProcessTimeoutError`,
+:class:`OutputTooLargeError`); each caller turns them into its own one-line
+message.  None of them carries the child's input or output.
 """
 
 from __future__ import annotations
@@ -168,18 +169,7 @@ def _run_posix(
     err_r, err_w = os.pipe()
     try:
         try:
-            pid = os.posix_spawn(
-                program,
-                argv,
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, in_r, 0),
-                    (os.POSIX_SPAWN_DUP2, out_w, 1),
-                    (os.POSIX_SPAWN_DUP2, err_w, 2),
-                ],
-                setpgroup=0,  # its own process group, so a timeout can kill its children too
-                setsigdef=(_SIGPIPE,),  # Python ignores SIGPIPE; the child should not
-            )
+            pid = _spawn(program, argv, env, in_r, out_w, err_w)
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
@@ -202,6 +192,36 @@ def _run_posix(
         for fd in open_fds:
             os.close(fd)
     return Result(returncode, out, err)
+
+
+def _spawn(program: str, argv: list[str], env: dict[str, str], stdin: int, stdout: int, stderr: int) -> int:
+    """Start ``program`` as the leader of a new session (so of a new process group).
+
+    A new session, not only a new group: a child in a background group of our
+    terminal that touched it would be stopped (SIGTTIN) and sit there until
+    the timeout; without a controlling terminal it gets an error at once.
+    That is what ``subprocess``'s ``start_new_session`` gave the helper
+    client before.  Where ``posix_spawn`` cannot start a session, a new
+    process group is the fallback.
+    """
+    global _SETSID  # noqa: PLW0603 - learnt once per process
+    actions = [
+        (os.POSIX_SPAWN_DUP2, stdin, 0),
+        (os.POSIX_SPAWN_DUP2, stdout, 1),
+        (os.POSIX_SPAWN_DUP2, stderr, 2),
+    ]
+    if _SETSID:
+        try:
+            return os.posix_spawn(
+                program, argv, env, file_actions=actions, setsid=True, setsigdef=(_SIGPIPE,)
+            )
+        except NotImplementedError:  # no POSIX_SPAWN_SETSID (older libc or macOS)
+            _SETSID = False
+    # setsigdef: Python ignores SIGPIPE; the child should not.
+    return os.posix_spawn(program, argv, env, file_actions=actions, setpgroup=0, setsigdef=(_SIGPIPE,))
+
+
+_SETSID = True
 
 
 def _communicate(
