@@ -299,3 +299,32 @@ def test_a_bad_setting_is_a_broken_finding(
     assert code == 1
     assert any("REGCRED_DBUS_TIMEOUT" in m for m in _problems(report, "broken"))
     assert "Healthy" not in text
+
+
+@pytest.mark.parametrize("path", ["::/usr/bin:/bin", ":/usr/bin:/bin", "/nowhere::/usr/bin:/bin"])
+def test_doctor_never_runs_a_gpg_from_the_cwd(
+    pass_env: PassEnv,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    """An empty PATH entry never runs a planted ./gpg, and pass is not "ok" on its word (S26)."""
+    empty_home = tmp_path / "empty-gnupg"
+    empty_home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(empty_home))  # the real gpg has none of the store's keys
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    marker = tmp_path / "planted-gpg-ran"
+    planted = workdir / "gpg"
+    planted.write_text(f"#!/bin/sh\ntouch {marker}\nexit 0\n")  # claims every key exists
+    planted.chmod(0o755)
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("PATH", path)
+    state, detail = _state(PassStore())
+    assert not marker.exists()
+    assert state == "key-missing", detail
+    main(["doctor", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert not marker.exists()
+    assert next(b for b in report["backends"] if b["name"] == "pass")["state"] == "key-missing"

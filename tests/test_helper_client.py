@@ -175,3 +175,55 @@ def test_case_insensitive_answer(bin_dir: Path) -> None:
     _fake(bin_dir, "ci", 'print(\'{"username":"u","SECRET":"s","Extra":1}\')')
     creds = HelperStore("ci").get("reg.example")
     assert (creds.server, creds.username, creds.secret) == ("reg.example", "u", "s")
+
+
+# The hostile helper's spellings, computed with the real encoders (not with regcred._redact).
+_EVERY_SPELLING = r"""
+import base64, json, re, urllib.parse
+go_html = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+payload = json.loads(sys.stdin.read())
+secret, user = payload["Secret"], payload["Username"]
+raw = secret.encode()
+forms = [
+    secret,
+    json.dumps(secret), json.dumps(secret, ensure_ascii=False), json.dumps({"Secret": secret}),
+    json.dumps(secret, ensure_ascii=False).translate(str.maketrans(go_html)),
+    urllib.parse.quote(secret), urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret),
+    re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(secret)),
+    base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode(),
+    base64.b64encode(raw).decode().rstrip("="),
+    base64.b64encode(f"{user}:{secret}".encode()).decode(),
+    base64.urlsafe_b64encode(f"{user}:{secret}".encode()).decode(),
+    repr(secret), ascii(secret), repr(raw),
+]
+for form in forms:
+    print("echo: " + form)
+    print("echo: " + form, file=sys.stderr)
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("secret", [CANARY, 'CANARY pässwörd/+?=\U0001f511 "q" \\ \t end', "CANARY~-_.0"])
+def test_echoing_helper_every_spelling_is_redacted(
+    bin_dir: Path, capfd: pytest.CaptureFixture[str], secret: str
+) -> None:
+    """A hostile helper (a test double) echoes the secret in every encoding: none survives (S29)."""
+    _fake(bin_dir, "echoall", _EVERY_SPELLING)
+    with pytest.raises(HelperError) as info:
+        HelperStore("echoall").store(Credentials("reg.example", "alice", secret))
+    out, err = capfd.readouterr()
+    message = str(info.value)
+    assert message.count("<redacted>") >= 17
+    assert err.count("<redacted>") >= 17
+    for text in (message, out, err):
+        assert "CANARY" not in text
+        for line in text.splitlines():
+            rest = line.partition("echo: ")[2].strip()
+            assert rest in {
+                "",
+                "<redacted>",
+                '"<redacted>"',
+                "'<redacted>'",
+                "b'<redacted>'",
+                '{"Secret": "<redacted>"}',
+            }, line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,7 @@ from regcred.stores.pass_ import (
     encode_username,
 )
 from regcred.testing import StoreContract
+from tests.conftest import installed_helper
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -306,33 +308,124 @@ def test_missing_secret_key(
     assert "\n" not in str(info.value)
 
 
-def test_locked_key_fails_fast_without_a_prompt(
-    empty_gnupg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A passphrase-protected key with nobody to ask fails at once, never hangs."""
-    env = {**os.environ, "GNUPGHOME": str(empty_gnupg_home)}
-    uid = "locked <locked@regcred.invalid>"
-    subprocess.run(
-        [
-            *("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "hunter2"),
-            *("--quick-gen-key", uid, "future-default", "default", "never"),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
+@pytest.fixture(scope="module")
+def locked_key_home() -> Iterator[Path]:
+    """A GnuPG home (made once: key generation is slow) with one passphrase-protected key."""
+    home = Path(tempfile.mkdtemp(prefix="rc-locked-", dir="/tmp"))
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    try:
+        subprocess.run(
+            [
+                *("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "hunter2"),
+                *("--quick-gen-key", "locked <locked@regcred.invalid>", "future-default", "default", "never"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        yield home
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def locked_store(
+    locked_key_home: Path, empty_gnupg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A pass store holding reg.example, encrypted to the locked key; its agent has no passphrase cached."""
+    shutil.copytree(
+        locked_key_home, empty_gnupg_home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("S.*")
     )
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=True, timeout=30)
     store_dir = tmp_path / "locked-store"
     store_dir.mkdir()
     (store_dir / ".gpg-id").write_text("locked@regcred.invalid\n")
-    monkeypatch.setenv("GNUPGHOME", str(empty_gnupg_home))
+    monkeypatch.setenv("GNUPGHOME", str(empty_gnupg_home))  # a copy: a fresh agent, nothing cached
     monkeypatch.setenv("PASSWORD_STORE_DIR", str(store_dir))
     PassStore().store(Credentials("reg.example", "alice", "pw"))
+    return store_dir
+
+
+def test_locked_key_fails_fast_without_a_prompt(locked_store: Path) -> None:
+    """A passphrase-protected key with nobody to ask fails at once, never hangs."""
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError, match="locked"):
         PassStore().get("reg.example")
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DISPLAY": ":99"},
+        {"DISPLAY": ":99", "GPG_TTY": "/dev/null"},
+        {"GPG_TTY": "/dev/null"},
+        {"GPG_TTY": "/dev/pts/999999"},
+        {"WAYLAND_DISPLAY": "wayland-99"},
+    ],
+    ids=lambda env: ",".join(f"{k}={v}" for k, v in env.items()),
+)
+def test_locked_key_when_no_pinentry_can_ask(
+    locked_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """GPG_TTY or DISPLAY set with no terminal or server behind it: one clear line, not gpg-agent's wait.
+
+    The timeout is raised to 120 s, so a run that waited for a pinentry would
+    end with the timeout message instead of this one.
+    """
+    monkeypatch.setenv("REGCRED_GPG_TIMEOUT", "120")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no wayland-99 socket in it
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StoreUnavailableError, match="the key is locked and no pinentry can ask here") as info:
+        PassStore().get("reg.example")
+    message = str(info.value)
+    assert "did not finish" not in message
+    assert "\n" not in message
+    assert "GPG_TTY" in message
+
+
+def test_locked_key_through_the_helper(locked_store: Path) -> None:
+    """The installed pass helper says why on stderr (and answers docker "not found")."""
+    env = {**os.environ, "DISPLAY": ":99", "GPG_TTY": "/dev/null", "REGCRED_GPG_TIMEOUT": "120"}
+    done = subprocess.run(
+        [installed_helper("pass"), "get"],
+        input=b"reg.example",
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    err = done.stderr.decode()
+    assert "no pinentry can ask here" in err
+    assert "did not finish" not in err
+    assert "Traceback" not in err
+    assert b"hunter2" not in done.stdout + done.stderr
+
+
+def test_pinentry_detection_sees_real_terminals_and_displays(tmp_path: Path) -> None:
+    """A real terminal, a real display socket or a TCP display counts as a pinentry that can ask."""
+    import socket
+
+    from regcred.stores import _gpg
+
+    leader, follower = os.openpty()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        assert _gpg._why_no_pinentry({"GPG_TTY": os.ttyname(follower)}) == ""
+        listener.bind(str(tmp_path / "wayland-1"))
+        listener.listen()
+        assert _gpg._why_no_pinentry({"WAYLAND_DISPLAY": "wayland-1", "XDG_RUNTIME_DIR": str(tmp_path)}) == ""
+        assert _gpg._why_no_pinentry({"DISPLAY": f"{tmp_path}/wayland-1:0"}) == ""  # macOS-style path
+        assert _gpg._why_no_pinentry({"DISPLAY": "localhost:10.0", "GPG_TTY": "/dev/null"}) == ""
+        assert _gpg._why_no_pinentry({"DISPLAY": f"{tmp_path}/none:0"}) != ""
+        assert _gpg._why_no_pinentry({"DISPLAY": "garbage"}) != ""
+        assert _gpg._why_no_pinentry({}) == "no terminal (GPG_TTY) and no display"
+    finally:
+        listener.close()
+        os.close(leader)
+        os.close(follower)
 
 
 def test_too_long_names_are_rejected(pass_env: PassEnv) -> None:

@@ -44,6 +44,7 @@ from regcred._net.http import Client, Request, Response, TransportError, origin,
 from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
+from regcred._redact import redact
 from regcred.credentials import TOKEN_USERNAME
 from regcred.errors import InsecureRedirectError, LoginError
 
@@ -88,9 +89,8 @@ class _Secrets:
             self.values.add(value)
 
     def scrub(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, "REDACTED")
-        return text
+        # Every spelling (JSON, URL-encoded, base64 of user:secret, ...), not only the raw one.
+        return redact(text, self.values, marker="REDACTED")
 
 
 def _clean(text: str, secrets: _Secrets, limit: int = 300) -> str:

@@ -39,10 +39,12 @@ Differences from the Go helper, all readable by it:
   server cannot lose both entries.
 * **erase** of a missing entry succeeds; ``list`` skips directory names that
   are not base64 instead of failing.
-* gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  With no
-  terminal, no ``GPG_TTY`` and no display, it runs with
-  ``--pinentry-mode error``, so a locked key fails at once with a clear
-  message instead of waiting for a prompt nobody can see.
+* gpg runs with a timeout (``REGCRED_GPG_TIMEOUT``, default 30 s).  When no
+  pinentry could ask for a passphrase (``GPG_TTY`` unset or not a terminal we
+  can open, and no X server or Wayland compositor behind ``DISPLAY`` /
+  ``WAYLAND_DISPLAY``), it runs with ``--pinentry-mode error``, so a locked
+  key fails at once with a message saying why, instead of waiting for
+  gpg-agent's own pinentry timeout (the Go helper fails in about 1 s).
 
 This module holds the layout and :class:`PassStore`; starting gpg (and git)
 and reading gpg's answers is :mod:`regcred.stores._gpg`'s job.
@@ -54,7 +56,7 @@ import binascii
 import os
 import re
 
-from regcred import _settings
+from regcred import _process, _settings
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -120,7 +122,7 @@ class PassStore(CredentialStore):
     @classmethod
     def check(cls) -> None:
         """Raise StoreUnavailableError unless gpg is installed and the store initialized."""
-        if _gpg.which(_settings.gpg_program()) is None:
+        if _process.which(_settings.gpg_program()) is None:
             raise StoreUnavailableError(_gpg.NO_GPG)
         store = cls()
         store._recipients(store.folder)
@@ -302,28 +304,13 @@ class PassStore(CredentialStore):
         """
         if not os.path.exists(os.path.join(self.root, ".git")):
             return
-        git = ["git", "-C", self.root]
         relative = os.path.relpath(path, self.root)
-        env = dict(os.environ)
-        try:
-            _gpg.run([*git, "add", "-A", "--", relative], b"", env, _settings.gpg_timeout())
-            _, changes, _ = _gpg.run(
-                [*git, "status", "--porcelain", "--", relative], b"", env, _settings.gpg_timeout()
-            )
-            if not changes:
-                return
-            _, sign, _ = _gpg.run(
-                [*git, "config", "--bool", "--get", "pass.signcommits"], b"", env, _settings.gpg_timeout()
-            )
-            flags = ["-S"] if sign.strip() == b"true" else []
-            _gpg.run(
-                [*git, "commit", *flags, "-q", "-m", message, "--", relative],
-                b"",
-                env,
-                _settings.gpg_timeout(),
-            )
-        except (OSError, TimeoutError):
-            pass
+        _gpg.git(self.root, "add", "-A", "--", relative)
+        if not _gpg.git(self.root, "status", "--porcelain", "--", relative):
+            return
+        sign = _gpg.git(self.root, "config", "--bool", "--get", "pass.signcommits") or b""
+        flags = ["-S"] if sign.strip() == b"true" else []
+        _gpg.git(self.root, "commit", *flags, "-q", "-m", message, "--", relative)
 
     def _locked(self) -> _Lock:
         """The lock that serialises changes to the store's entries."""
