@@ -1,6 +1,6 @@
 """The state of the two encrypted backends, for ``regcred doctor``.
 
-* Secret Service: no bus, no service, no keyring (collection), locked, or ok;
+* Secret Service: no bus, not answering, no service, no keyring (collection), locked, or ok;
 * pass: no gpg, not initialized, a ``.gpg-id`` key missing from GnuPG, or ok.
 
 Each probe uses the store's own rules (bus discovery, ``check()``, the
@@ -39,7 +39,7 @@ def backend_of(helper: str) -> str:
 
 
 def secretservice_state() -> tuple[str, str]:
-    """``(state, detail)``: no-bus, no-service, no-keyring, locked, unavailable or ok."""
+    """``(state, detail)``: no-bus, not-answering, no-service, no-keyring, locked, unavailable or ok."""
     try:
         from regcred.stores import _secretservice_dbus as dbus
         from regcred.stores import secretservice as ss
@@ -50,12 +50,16 @@ def secretservice_state() -> tuple[str, str]:
         # there a Secret Service on it?
         dbus.bus_address()
         dbus.Client().close()
+    except dbus.BusTimeoutError as exc:
+        return "not-answering", str(exc)
     except StoreUnavailableError as exc:
         return "no-bus", str(exc)
     except ImportError as exc:
         return "unavailable", f"jeepney is not installed ({exc.name})"
     try:
         ss.SecretServiceStore.check()
+    except dbus.BusTimeoutError as exc:
+        return "not-answering", str(exc)
     except StoreUnavailableError as exc:
         return "no-service", str(exc)
     client = dbus.Client()  # doctor asks what no store method exposes
@@ -73,6 +77,8 @@ def secretservice_state() -> tuple[str, str]:
         )
     except dbus.DBusError as exc:
         return "no-service", f"the Secret Service failed: {exc.name}"
+    except dbus.BusTimeoutError as exc:
+        return "not-answering", str(exc)
     except StoreUnavailableError as exc:
         return "no-service", str(exc)
     finally:
