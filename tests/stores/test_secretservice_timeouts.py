@@ -5,6 +5,8 @@ Hello() answer included), and :class:`~tests.fixtures.dbus_hostile.FakeSilentBus
 a hostile-peer double that completes SASL and goes silent.  With
 ``REGCRED_DBUS_TIMEOUT=2`` the installed helper and ``regcred`` give up after
 about that long; the subprocess timeout (60 s) is only a hang detector.
+A third double, ``deaf_bus``, answers Hello() and then stops reading: a
+send larger than the socket buffers must fail within the timeout too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -132,3 +135,33 @@ def test_login_auto_detection_falls_back(registry_http: Registry, docker_config:
     config = json.loads(docker_config.read_text())
     assert "credsStore" not in config
     assert registry_http.address in config["auths"]
+
+
+def test_a_send_the_bus_never_reads_is_bounded(
+    deaf_bus: FakeSilentBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message larger than the socket buffers, to a bus that stopped reading: an error, not a hang."""
+    from regcred.stores._secretservice_dbus import BusTimeoutError, Client
+
+    monkeypatch.setenv("REGCRED_DBUS_TIMEOUT", "2")
+    client = Client()  # the Hello() is answered
+    big = client.message("/", "org.freedesktop.DBus.Peer", "Ping", "ay", b"x" * (16 << 20))
+    outcome: list[BaseException | None] = []
+
+    def send() -> None:
+        try:
+            client.call_many([big])
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=send, daemon=True)
+    worker.start()
+    worker.join(HANG)  # only a hang detector
+    try:
+        assert outcome, f"the send was still blocked after {HANG} s"
+        assert isinstance(outcome[0], BusTimeoutError), outcome
+        assert "did not answer within 2 s" in str(outcome[0])
+    finally:
+        client.close()
