@@ -18,6 +18,7 @@ from typing import NoReturn
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.dbus_hostile",
     "tests.fixtures.keyring",
     "tests.fixtures.passstore",
     "tests.fixtures.registry",

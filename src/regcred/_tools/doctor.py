@@ -329,7 +329,7 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
 
 #: Backend states that are a problem whoever uses the backend (a store that is
 #: merely absent, such as no-bus or not-initialized, is not).
-_FAILING = frozenset({"failing"})
+_FAILING = frozenset({"failing", "not-answering"})
 #: States worth a warning even when nothing uses the backend yet (when something
 #: does, the helper's own check reports it as broken).
 _DEGRADED = frozenset({"unreachable", "key-missing"})

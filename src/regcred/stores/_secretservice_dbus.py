@@ -5,11 +5,14 @@ attributes, which items are ours: that is :mod:`regcred.stores.secretservice`):
 
 * finding the session bus without ever autolaunching one (:func:`bus_address`)
   and the per-call timeout (``REGCRED_DBUS_TIMEOUT``);
+* opening a connection with every step bounded by that timeout, the first
+  ``Hello()`` included (:func:`open_connection`);
 * :class:`Client`, one connection: single and pipelined method calls, each
   bounded by the timeout, gnome-keyring's spurious refusals retried, and the
   generic Secret Service operations (sessions, the default collection, item
   properties, unlocking and prompts);
-* error replies: :func:`unwrap` and :class:`DBusError`.
+* error replies: :func:`unwrap` and :class:`DBusError`; no answer in time:
+  :class:`BusTimeoutError`.
 
 jeepney is imported inside the functions that need it, so importing this
 module loads no D-Bus code and talks to no bus.
@@ -103,26 +106,17 @@ def _can_prompt() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+class BusTimeoutError(StoreUnavailableError):
+    """The session bus or the Secret Service did not answer within ``REGCRED_DBUS_TIMEOUT``."""
+
+
 class Client:
     """One connection to the Secret Service; every call is bounded by a timeout."""
 
     def __init__(self) -> None:
         self.timeout = dbus_timeout()  # a bad REGCRED_DBUS_TIMEOUT is reported even with no bus
         address = bus_address()
-        from jeepney.io.blocking import open_dbus_connection
-
-        try:
-            self.conn: DBusConnection = open_dbus_connection(address, auth_timeout=self.timeout)
-        except OSError as exc:  # includes TimeoutError
-            reason = exc.strerror or str(exc)
-            raise StoreUnavailableError(
-                f"cannot connect to the D-Bus session bus ({reason}): {_NO_BUS_HINT}"
-            ) from exc
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise StoreUnavailableError(
-                "DBUS_SESSION_BUS_ADDRESS names no unix socket regcred can use; "
-                "regcred never autolaunches a bus: " + _NO_BUS_HINT
-            ) from exc
+        self.conn: DBusConnection = open_connection(address, self.timeout)
 
     def close(self) -> None:
         """Close the connection."""
@@ -157,6 +151,8 @@ class Client:
             serial = next(self.conn.outgoing_serial)
             try:
                 self.conn.send(msg, serial=serial)
+            except TimeoutError as exc:  # the socket's timeout: the service stopped reading
+                raise self._timed_out(self.timeout) from exc
             except OSError as exc:
                 raise StoreUnavailableError(f"lost the D-Bus connection ({exc.strerror})") from exc
             serials.append(serial)
@@ -184,12 +180,16 @@ class Client:
                 return self.conn.send_and_get_reply(msg, timeout=timeout)
             return self.conn.receive(timeout=timeout)
         except TimeoutError as exc:
-            raise StoreUnavailableError(
-                f"the Secret Service did not answer within {timeout:g} s "
-                "(REGCRED_DBUS_TIMEOUT); is the keyring daemon stuck?"
-            ) from exc
+            raise self._timed_out(timeout) from exc
         except OSError as exc:
             raise StoreUnavailableError(f"lost the D-Bus connection ({exc.strerror})") from exc
+
+    @staticmethod
+    def _timed_out(timeout: float) -> BusTimeoutError:
+        return BusTimeoutError(
+            f"the Secret Service did not answer within {timeout:g} s "
+            "(REGCRED_DBUS_TIMEOUT); is the keyring daemon stuck?"
+        )
 
     # --- Secret Service operations -------------------------------------------------
 
@@ -285,6 +285,79 @@ class Client:
         if dismissed:
             raise StoreUnavailableError(f"the keyring prompt was dismissed; cannot {what}")
         return result[1]
+
+
+def open_connection(address: str, timeout: float) -> DBusConnection:
+    """A connection to the bus at ``address``: connect(), SASL and ``Hello()`` within ``timeout`` s.
+
+    jeepney's ``open_dbus_connection`` bounds only connect() and SASL; its
+    ``DBusConnection`` then sends ``Hello()`` and waits for the answer with
+    no timeout, so a bus that authenticates and then never answers (a
+    dbus-daemon whose policy drops the reply, a peer gone silent) would
+    hang every helper for ever.  So the connection is built here without
+    its constructor, and the Hello is sent with what is left of the
+    timeout.  The socket keeps the timeout, which bounds every later send
+    too (a peer that stops reading).
+    """
+    import time
+
+    from jeepney import message_bus
+    from jeepney.auth import AuthenticationError
+    from jeepney.bus import get_bus
+    from jeepney.io.blocking import DBusConnection, DBusConnectionBase, Proxy, prep_socket
+    from jeepney.io.common import MessageFilters
+
+    deadline = time.monotonic() + timeout
+    shown = address.encode("unicode_escape").decode("ascii")  # one line, whatever the variable holds
+    try:
+        sock = prep_socket(get_bus(address), timeout=timeout)  # connect() and SASL, bounded
+    except TimeoutError as exc:
+        raise _bus_timeout(shown, timeout) from exc
+    except AuthenticationError as exc:
+        raise StoreUnavailableError(
+            f"the D-Bus session bus at {shown} refused to authenticate regcred: {_NO_BUS_HINT}"
+        ) from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StoreUnavailableError(
+            f"cannot connect to the D-Bus session bus ({reason}): {_NO_BUS_HINT}"
+        ) from exc
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise StoreUnavailableError(
+            "DBUS_SESSION_BUS_ADDRESS names no unix socket regcred can use; "
+            "regcred never autolaunches a bus: " + _NO_BUS_HINT
+        ) from exc
+    try:
+        sock.settimeout(timeout)
+        # What DBusConnection.__init__ does (jeepney 0.8 and 0.9), but for the Hello.
+        conn = DBusConnection.__new__(DBusConnection)
+        DBusConnectionBase.__init__(conn, sock)
+        conn._filters = MessageFilters()  # noqa: SLF001
+        conn.bus_proxy = Proxy(message_bus, conn)
+        reply = conn.send_and_get_reply(message_bus.Hello(), timeout=max(deadline - time.monotonic(), 0.0))
+    except TimeoutError as exc:
+        sock.close()
+        raise _bus_timeout(shown, timeout) from exc
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise StoreUnavailableError(f"lost the D-Bus connection to {shown} ({reason})") from exc
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        (conn.unique_name,) = unwrap(reply)
+    except (CredentialStoreError, ValueError) as exc:
+        conn.close()
+        raise StoreUnavailableError(f"the D-Bus session bus at {shown} refused Hello(): {exc}") from exc
+    return conn
+
+
+def _bus_timeout(shown: str, timeout: float) -> BusTimeoutError:
+    return BusTimeoutError(
+        f"the D-Bus session bus at {shown} did not answer within {timeout:g} s "
+        "(REGCRED_DBUS_TIMEOUT); is dbus-daemon stuck?"
+    )
 
 
 def unwrap(reply: Message, *, gone_ok: bool = False) -> Any:

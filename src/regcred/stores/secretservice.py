@@ -111,11 +111,19 @@ class SecretServiceStore(CredentialStore):
         """What doctor shows; reads no secret.
 
         ``no-bus`` (no session bus here), ``unreachable`` (a bus address that
-        cannot be reached or does not answer), ``no-service``, ``failing`` (a
-        Secret Service that errs or does not answer), ``no-keyring``,
-        ``locked`` or ``ok``.
+        cannot be reached), ``not-answering`` (a bus or service that went
+        silent: every call times out), ``no-service``, ``failing`` (a Secret
+        Service that errs), ``no-keyring``, ``locked`` or ``ok``.
         """
-        from regcred.stores._secretservice_dbus import bus_address
+        from regcred.stores._secretservice_dbus import BusTimeoutError
+
+        try:
+            return self._status()
+        except BusTimeoutError as exc:  # at any stage: the bus or the service went silent
+            return StoreStatus("not-answering", str(exc))
+
+    def _status(self) -> StoreStatus:
+        from regcred.stores._secretservice_dbus import BusTimeoutError, bus_address
 
         # The store's own rules, stage by stage: is there a bus, does it answer,
         # is there a Secret Service on it, does that answer?
@@ -125,6 +133,8 @@ class SecretServiceStore(CredentialStore):
             return StoreStatus("no-bus", str(exc))
         try:
             Client().close()
+        except BusTimeoutError:
+            raise
         except StoreUnavailableError as exc:
             return StoreStatus("unreachable", str(exc))
         try:
