@@ -16,20 +16,25 @@ class Credentials(Record):
     """Credentials for one registry key: immutable, hashable, and discreet.
 
     ``secret`` is a password, or an identity token when ``username`` is
-    ``"<token>"``.  ``repr()`` and ``str()`` never show it.
+    ``"<token>"``.  An entry of docker's config.json can hold a username and
+    password *and* an identity token; then ``identity_token`` carries the
+    token beside them (docker keeps both, and sends the password to a
+    registry that asks for Basic auth).  ``repr()`` and ``str()`` never show
+    a secret.
     """
 
-    __slots__ = ("secret", "server", "username")
-    _hidden = frozenset({"secret"})
+    __slots__ = ("identity_token", "secret", "server", "username")
+    _hidden = frozenset({"identity_token", "secret"})
     server: str
     username: str
     secret: str
+    identity_token: str
 
-    def __init__(self, server: str, username: str, secret: str) -> None:
-        self._set(server=server, username=username, secret=secret)
+    def __init__(self, server: str, username: str, secret: str, identity_token: str = "") -> None:
+        self._set(server=server, username=username, secret=secret, identity_token=identity_token)
 
     def __hash__(self) -> int:
-        return hash((self.server, self.username, self.secret))
+        return hash((self.server, self.username, self.secret, self.identity_token))
 
     @property
     def is_identity_token(self) -> bool:

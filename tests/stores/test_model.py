@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regcred import _config
+from regcred._lookup import get_credentials as regcred_lookup
 from regcred.credentials import Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError, CredentialStoreError
 from regcred.stores import _catalog
@@ -141,9 +142,12 @@ def test_env_store_is_read_only_and_exact() -> None:
 
 
 def test_auth_and_identitytoken_entry_reads_the_same_everywhere(tmp_path: Path) -> None:
-    """An entry with both auth and identitytoken: list, get and doctor all say <token>.
+    """An entry with both auth and identitytoken: list, get and doctor agree (issue 9).
 
     Before the store model, list said "alice" while get and doctor said "<token>".
+    docker keeps both and authenticates a Basic registry with the password
+    (issue 10 #7), so the username and password are what comes back, and the
+    library carries the identity token beside them.
     """
     config_dir = tmp_path / "cfg"
     config_dir.mkdir()
@@ -164,10 +168,12 @@ def test_auth_and_identitytoken_entry_reads_the_same_everywhere(tmp_path: Path) 
     got = json.loads(regcred("get", "reg.example"))
     doctor = json.loads(regcred("doctor", "--json"))
     in_doctor = {c["key"]: c["username"] for c in doctor["credentials"]}
-    assert listed == {"reg.example": "<token>"}
-    assert got["Username"] == "<token>"
-    assert got["Secret"] == "refresh-tok"
-    assert in_doctor == {"reg.example": "<token>"}
+    assert listed == {"reg.example": "alice"}
+    assert (got["Username"], got["Secret"]) == ("alice", "pw")
+    assert in_doctor == {"reg.example": "alice"}
+    found = regcred_lookup("reg.example", config_dir=config_dir)
+    assert found is not None
+    assert (found.username, found.secret, found.identity_token) == ("alice", "pw", "refresh-tok")
 
 
 def test_every_key_list_shows_get_fetches(tmp_path: Path) -> None:

@@ -53,21 +53,23 @@ class AuthEntry(Record):
 
     @property
     def shown_username(self) -> str:
-        """The username :meth:`credentials` returns: ``<token>`` for an identity token."""
-        return TOKEN_USERNAME if self.identitytoken else self.username
+        """The username :meth:`credentials` returns: ``<token>`` for a bare identity token."""
+        return self.username if self.password or not self.identitytoken else TOKEN_USERNAME
 
     def credentials(self, server: str | None = None) -> Credentials | None:
         """The one rule that turns an entry into credentials (None for a ``{}`` marker).
 
-        An ``identitytoken`` wins over ``auth`` and comes back with username
-        ``<token>``, as docker hands it to a registry.
+        A username and password come back as such, with an ``identitytoken``
+        beside them when the entry has both (docker keeps both); an identity
+        token alone comes back with username ``<token>``, as docker hands it
+        to a registry.
         """
         if not self.has_secret:
             return None
         key = self.key if server is None else server
-        if self.identitytoken:
-            return Credentials(key, TOKEN_USERNAME, self.identitytoken)
-        return Credentials(key, self.username, self.password)
+        if self.password or not self.identitytoken:
+            return Credentials(key, self.username, self.password, identity_token=self.identitytoken)
+        return Credentials(key, TOKEN_USERNAME, self.identitytoken)
 
 
 # path -> the last bytes that passed validation, so that the re-read inside the

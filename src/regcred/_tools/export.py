@@ -220,7 +220,10 @@ def _rekey(creds: Credentials, key: str) -> Credentials:
 def _config_entry(creds: Credentials) -> dict[str, str]:
     if creds.is_identity_token:
         return {"identitytoken": creds.secret}
-    return {"auth": base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode()}
+    entry = {"auth": base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode()}
+    if creds.identity_token:
+        entry["identitytoken"] = creds.identity_token
+    return entry
 
 
 def _check_name(name: str, namespace: str | None) -> None:

@@ -64,6 +64,7 @@ from regcred.errors import (
 )
 from regcred.stores._router import helper_store
 from regcred.stores.file import set_entry
+from regcred.stores.native import helper_credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -155,7 +156,8 @@ class _Run:
     def _read_sources(self) -> None:
         for move in self.plan.moves:
             creds = self._read(move.source)
-            self.creds[move.key] = Credentials(move.key, creds.username, creds.secret)
+            moved = Credentials(move.key, creds.username, creds.secret, creds.identity_token)
+            self.creds[move.key] = helper_credentials(moved) if self.plan.target else moved
             self.erase.append((move.source, creds))
             for dup in move.duplicates:
                 other = self._read(dup)
@@ -328,7 +330,11 @@ def _restorer(store: CredentialStore, key: str, prior: Credentials | None) -> Ca
 
 
 def _compare(expected: Credentials, got: Credentials, where: str) -> None:
-    if got.username != expected.username or got.secret != expected.secret:
+    if (got.username, got.secret, got.identity_token) != (
+        expected.username,
+        expected.secret,
+        expected.identity_token,
+    ):
         # Never say how they differ: that would leak part of a secret.
         raise CredentialStoreError(
             f"{where} returned different credentials for {expected.server} when read back; nothing was moved"

@@ -115,7 +115,7 @@ def set_entry(config: _config.Config, creds: Credentials) -> None:
     if creds.is_identity_token:
         config.set_auth(creds.server, "", "", identitytoken=creds.secret)
     else:
-        config.set_auth(creds.server, creds.username, creds.secret)
+        config.set_auth(creds.server, creds.username, creds.secret, identitytoken=creds.identity_token)
 
 
 def candidate_keys(

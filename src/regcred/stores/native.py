@@ -16,14 +16,25 @@ marker, so docker (and regcred) know the registry is logged in.
 
 from __future__ import annotations
 
-from regcred.credentials import Credentials, CredentialStore, StoreStatus
+from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred.stores.file import FileStore
 
-__all__ = ["NativeStore"]
+__all__ = ["NativeStore", "helper_credentials"]
+
+
+def helper_credentials(creds: Credentials) -> Credentials:
+    """What a helper keeps of ``creds``: the identity token when there is one (docker's rule).
+
+    A helper holds one username and secret; docker's ``nativeStore.Store`` sends
+    ``<token>`` and the identity token when the credentials carry one.
+    """
+    if creds.identity_token and not creds.is_identity_token:
+        return Credentials(creds.server, TOKEN_USERNAME, creds.identity_token)
+    return creds
 
 
 class NativeStore(CredentialStore):
@@ -38,7 +49,7 @@ class NativeStore(CredentialStore):
         return self.helper.status()
 
     def store(self, creds: Credentials) -> None:
-        self.helper.store(creds)
+        self.helper.store(helper_credentials(creds))
         self.file.mark(creds.server)
 
     def get(self, server: str) -> Credentials:
