@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,29 @@ def test_cred_helpers_are_matched_by_the_exact_key(docker_config: Path) -> None:
     found = regcred.get_credentials("reg.example")
     assert found is not None
     assert found.username == "file"
+
+
+@pytest.mark.parametrize(
+    ("reference", "key"),
+    [
+        ("ghcr.io/org/app:1.2", "ghcr.io"),
+        ("ghcr.io/org/app@sha256:" + "ab" * 32, "ghcr.io"),
+        ("localhost:5000/app:dev", "localhost:5000"),
+        ("alpine", "https://index.docker.io/v1/"),
+        ("alpine:3.19", "https://index.docker.io/v1/"),
+        ("someuser/image:tag", "https://index.docker.io/v1/"),
+    ],
+)
+def test_image_references_resolve_to_their_registry(docker_config: Path, reference: str, key: str) -> None:
+    """get_credentials and `regcred get` take image references by docker's grammar (issue 10 #10)."""
+    _write(docker_config, json.dumps({"auths": {key: {"auth": _b64("u:pw")}}}))
+    found = regcred.get_credentials(reference)
+    assert found is not None
+    assert (found.server, found.username) == (key, "u")
+
+
+def test_a_bad_digest_names_the_whole_reference(docker_config: Path) -> None:
+    """The digest error names what was given, so the user can see which argument was wrong."""
+    reference = "ghcr.io/org/app@sha256:not-hex"
+    with pytest.raises(regcred.AddressError, match=re.escape(reference)):
+        regcred.get_credentials(reference)

@@ -306,7 +306,11 @@ def test_address_functions_never_crash(text: str) -> None:
         assert "\n" not in str(exc)
     else:
         assert normalize(key) == key
-        assert (key == DOCKER_HUB) == hub or text == ""
+        # A reference whose first component is no host (``alpine``, ``user/app``)
+        # is a Docker Hub image, by docker's reference grammar (issue 10 #10).
+        first = text.split("://", 1)[-1].split("/", 1)[0]
+        hub_image = "://" not in text and not _host_like(first.rsplit("@", 1)[0].split(":", 1)[0], first)
+        assert (key == DOCKER_HUB) == (hub or hub_image) or text == ""
         assert not repo.startswith("/")
         assert not repo.endswith("/")
 
@@ -344,10 +348,23 @@ def test_ipv6_zone_id_cannot_break_the_brackets(text: str) -> None:
     assert normalize(key) == key
 
 
+def _host_like(name: str, component: str) -> bool:
+    """docker's test for a reference's first component: a registry, not a Hub user."""
+    return "." in component or ":" in component or component.startswith("[") or name == "localhost"
+
+
 @given(host=_HOST, port=st.none() | _PORT, repo=_REPO)
 def test_split_repository_names_the_registry(host: str, port: int | None, repo: str) -> None:
-    """``host[:port]/ns/repo`` splits into the registry key and the repository path."""
+    """``host[:port]/ns/repo`` splits into the registry key and the repository path.
+
+    A first component with no dot, no port and not ``localhost`` is a Docker Hub
+    user by docker's reference grammar (``user/app``), not a registry.
+    """
     hostport = f"{host}:{port}" if port else host
+    if not _host_like(host, hostport):
+        key, path = split_repository(f"{hostport}/{repo}")
+        assert (key, path) == (DOCKER_HUB, f"{hostport}/{repo}")
+        return
     key, path = split_repository(f"{hostport}/{repo}")
     assert path == repo
     assert key == normalize(hostport)

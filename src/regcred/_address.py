@@ -74,15 +74,72 @@ def normalize(server: str | None) -> str:
 
 
 def split_repository(reference: str) -> tuple[str, str]:
-    """Split ``host[:port]/ns/repo`` into ``(key, "ns/repo")`` for namespaced lookups.
+    """Split a server address or an image reference into ``(key, "ns/repo")``.
 
-    The path may be empty.  Hub references keep their path (``library/x``).
+    Server addresses (``host[:port]``, with or without scheme and path) keep
+    their meaning.  Image references follow docker's reference grammar: a
+    tag (``:1.0``) and a digest (``@sha256:…``) are dropped once checked; the
+    first path component is the registry only if it has a ``.`` or a ``:`` or
+    is ``localhost``, otherwise the image is on Docker Hub (``user/image``,
+    and ``alpine`` → ``library/alpine``).  A bare name with no ``/`` is a
+    registry when it looks like a host (``ghcr.io``, ``localhost:5000``) and
+    a Hub image otherwise (``alpine``, ``alpine:3.19``).  The path may be empty.
     """
-    host, path = _split(reference)
+    name = reference
+    if "://" not in reference:
+        name = _strip_tag_and_digest(reference)
+        first, slash, _ = name.partition("/")
+        if not first:
+            raise AddressError(f"invalid image reference {_safe(reference)}: no name")
+        if not slash and not _looks_like_host(first):
+            name = "docker.io/library/" + first
+        elif slash and not _looks_like_host(first):
+            name = "docker.io/" + name
+    host, path = _split(name)
     if path:
         _check_path(reference, path)
     key = DOCKER_HUB if host.lower() in HUB_HOSTS else host
     return key, path.strip("/")
+
+
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_ALGORITHM_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:")
+_DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}")
+
+
+def _strip_tag_and_digest(reference: str) -> str:
+    """``reference`` without its ``@digest`` and ``:tag`` (both checked); errors name the whole input."""
+    name, at, digest = reference.rpartition("@") if "@" in reference else (reference, "", "")
+    if at:
+        if not _ALGORITHM_RE.match(digest):
+            # Not a digest at all: "user:password@host" pasted by mistake.  Never echo it.
+            raise AddressError(
+                "invalid registry address: user information ('user@host') is not allowed in "
+                + _safe(reference)
+            )
+        if not _DIGEST_RE.fullmatch(digest) or (
+            digest.startswith("sha256:") and len(digest) != len("sha256:") + 64
+        ):
+            shown = repr(reference) if "@" not in name else _safe(reference)
+            raise AddressError(
+                f"invalid image reference {shown}: bad digest (want sha256: and 64 hex digits)"
+            )
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        tag = name[colon + 1 :]
+        before = name[:colon]
+        if last_slash < 0 and tag.isdigit():
+            return name  # host:port, not image:tag
+        if not _TAG_RE.fullmatch(tag):
+            raise AddressError(f"invalid image reference {_safe(reference)}: bad tag")
+        name = before
+    return name
+
+
+def _looks_like_host(component: str) -> bool:
+    """docker's rule for the first component of a reference: a registry, not a Hub user."""
+    return "." in component or ":" in component or component.startswith("[") or component == "localhost"
 
 
 def logout_aliases(key: str) -> list[str]:

@@ -30,14 +30,15 @@ def add_get_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_get(args: GetArgs) -> int:
-    from regcred._address import normalize
+    from regcred._address import DOCKER_HUB, split_repository
     from regcred._gojson import dumps_compact
     from regcred._lookup import get_credentials
 
     server = args.server
     creds = get_credentials(server, config_dir=args.config)
     if creds is None:
-        print(f"regcred: no credentials stored for {normalize(server)}", file=sys.stderr)
+        key, _ = split_repository(server) if server else (DOCKER_HUB, "")
+        print(f"regcred: no credentials stored for {key}", file=sys.stderr)
         return 1
     doc = {"ServerURL": creds.server, "Username": creds.username, "Secret": creds.secret}
     sys.stdout.write(dumps_compact(doc))
