@@ -288,6 +288,10 @@ def _choose(router: Router, key: str, store: str | None, log: Callable[[str], No
     return choice
 
 
+class _RoutingChangedError(Exception):
+    """config.json routes the key elsewhere than it did when the store was chosen."""
+
+
 def _save(
     path: Path,
     key: str,
@@ -299,42 +303,73 @@ def _save(
     endpoint: str,
     log: Callable[[str], None] | None,
 ) -> LoginResult:
-    """Store the credential, deciding where *under the config lock*.
+    """Store the credential where config.json routes it *now*.
 
-    The choice made before the registry was asked may be stale by now (a
-    ``regcred migrate`` may have run meanwhile): it is made again on the
-    config as it is inside the lock, and the helper is written inside the
-    lock too, so a concurrent migrate sees the change and stops.
+    The choice made before the registry was asked may be stale (a ``regcred
+    migrate`` may have run meanwhile).  So the store is chosen again from the
+    file as it is, a helper is written, and then, inside the config lock, the
+    routing is checked once more before the marker (or the plaintext entry)
+    is written.  If it changed, the helper copy is taken back and the save
+    starts over.  The lock is never held across a helper call, so parallel
+    logins do not queue behind each other's keyrings; a concurrent migrate
+    either sees this write (and stops, as it does for any change) or has
+    finished routing, and this save follows it.
     """
-
-    def save(c: _config.Config) -> StoreChoice:
-        router = Router(c)
-        choice = _choose(router, key, store, log)
+    for _attempt in range(5):
+        choice = _choose(Router(_config.load(path)), key, store, log)
+        creds = None
         if choice.helper:
             creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
-            router.helper(choice.helper).store(creds)  # fails before config.json changes
-            c.set_marker(key)
-            if choice.auto_detected and not c.creds_store:
-                c.set_creds_store(choice.helper)
-            elif store is not None and router.helper_name(key) != choice.helper:
-                c.set_cred_helper(key, choice.helper)
-        elif token:
-            shown_user = "" if username == TOKEN_USERNAME else username
-            c.set_auth(key, shown_user, "", identitytoken=token)
-        else:
-            c.set_auth(key, username, secret)
-        return choice
+            Router(_config.load(path)).helper(choice.helper).store(creds)  # fails before config.json
 
-    choice = _config.update(path, save)
-    return LoginResult(
-        key,
-        username,
-        choice.describe(path),
-        verified,
-        plaintext=not choice.helper,
-        used_identity_token=bool(token),
-        endpoint=endpoint,
-    )
+        def finish(c: _config.Config, choice: StoreChoice = choice) -> None:
+            named = Router(c).helper_name(key)
+            if choice.helper:
+                may_route_here = store is not None or (choice.auto_detected and not c.contains_auth())
+                if named != choice.helper and not (named == "" and may_route_here):
+                    raise _RoutingChangedError
+                c.set_marker(key)
+                if choice.auto_detected and not c.creds_store:
+                    c.set_creds_store(choice.helper)
+                elif store is not None and named != choice.helper:
+                    c.set_cred_helper(key, choice.helper)
+            elif named:
+                raise _RoutingChangedError
+            elif token:
+                shown_user = "" if username == TOKEN_USERNAME else username
+                c.set_auth(key, shown_user, "", identitytoken=token)
+            else:
+                c.set_auth(key, username, secret)
+
+        try:
+            _config.update(path, finish)
+        except _RoutingChangedError:
+            if log:
+                log(f"config.json now routes {key} elsewhere (changed meanwhile); storing again")
+            if choice.helper:
+                _take_back(choice.helper, key, log)
+            continue
+        return LoginResult(
+            key,
+            username,
+            choice.describe(path),
+            verified,
+            plaintext=not choice.helper,
+            used_identity_token=bool(token),
+            endpoint=endpoint,
+        )
+    raise CredentialStoreError(f"config.json kept changing while storing {key}; run the login again")
+
+
+def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None:
+    """Erase the copy just stored in ``helper``, unless config.json routes ``key`` there again."""
+    from regcred.stores._router import helper_store
+
+    try:
+        helper_store(helper).erase(key)
+    except CredentialStoreError as exc:
+        if log:
+            log(f"could not take {key} back from docker-credential-{helper}: {exc}")
 
 
 def _verify(
