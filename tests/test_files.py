@@ -320,3 +320,13 @@ def test_update_never_writes_a_fifo(docker_config: Path) -> None:
         _config.update(docker_config, lambda c: c.set_auth("reg.example", "alice", SECRET))
     assert stat.S_ISFIFO(os.lstat(docker_config).st_mode)
     assert sorted(p.name for p in docker_config.parent.iterdir()) == ["config.json"]
+
+
+def test_files_module_is_import_light() -> None:
+    """regcred._files loads nothing beyond os, errno, stat and time: the helpers' stores use it."""
+    from tests.test_import_budget import imported_modules
+
+    baseline = imported_modules("import regcred.errors, regcred._settings")
+    added = imported_modules("import regcred._files") - baseline
+    assert added - {"errno", "stat", "time"} == {"regcred._files"}
+    assert imported_modules("import regcred._files") & {"pathlib", "fcntl", "socket", "typing"} == set()
