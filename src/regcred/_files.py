@@ -15,7 +15,7 @@ and polling both for ``REGCRED_LOCK_TIMEOUT`` seconds (default 30):
    own: nobody can plant it, own it, or point it elsewhere.  Because every
    writer locks it, two writers always contend on the same object, whatever
    they could or could not open besides.
-2. ``flock`` on the sidecar ``<name>.lock``, for regcred before 0.x (which
+2. ``flock`` on the sidecar ``<name>.lock``, for older regcred versions (which
    locks only the sidecar) and for file systems that cannot ``flock`` a
    directory (NFS).  It is opened with ``O_NOFOLLOW | O_NONBLOCK`` and must be
    a regular file, so a symlink planted there is never followed (its target
