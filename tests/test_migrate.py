@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from regcred import _config
 from regcred._lookup import get_credentials
 from regcred.cli import main
-from tests.conftest import VENV_BIN, require_program
+from tests.conftest import VENV_BIN, missing, require_program
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
@@ -281,6 +282,51 @@ def test_prior_target_entry_is_restored_on_failure(
     assert code == 1
     assert "erase refused" in err
     assert docker_config.read_bytes() == before
+    assert json.loads(state.read_text()) == {"b.example:5000": ["old-bob", "old-secret"]}
+    assert creds("c.example") == ("carol", "c-secret")
+    all_readable()
+
+
+def test_rollback_on_a_bind_mounted_config_loses_nothing(
+    docker_config: Path, bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.json is a mount point (docker -v, k8s subPath): the rollback rewrites it in place.
+
+    Renaming over a mount point fails with EBUSY; the rollback used to give up
+    on config.json and then still erase the target's copies, so the
+    credentials config.json routed to the target were gone.  Run as root in a
+    private mount namespace, so the bind mount never leaks out of the test.
+    """
+    if os.geteuid() != 0:
+        missing("a private mount namespace", "the test must run as root (unshare -m, mount --bind)")
+    unshare = require_program("unshare", "util-linux")
+    host = tmp_path / "host"  # what the "container" sees as config.json lives here
+    host.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(host))
+    seed(host / "config.json")
+    state = fake_helper(bin_dir, "target", db={"b.example:5000": ["old-bob", "old-secret"]})
+    fake_helper(bin_dir, "src", mode="fail-erase", db={"c.example": ["carol", "c-secret"]})
+    # c.example lives in a credHelpers helper that refuses to erase: the last step fails,
+    # after config.json was rewritten.
+    _config.update(host / "config.json", lambda c: c.data.update(credHelpers={"c.example": "src"}))
+    before = (host / "config.json").read_bytes()
+    docker_config.parent.mkdir()
+    docker_config.write_text("{}")  # the mount point, hidden under the bind mount
+    script = 'mount --bind "$1" "$2" && exec "$3" migrate --to target b.example:5000 c.example'
+    done = subprocess.run(
+        [unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh",
+         str(host / "config.json"), str(docker_config), str(VENV_BIN / "regcred")],
+        env={**os.environ, "DOCKER_CONFIG": str(docker_config.parent)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "erase refused" in done.stderr
+    assert "could not be fully undone" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    for secret in (*SECRETS, "c-secret", "old-secret"):
+        assert secret not in done.stdout + done.stderr
+    assert (host / "config.json").read_bytes() == before  # restored through the mount
     assert json.loads(state.read_text()) == {"b.example:5000": ["old-bob", "old-secret"]}
     assert creds("c.example") == ("carol", "c-secret")
     all_readable()

@@ -1,143 +1,350 @@
-"""Writing one file safely: a sidecar lock, then an atomic, private replace.
+"""Writing files safely: one lock, one atomic replace, one private output file.
 
-Nothing here knows Docker's schema; :func:`regcred._config.update` is the
-caller, and holds :class:`Locked` around its re-read, change and
-:func:`atomic_write`.
+Every file regcred writes goes through here: ``config.json``
+(:func:`regcred._config.update` and migrate's rollback), pass's ``.gpg``
+files, the Secret Service store's lock and ``export -o``.  Only ``os``,
+``errno``, ``stat`` and ``time`` are imported (``fcntl`` and ``socket`` when
+used), so the helpers can afford it.
 
-* **Locked**: ``flock`` on a sidecar ``<target>.lock``, polled for
-  ``REGCRED_LOCK_TIMEOUT`` seconds (default 30), so a read-modify-write
-  under it never loses a parallel writer's change.
-* **Atomic**: a temp file in the target's directory, created ``0600`` with
-  ``O_EXCL`` before any byte is written, then ``fsync``, ``rename`` and an
-  ``fsync`` of the directory.  A SIGKILL at any point leaves the old file or
-  the new one.  Temp files left by a killed writer are removed by the next
-  write.
-* **Keeping** the target's mode (and its owner when root rewrites a user's
-  file).  Callers pass the real path, so a symlink to it stays a symlink.
-  A target that is itself a mount point (``EBUSY``/``EXDEV`` on rename) is
-  rewritten in place instead, still under the lock.
+**The lock** (:class:`Locked`, around a re-read, change and
+:func:`atomic_write` of ``<dir>/<name>``).  Every writer takes, in this order
+and polling both for ``REGCRED_LOCK_TIMEOUT`` seconds (default 30):
 
-Errors are :class:`~regcred.errors.ConfigError`: ``config.json`` is the one
-file written this way.
+1. ``flock`` on the directory ``<dir>`` itself.  It is the one object every
+   process that may replace ``<name>`` can open, and it needs no file of its
+   own: nobody can plant it, own it, or point it elsewhere.  Because every
+   writer locks it, two writers always contend on the same object, whatever
+   they could or could not open besides.
+2. ``flock`` on the sidecar ``<name>.lock``, for older regcred versions (which
+   locks only the sidecar) and for file systems that cannot ``flock`` a
+   directory (NFS).  It is opened with ``O_NOFOLLOW | O_NONBLOCK`` and must be
+   a regular file, so a symlink planted there is never followed (its target
+   is neither created nor touched) and a FIFO never blocks us.  When root
+   creates it in a directory owned by another user (``sudo -E regcred
+   login``), it is given to that user, who can then open it later.  An
+   existing sidecar we cannot open (a root-owned ``0600`` one left by an
+   older version, a symlink, a FIFO) is skipped: the directory lock alone
+   already excludes every current writer, so the write goes ahead.
+
+Only when neither can be locked is it an error.  Older versions take only
+the sidecar, we take the directory and then the sidecar: no cycle, no deadlock.
+
+**The atomic replace** (:func:`atomic_write`): a temp file in the target's
+directory, created ``0600`` with ``O_EXCL`` before any byte is written, then
+``fsync``, ``rename`` and an ``fsync`` of the directory.  A SIGKILL at any
+point leaves the old file or the new one; temp files left by a killed writer
+are removed by the next write under the lock.  The target's mode is kept (and
+its owner when root rewrites a user's file).  Callers pass the real path, so
+a symlink to it stays a symlink.  A target that is itself a mount point
+(``EBUSY``/``EXDEV`` on rename: ``docker run -v ~/.docker/config.json:…``, a
+Kubernetes ``subPath``) is rewritten in place instead, still under the lock.
+A target that exists and is not a regular file (a FIFO, a device, a socket)
+is never written.
+
+**A private output file** (:func:`write_private`, for ``export -o``): a
+regular file or a new path gets the atomic replace, ``0600`` whatever the
+umask; a FIFO, a character device, ``/dev/stdout``, ``/dev/fd/N`` or a socket
+is opened and written into, never renamed over and never ``chmod``\\ ed.
+
+Errors are :class:`~regcred.errors.ConfigError` unless the caller names
+another class: one line, naming the file, never its content.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
-from pathlib import Path
 
 from regcred._settings import lock_timeout
-from regcred.errors import ConfigError
+from regcred.errors import ConfigError, RegcredError
 
-__all__ = ["Locked", "atomic_write"]
+__all__ = [
+    "DirectoryLock",
+    "Locked",
+    "atomic_write",
+    "describe_mode",
+    "flock",
+    "lock_timeout",
+    "open_lock_file",
+    "write_private",
+]
+
+TYPE_CHECKING = False  # typing costs start-up time; annotations are strings here
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    StrPath: TypeAlias = "str | os.PathLike[str]"
+    ErrorClass: TypeAlias = "type[RegcredError]"
+
+_LOCK_FLAGS = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+_TEMP_MARK = ".regcred-"
 
 
-class Locked:
-    """``flock`` on ``<target>.lock``, polled so a stuck holder cannot hang us forever."""
+def flock(fd: int, deadline: float) -> bool:
+    """An exclusive ``flock`` on ``fd``, polled until ``deadline`` (monotonic); False on timeout.
 
-    def __init__(self, target: Path) -> None:
-        self.lock_path = target.with_name(target.name + ".lock")
+    Any other failure (a file system that cannot lock this object) is the
+    ``OSError`` it is.
+    """
+    import fcntl
+
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        else:
+            return True
+
+
+def open_lock_file(path: StrPath, owner: tuple[int, int] | None = None) -> int:
+    """Open the lock file ``path``, creating it ``0600`` (then owned by ``owner``) if missing.
+
+    Never through a symlink, never anything but a regular file, never a
+    blocking open; an existing file is never ``chown``\\ ed.  Raises ``OSError``.
+    """
+    try:
+        fd = os.open(path, _LOCK_FLAGS)
+    except FileNotFoundError:
+        try:
+            fd = os.open(path, _LOCK_FLAGS | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another writer created it just now
+            fd = os.open(path, _LOCK_FLAGS)
+        else:
+            if owner is not None:
+                try:
+                    os.fchown(fd, *owner)
+                except OSError:
+                    pass
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, f"{describe_mode(mode)}, not a regular file")
+    return fd
+
+
+class DirectoryLock:
+    """``flock`` on a directory itself, held while entries in it change; leaves no file behind."""
+
+    def __init__(self, directory: StrPath, *, error: ErrorClass = ConfigError) -> None:
+        self.directory = os.fspath(directory)
+        self.error = error
         self.fd = -1
 
     def __enter__(self) -> None:
-        """Take the lock, creating the directory (``0700``) and the lock file if missing."""
-        import fcntl
-
-        timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
-        _make_dir(self.lock_path.parent)
+        """Take the lock, or raise ``error`` after :func:`lock_timeout` seconds."""
         try:
-            self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self.fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            locked = flock(self.fd, time.monotonic() + lock_timeout())
         except OSError as exc:
-            raise ConfigError(f"cannot create lock file {self.lock_path}: {exc.strerror}") from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise ConfigError(
-                        f"timed out waiting for {self.lock_path}; is another regcred still running?"
-                    ) from None
-                time.sleep(0.005)
-            else:
-                return
+            self._close()
+            raise self.error(f"cannot lock {self.directory}: {exc.strerror}") from None
+        if not locked:
+            self._close()
+            raise self.error(
+                f"timed out waiting for the lock on {self.directory}; is another regcred still running?"
+            )
 
     def __exit__(self, *exc: object) -> None:
         """Release the lock."""
-        os.close(self.fd)  # closing releases the flock
+        self._close()
+
+    def _close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = -1
 
 
-def _make_dir(directory: Path) -> None:
+class Locked:
+    """The lock every writer of ``target`` takes: its directory, then ``<target>.lock``.
+
+    See the module docstring for why both, and what happens when one of
+    them cannot be opened.
+    """
+
+    def __init__(self, target: StrPath, *, error: ErrorClass = ConfigError) -> None:
+        self.target = os.fspath(target)
+        self.lock_path = self.target + ".lock"
+        self.directory = os.path.dirname(self.target) or "."
+        self.error = error
+        self.fds: list[int] = []
+
+    def __enter__(self) -> None:
+        """Take both locks (creating the directory ``0700`` if missing), or raise ``error``."""
+        timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
+        _make_dir(self.directory, self.error)
+        deadline = time.monotonic() + timeout
+        try:
+            problems = [p for p in (self._take_directory(deadline), self._take_sidecar(deadline)) if p]
+        except BaseException:
+            self._release()
+            raise
+        if not self.fds:
+            raise self.error(f"cannot lock {self.target}: {'; '.join(problems)}")
+
+    def __exit__(self, *exc: object) -> None:
+        """Release the locks."""
+        self._release()
+
+    def _take_directory(self, deadline: float) -> str:
+        """Lock the directory; the reason if it cannot be locked here."""
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            return f"{self.directory}: {exc.strerror}"
+        return self._hold(fd, deadline, self.directory)
+
+    def _take_sidecar(self, deadline: float) -> str:
+        """Lock ``<target>.lock`` if we can open it; the reason if not."""
+        try:
+            fd = open_lock_file(self.lock_path, _owner_for(self.target, self.directory))
+        except OSError as exc:
+            return f"{self.lock_path}: {exc.strerror}"
+        return self._hold(fd, deadline, self.lock_path)
+
+    def _hold(self, fd: int, deadline: float, what: str) -> str:
+        try:
+            locked = flock(fd, deadline)
+        except OSError as exc:  # e.g. NFS cannot flock a directory
+            os.close(fd)
+            return f"{what}: {exc.strerror}"
+        self.fds.append(fd)
+        if not locked:
+            raise self.error(f"timed out waiting for {what}; is another regcred still running?")
+        return ""
+
+    def _release(self) -> None:
+        while self.fds:
+            os.close(self.fds.pop())  # closing releases the flock
+
+
+def _owner_for(target: str, directory: str) -> tuple[int, int] | None:
+    """Who a lock file root creates should belong to: the directory's (or file's) owner."""
+    if os.geteuid() != 0:
+        return None
+    for path in (directory, target):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if st.st_uid != 0:
+            return st.st_uid, st.st_gid
+    return None
+
+
+def _make_dir(directory: str, error: ErrorClass) -> None:
     """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
-    if directory.is_dir():
+    if os.path.isdir(directory):
         return
     missing = []
-    for parent in (directory, *directory.parents):
-        if parent.is_dir():
-            break
+    parent = directory
+    while parent and not os.path.isdir(parent):
         missing.append(parent)
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
     try:
         for new in reversed(missing):
-            new.mkdir(mode=0o700, exist_ok=True)
+            try:
+                os.mkdir(new, 0o700)
+            except FileExistsError:
+                continue
             os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
     except OSError as exc:
-        raise ConfigError(f"cannot create {directory}: {exc.strerror}") from None
+        raise error(f"cannot create {directory}: {exc.strerror}") from None
 
 
-def _temp_prefix(target: Path) -> str:
-    """The name every temp file for ``target`` starts with (``.config.json.regcred-``)."""
-    return f".{target.name}.regcred-"
+# -- atomic replace ---------------------------------------------------------------
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """Replace ``target`` (a real path, not a symlink) with ``data``; see the module docstring."""
-    directory = target.parent
-    _remove_stale_temps(target)
+def describe_mode(mode: int) -> str:
+    """``"a FIFO"``, ``"a character device"``…: what a non-regular file is, for messages."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symlink"),
+    ):
+        if test(mode):
+            return kind
+    return "a regular file" if stat.S_ISREG(mode) else "not a file"
+
+
+def atomic_write(
+    target: StrPath, data: bytes, *, temp_dir: StrPath | None = None, error: ErrorClass = ConfigError
+) -> None:
+    """Replace ``target`` (a real path, not a symlink) with ``data``, under a lock.
+
+    Keeps the mode and owner, cleans stale temps; see the module docstring.
+    The temp file is made in ``temp_dir`` (same file system) if given, else
+    beside ``target``.
+    """
+    name = os.fspath(target)
+    directory = os.fspath(temp_dir) if temp_dir is not None else os.path.dirname(name) or "."
+    _replace(name, data, directory, keep=True, clean=True, error=error)
+
+
+def _replace(target: str, data: bytes, temp_dir: str, *, keep: bool, clean: bool, error: ErrorClass) -> None:
+    """The one atomic replace: ``keep`` the old mode and owner (else ``0600``), ``clean`` stale temps."""
+    directory = os.path.dirname(target) or "."
+    if clean:
+        _remove_stale_temps(target, temp_dir)
     try:
         st: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-    tmp = directory / f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp"
+        raise error(f"cannot write {target}: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise error(f"{target} is {describe_mode(st.st_mode)}, not a regular file; not writing it")
+    tmp = os.path.join(temp_dir, f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+        raise error(f"cannot write {target}: {exc.strerror}") from None
     try:
-        if st is not None:
+        if keep and st is not None:
             _copy_owner_and_mode(fd, st)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        else:
+            os.fchmod(fd, 0o600)  # whatever the umask
+        _write_all(fd, data)
         os.fsync(fd)
     except OSError as exc:
         os.close(fd)
         _unlink_quietly(tmp)
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+        raise error(f"cannot write {target}: {exc.strerror}") from None
     os.close(fd)
     try:
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)
         if exc.errno in {errno.EBUSY, errno.EXDEV}:
-            # config.json is itself a mount point (k8s subPath, docker -v file):
+            # The target is itself a mount point (k8s subPath, docker -v file):
             # rename cannot work, so write in place, still under our lock.
-            _write_in_place(target, data)
+            _write_in_place(target, data, error)
             return
-        raise ConfigError(f"cannot replace {target}: {exc.strerror}") from None
+        raise error(f"cannot replace {target}: {exc.strerror}") from None
     _fsync_dir(directory)
+
+
+def _temp_prefix(target: str) -> str:
+    """The name every temp file for ``target`` starts with (``.config.json.regcred-``)."""
+    return f".{os.path.basename(target)}{_TEMP_MARK}"
 
 
 def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
     """Give the temp file behind ``fd`` the mode (and, for root, the owner) of the old file."""
-    import stat
-
-    if not stat.S_ISREG(st.st_mode):
-        return
     os.fchmod(fd, stat.S_IMODE(st.st_mode))
     # As docker does: give a user's file back to that user when root rewrites it.
     if os.geteuid() == 0 and st.st_uid > 0 and st.st_gid > 0:
@@ -147,32 +354,42 @@ def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
             pass
 
 
-def _write_in_place(target: Path, data: bytes) -> None:
+def _write_in_place(target: str, data: bytes, error: ErrorClass) -> None:
     """Truncate and rewrite ``target`` itself: for a target that cannot be renamed over."""
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+        fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
         try:
-            os.write(fd, data)
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise error(f"{target} is {describe_mode(mode)}, not a regular file; not writing it")
+            os.ftruncate(fd, 0)
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
-        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+        raise error(f"cannot write {target}: {exc.strerror}") from None
 
 
-def _remove_stale_temps(target: Path) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _remove_stale_temps(target: str, directory: str) -> None:
     """Temp files of ours can only be left by a writer that died holding the lock we hold now."""
     prefix = _temp_prefix(target)
     try:
-        names = os.listdir(target.parent)
+        names = os.listdir(directory)
     except OSError:
         return
     for name in names:
         if name.startswith(prefix) and name.endswith(".tmp"):
-            _unlink_quietly(target.parent / name)
+            _unlink_quietly(os.path.join(directory, name))
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: str) -> None:
     """Remove ``path`` if possible; a failure leaves it for the next write to clean up."""
     try:
         os.unlink(path)
@@ -180,7 +397,7 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_dir(directory: str) -> None:
     """Make a rename in ``directory`` durable; best effort (not every file system allows it)."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -192,3 +409,79 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# -- private output ----------------------------------------------------------------
+
+_STD_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def write_private(path: StrPath, data: bytes, *, error: ErrorClass = RegcredError) -> None:
+    """Write a secret to ``path`` as ``export -o`` does; see the module docstring.
+
+    A regular file (through a symlink, the symlink stays) or a new path:
+    the atomic replace, ``0600``.  ``/dev/stdout``, ``/dev/fd/N`` and the
+    like: written into that descriptor.  A FIFO, character device or
+    socket: opened and written into.  Nothing else (a directory, a block
+    device) is written.
+    """
+    name = os.fspath(path)
+    fd = _own_descriptor(name)
+    try:
+        if fd is not None:
+            _write_all(fd, data)
+            return
+        try:
+            st: os.stat_result | None = os.stat(name)
+        except FileNotFoundError:
+            st = None
+        if st is None or stat.S_ISREG(st.st_mode):
+            target = os.path.realpath(name) if st is not None else name
+            _replace(target, data, os.path.dirname(target) or ".", keep=False, clean=False, error=error)
+        elif stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+            _write_into(name, data, error)
+        elif stat.S_ISSOCK(st.st_mode):
+            _send_to_socket(name, data)
+        else:
+            raise error(f"cannot write {name}: it is {describe_mode(st.st_mode)}")
+    except OSError as exc:
+        raise error(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _own_descriptor(name: str) -> int | None:
+    """The descriptor ``name`` stands for (``/dev/stdout``, ``/dev/fd/3``, a link to one), or None."""
+    path = os.path.abspath(name)
+    for _ in range(40):  # the kernel's own limit on symlink hops
+        fd = _STD_STREAMS.get(path)
+        if fd is not None:
+            return fd
+        for prefix in ("/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", f"/proc/{os.getpid()}/fd/"):
+            if path.startswith(prefix) and path[len(prefix) :].isdigit():
+                return int(path[len(prefix) :])
+        try:
+            link = os.readlink(path)
+        except OSError:  # not a symlink (or not there): an ordinary path
+            return None
+        path = os.path.normpath(os.path.join(os.path.dirname(path), link))
+    return None
+
+
+def _write_into(name: str, data: bytes, error: ErrorClass) -> None:
+    """Open an existing FIFO or character device and write into it; never create or truncate."""
+    fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)  # a FIFO waits for its reader
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):  # replaced by a regular file since we looked
+            raise error(f"cannot write {name}: it changed while being opened; try again")
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _send_to_socket(name: str, data: bytes) -> None:
+    """A Unix socket cannot be opened like a file: connect and send."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(name)
+        sock.sendall(data)

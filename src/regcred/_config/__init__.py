@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import os
+import stat
 from pathlib import Path
 
 from regcred._config.read import ENTRY_ORDER, AuthEntry, decode_entry, find_field, parse, parse_config
@@ -33,7 +34,7 @@ from regcred.errors import ConfigError
 TYPE_CHECKING = False  # typing costs start-up time; annotations are strings here
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any, TypeVar
+    from typing import Any, NoReturn, TypeVar
 
     T = TypeVar("T")
 
@@ -45,6 +46,7 @@ __all__ = [
     "load",
     "load_cached",
     "parse",
+    "read_raw",
     "update",
 ]
 
@@ -226,16 +228,59 @@ def load_cached(path: Path) -> Config:
 
 def load(path: Path) -> Config:
     """Read and validate ``path``; a missing or empty file is an empty config."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    raw = read_raw(path)
+    if raw is None:
         return Config(path, {}, None)
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     data, readonly = parse_config(path, raw)
     return Config(path, data, raw, readonly)
+
+
+def read_raw(path: Path) -> bytes | None:
+    """The bytes of ``path``, None if there is no such file.
+
+    Anything but a regular file (a FIFO, a device, a socket, also behind a
+    symlink) is refused at once, never opened in a way that could block.
+    """
+    if not _is_regular(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    with open(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # replaced since the stat
+            _refuse(path, mode)
+        try:
+            raw = file.read()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return raw
+
+
+def _is_regular(path: Path) -> bool:
+    """True for a regular file, False for none at all; anything else is refused (ConfigError)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        _refuse(path, st.st_mode)
+    return True
+
+
+def _refuse(path: Path, mode: int) -> NoReturn:
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    from regcred._files import describe_mode  # only on this error path
+
+    raise ConfigError(
+        f"{path}: is {describe_mode(mode)}, not a regular file; regcred neither reads nor writes it"
+    )
 
 
 def _ordered_entry(entry: dict[str, Any]) -> dict[str, Any]:
@@ -259,6 +304,7 @@ def update(path: Path, change: Callable[[Config], T]) -> T:
     from regcred._files import Locked, atomic_write  # only writers pay for it
 
     target = Path(os.path.realpath(path))  # the symlink stays; its target is written
+    _is_regular(path)  # a FIFO or device: refused before any lock file is made beside it
     with Locked(target):
         config = load(path)
         if config.readonly:

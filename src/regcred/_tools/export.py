@@ -19,7 +19,9 @@ Two formats:
 Credentials are read through whatever store holds them (config.json, its
 helpers, podman's auth files for a named server).  ``-o FILE`` is written
 through a temp file in the same directory, created ``0600`` with ``O_EXCL``
-before any byte is written, then renamed over FILE.
+before any byte is written, then renamed over FILE (a symlink to it stays);
+a FIFO, a terminal, ``/dev/stdout`` or ``/dev/fd/N`` (``-o >(…)``) is
+written into instead, never renamed over.
 """
 
 from __future__ import annotations
@@ -28,9 +30,7 @@ import base64
 import json
 import os
 import re
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from regcred._address import normalize
 from regcred._gojson import dumps_compact, dumps_indent
@@ -130,31 +130,15 @@ def kubernetes_secret(
 
 
 def write_output(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path``: temp file created 0600 (O_EXCL) first, then rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path()
-    tmp = directory / f".{target.name}.regcred-{os.getpid()}-{time.monotonic_ns()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
-    try:
-        fd = os.open(tmp, flags, 0o600)
-    except OSError as exc:
-        raise RegcredError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask: the mode is 0600 before any secret
-        view = memoryview(text.encode())
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        if target.is_dir():
-            raise IsADirectoryError(21, "Is a directory")
-        os.replace(tmp, target)
-    except OSError as exc:
-        if fd >= 0:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise RegcredError(f"cannot write {target}: {exc.strerror}") from None
+    """Write ``text`` to ``path`` as a private file (:func:`regcred._files.write_private`).
+
+    A regular file or a new path is created 0600 before any byte and
+    replaced atomically; a FIFO, ``/dev/stdout`` or ``/dev/fd/N`` is
+    written into, never renamed over.
+    """
+    from regcred._files import write_private
+
+    write_private(path, text.encode())
 
 
 # -- internals -----------------------------------------------------------------

@@ -44,7 +44,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from regcred import _config, _settings
+from regcred import _config
 from regcred._address import normalize
 from regcred._tools.migrate_plan import (
     Plan,
@@ -279,48 +279,24 @@ def _apply_routes(c: _config.Config, plan: Plan) -> None:
 def _restore(path: Path, original: bytes | None, written: bytes | None) -> None:
     """Put config.json's original bytes back, unless someone changed it since we wrote it.
 
-    Takes the same ``flock`` on ``config.json.lock`` that every config writer
-    takes (``_atomic``'s on-disk protocol, used by ``_config.update``), and
-    writes through a 0600 temp file and a rename, keeping the file's mode.
+    The same lock and atomic replace as every config writer
+    (:mod:`regcred._files`): the file's mode and owner are kept, and a
+    config.json that is a mount point is rewritten in place.
     """
-    import fcntl
-    import stat
-    import time
+    from regcred._files import Locked, atomic_write
 
     target = Path(os.path.realpath(path))
-    lock = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        deadline = time.monotonic() + _settings.lock_timeout()
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ConfigError(f"timed out waiting for the lock on {path}") from None
-                time.sleep(0.01)
-        try:
-            current: bytes | None = target.read_bytes()
-        except FileNotFoundError:
-            current = None
+    with Locked(target):
+        current = _config.read_raw(target)
         if current != written:
             raise ConfigError(f"{path} was changed by someone else meanwhile; left as it is now")
         if original is None:
-            target.unlink(missing_ok=True)
+            try:
+                target.unlink(missing_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot restore {path}: {exc.strerror}") from None
             return
-        tmp = target.with_name(f".{target.name}.regcred-migrate-{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))
-            os.write(fd, original)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(target)
-    except OSError as exc:
-        raise ConfigError(f"cannot restore {path}: {exc.strerror}") from None
-    finally:
-        os.close(lock)
+        atomic_write(target, original)
 
 
 def _restorer(store: CredentialStore, key: str, prior: Credentials | None) -> Callable[[], None]:

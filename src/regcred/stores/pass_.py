@@ -66,6 +66,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from regcred._files import DirectoryLock
+
 __all__ = ["FOLDER", "PassStore", "decode_server", "decode_username", "encode_server", "encode_username"]
 
 #: The folder inside the password store that holds the entries (the Go helper's).
@@ -185,13 +187,12 @@ class PassStore(CredentialStore):
         os.makedirs(self.root, 0o700, exist_ok=True)  # PASSWORD_STORE_KEY needs no pass init
         _mkdir(self.folder)
         with self._locked():
-            temp = _write_temp(self.folder, ciphertext)
-            try:
-                _mkdir(server_dir)
-                os.replace(temp, target)
-            except BaseException:
-                _unlink(temp)
-                raise
+            from regcred._files import atomic_write  # writers only: not at helper start-up
+
+            _mkdir(server_dir)
+            # The temp file goes in the folder, not beside the entry: a killed store
+            # must not leave a file the Go helper would take for a username.
+            atomic_write(target, ciphertext, temp_dir=self.folder, error=CredentialStoreError)
             _remove_entries(server_dir, keep=target)
             entry = os.path.relpath(target, self.root)[: -len(_SUFFIX)]
             self._git_commit(server_dir, f"Add given password for {entry} to store.")
@@ -312,9 +313,14 @@ class PassStore(CredentialStore):
         flags = ["-S"] if sign.strip() == b"true" else []
         _gpg.git(self.root, "commit", *flags, "-q", "-m", message, "--", relative)
 
-    def _locked(self) -> _Lock:
-        """The lock that serialises changes to the store's entries."""
-        return _Lock(self.folder)
+    def _locked(self) -> DirectoryLock:
+        """The lock that serialises changes to the store's entries: an ``flock`` on the folder itself.
+
+        Locking the directory leaves no lock file in the password store.
+        """
+        from regcred._files import DirectoryLock
+
+        return DirectoryLock(self.folder, error=CredentialStoreError)
 
 
 def _default_root() -> str:
@@ -346,25 +352,6 @@ def _unlink(path: str) -> None:
         pass
 
 
-def _write_temp(directory: str, data: bytes) -> str:
-    """A new 0600 file in ``directory`` holding ``data``; never a pre-existing one."""
-    while True:
-        path = os.path.join(directory, f".regcred-{os.getpid()}-{os.urandom(4).hex()}.tmp")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        try:
-            with open(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            _unlink(path)
-            raise
-        return path
-
-
 def _remove_entries(directory: str, keep: str | None) -> None:
     """Remove the ``.gpg`` files (and emptied sub-directories) under ``directory``."""
     try:
@@ -379,27 +366,3 @@ def _remove_entries(directory: str, keep: str | None) -> None:
             _rmdir(entry.path)
         elif entry.name.endswith(_SUFFIX):
             _unlink(entry.path)
-
-
-class _Lock:
-    """An exclusive ``flock`` on a directory, held while its entries change.
-
-    Locking the directory itself leaves no lock file in the password store.
-    """
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.fd = -1
-
-    def __enter__(self) -> None:
-        import fcntl
-
-        self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(self.fd)
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)  # closing releases the lock

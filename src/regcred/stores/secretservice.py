@@ -261,28 +261,21 @@ def _store_lock(timeout: float) -> int | None:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if not runtime:
         return None
-    import fcntl
     import time
 
-    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    from regcred._files import flock, open_lock_file  # store only: not at helper start-up
+
     try:
-        fd = os.open(os.path.join(runtime, "regcred-secretservice.lock"), flags, 0o600)
+        fd = open_lock_file(os.path.join(runtime, "regcred-secretservice.lock"))
     except OSError:
         return None
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() < deadline:
-                time.sleep(0.005)
-                continue
-            os.close(fd)
-            return None
-        except OSError:
-            os.close(fd)
-            return None
-        return fd
+    try:
+        if flock(fd, time.monotonic() + timeout):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _create(client: Client, properties: Mapping[str, object], secret: tuple[object, ...]) -> str:
