@@ -18,6 +18,7 @@ from typing import NoReturn
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.aws",
     "tests.fixtures.keyring",
     "tests.fixtures.passstore",
     "tests.fixtures.registry",
@@ -66,7 +67,8 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             stream.close()
 
 
-_SCRUBBED_PREFIXES = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_")
+# AWS_: no test may reach a developer's real AWS account (tests/fixtures/aws.py sets its own).
+_SCRUBBED_PREFIXES = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_", "AWS_")
 
 
 @pytest.fixture(autouse=True)
