@@ -19,6 +19,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.dbus_hostile",
+    "tests.fixtures.aws",
     "tests.fixtures.keyring",
     "tests.fixtures.passstore",
     "tests.fixtures.registry",
@@ -67,7 +68,8 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             stream.close()
 
 
-_SCRUBBED_PREFIXES = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_")
+# AWS_: no test may reach a developer's real AWS account (tests/fixtures/aws.py sets its own).
+_SCRUBBED_PREFIXES = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_", "AWS_")
 
 
 @pytest.fixture(autouse=True)

@@ -30,9 +30,12 @@ FORBIDDEN = {
     "regcred._net.http",
     "regcred._net.proxy",
     "regcred._net.tls",
-    "regcred._config",
-    "regcred._files",
+    "regcred._config",  # (regcred._files, the one lock and atomic replace, is light and shared)
     "regcred.cli",
+    # The AWS SDK (~0.3 s to import): only docker-credential-regcred-aws loads it, and only
+    # inside an action (LAZY below).
+    "boto3",
+    "botocore",
 }
 
 HELPERS = {
@@ -44,10 +47,21 @@ HELPERS = {
         "secretstorage",
     },
     "regcred.helpers.secretservice": {"regcred.stores.pass_", "regcred.stores._gpg"},
+    "regcred.helpers.aws": {
+        "regcred.stores.pass_",
+        "regcred.stores._gpg",
+        "regcred.stores.secretservice",
+        "regcred.stores._secretservice_dbus",
+        "jeepney",
+        "subprocess",
+    },
 }
 
 # Loaded lazily, only by the action that needs it.
-LAZY = {"regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_", "regcred.stores._gpg"}}
+LAZY = {
+    "regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_", "regcred.stores._gpg"},
+    "regcred.helpers.aws": {"regcred.stores.aws"},
+}
 
 
 def imported_modules(code: str) -> set[str]:
@@ -176,3 +190,31 @@ def test_secretservice_helper_without_bus_import_budget(
         NEVER_IN_A_HELPER | ACTION_HELPERS["secretservice"][2] | {"jeepney", "typing", "json", "re", "enum"}
     )
     assert loaded_of(loaded, never) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import regcred",
+        "import regcred.stores.aws",
+        "import regcred.stores._catalog",
+        "import regcred.kubelet",
+        "from regcred import get_credentials; get_credentials('reg.example')",
+        "import regcred.helpers.pass_, regcred.helpers.secretservice",
+    ],
+)
+def test_nothing_but_the_aws_store_actions_import_boto3(code: str) -> None:
+    """Importing regcred, the AWS store module or another helper never loads boto3/botocore."""
+    loaded = imported_modules(code)
+    assert {m for m in loaded if m.split(".")[0] in {"boto3", "botocore"}} == set()
+
+
+def test_kubelet_provider_stays_light() -> None:
+    """The kubelet provider, answering a lookup, loads no HTTP/TLS stack, argparse, logging or typing."""
+    loaded = imported_modules(
+        "import io, regcred.kubelet as k\n"
+        'k.run(io.BytesIO(b\'{"kind":"CredentialProviderRequest","apiVersion":'
+        '"credentialprovider.kubelet.k8s.io/v1","image":"reg.example/app"}\'), io.StringIO(), io.StringIO())'
+    )
+    heavy = {"urllib.request", "http.client", "ssl", "argparse", "logging", "typing", "dataclasses", "boto3"}
+    assert loaded & heavy == set()

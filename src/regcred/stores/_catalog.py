@@ -100,6 +100,16 @@ KNOWN: tuple[KnownStore, ...] = (
         title="pass store",
         auto=True,
     ),
+    # A cloud store is a fleet's deliberate choice: never picked by login itself.
+    KnownStore(
+        "regcred-aws",
+        others=(),
+        module="regcred.stores.aws",
+        class_name="AwsSecretsManagerStore",
+        backend="aws",
+        title="AWS Secrets Manager",
+        auto=False,
+    ),
 )
 
 
@@ -109,7 +119,7 @@ def for_helper(name: str) -> KnownStore | None:
 
 
 def by_backend(backend: str) -> KnownStore:
-    """The row for ``backend`` (``"secretservice"``, ``"pass"``)."""
+    """The row for ``backend`` (``"secretservice"``, ``"pass"``, ``"aws"``)."""
     return next(k for k in KNOWN if k.backend == backend)
 
 
