@@ -72,3 +72,15 @@ def test_cli_get_and_list_load_no_http(config_dir: Path) -> None:
     )
     loaded = _loaded_after(code, config_dir)
     assert loaded & HEAVY == set()
+
+
+def test_http_clients_only_with_their_auth_class(config_dir: Path) -> None:
+    """`import regcred` and get_credentials() import neither httpx nor requests; each auth class only its own."""
+    lookup = "import regcred\nassert regcred.get_credentials('reg.example', config_dir=sys.argv[1])"
+    assert _loaded_after(lookup, config_dir) & {"httpx", "requests"} == set()
+    with_httpx = _loaded_after("import regcred\nregcred.RegistryAuth", config_dir)
+    assert "httpx" in with_httpx
+    assert "requests" not in with_httpx
+    with_requests = _loaded_after("import regcred\nregcred.RequestsAuth", config_dir)
+    assert "requests" in with_requests
+    assert "httpx" not in with_requests

@@ -270,6 +270,13 @@ class TokenFlow:
         with self._client_lock:
             self._client.close()
 
+    def __del__(self) -> None:
+        # Pooled token connections are closed with their owner, not left to
+        # the socket finaliser (which warns).
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+
     # ------------------------------------------------------------------ credentials
 
     def credentials_for(self, netloc: str, name: str) -> Credentials | None:
