@@ -75,7 +75,7 @@ def test_cli_get_and_list_load_no_http(config_dir: Path) -> None:
 
 
 def test_http_clients_only_with_their_auth_class(config_dir: Path) -> None:
-    """`import regcred` and get_credentials() import neither httpx nor requests; each auth class only its own."""
+    """`import regcred` and get_credentials() load neither httpx nor requests; each auth class its own."""
     lookup = "import regcred\nassert regcred.get_credentials('reg.example', config_dir=sys.argv[1])"
     assert _loaded_after(lookup, config_dir) & {"httpx", "requests"} == set()
     with_httpx = _loaded_after("import regcred\nregcred.RegistryAuth", config_dir)
