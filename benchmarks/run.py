@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_auth
 import bench_login
 import bench_profile
 import bench_stores
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
-SECTIONS = ("helpers", "build", "login", "config", "library", "profile")
+SECTIONS = ("helpers", "build", "login", "config", "library", "auth", "profile")
 LIBRARY_TARGET_MS = 1.0
 
 
@@ -516,6 +517,7 @@ def main() -> int:
     results: list[Comparison] = []
     counts: dict[str, tuple[int, int, list[str]]] = {}
     library: dict[str, list[float]] = {}
+    auth_counts: dict[str, tuple[float, float]] = {}
     profile = Profile()
     failures: list[str] = []
 
@@ -574,6 +576,15 @@ def main() -> int:
         if "library" in sections:
             print("-- library", file=sys.stderr)
             attempt("library", lambda: library.update(run_library(box)))
+        if "auth" in sections:
+            print("-- auth plug-in", file=sys.stderr)
+
+            def run_auth() -> None:
+                comparisons, per_run = bench_auth.manifest_gets(box, max(5, args.runs // 4))
+                results.extend(comparisons)
+                auth_counts.update(per_run)
+
+            attempt("auth plug-in", run_auth)
         if "profile" in sections:
             print("-- profile", file=sys.stderr)
 
@@ -592,6 +603,8 @@ def main() -> int:
         print(f"{name:>8} login: {conns} connections, {tls} TLS attempts, {len(reqs)} HTTP requests: {reqs}")
     for case, per_call in library.items():
         print(f"get_credentials {case}: {statistics.median(per_call):.4f} ms a call")
+    for label, (tokens, requests_) in auth_counts.items():
+        print(f"{label}: {tokens:.0f} token requests, {requests_:.0f} registry requests per 100 GETs")
     for row, samples in profile.startup.items():
         print(f"{statistics.median(samples):8.1f} ms  {row}")
     for row, ms in profile.config.items():

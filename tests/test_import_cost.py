@@ -126,3 +126,15 @@ def test_get_credentials_from_the_file_loads_only_the_read_side(config_dir: Path
     loaded = _loaded_after(code, config_dir)
     assert {"regcred._lookup", "regcred._config", "json"} <= loaded
     assert _within(loaded, NOT_FOR_A_FILE_LOOKUP) == []
+
+
+def test_http_clients_only_with_their_auth_class(config_dir: Path) -> None:
+    """`import regcred` and get_credentials() load neither httpx nor requests; each auth class its own."""
+    lookup = "import regcred\nassert regcred.get_credentials('reg.example', config_dir=sys.argv[1])"
+    assert _loaded_after(lookup, config_dir) & {"httpx", "requests"} == set()
+    with_httpx = _loaded_after("import regcred\nregcred.RegistryAuth", config_dir)
+    assert "httpx" in with_httpx
+    assert "requests" not in with_httpx
+    with_requests = _loaded_after("import regcred\nregcred.RequestsAuth", config_dir)
+    assert "requests" in with_requests
+    assert "httpx" not in with_requests

@@ -2,7 +2,9 @@
 
 The package imports nothing heavy at import time: every name below is
 loaded on first use (PEP 562), so a credential helper that imports
-``regcred.helpers.pass_`` pays only for what it needs.
+``regcred.helpers.pass_`` pays only for what it needs.  ``RegistryAuth``
+needs httpx (``regcred[httpx]``) and ``RequestsAuth`` needs requests
+(``regcred[requests]``): neither is imported until that name is used.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from importlib import import_module
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred._lookup import get_credentials, list_credentials
+    from regcred._net.httpx_auth import RegistryAuth
+    from regcred._net.requests_auth import RequestsAuth
     from regcred._version import __version__
     from regcred._write import (
         LoginResult,
@@ -48,6 +52,8 @@ __all__ = [
     "LoginResult",
     "LogoutResult",
     "RegcredError",
+    "RegistryAuth",
+    "RequestsAuth",
     "StoreUnavailableError",
     "UsageError",
     "__version__",
@@ -69,10 +75,14 @@ _LAZY = {
     ),
     "Credentials": "regcred.credentials",
     "CredentialStore": "regcred.credentials",
+    "RegistryAuth": "regcred._net.httpx_auth",  # needs httpx (regcred[httpx])
+    "RequestsAuth": "regcred._net.requests_auth",  # needs requests (regcred[requests])
     **{name: "regcred.errors" for name in __all__ if name.endswith("Error")},
 }
 __lazy_modules__ = [
     "regcred._lookup",
+    "regcred._net.httpx_auth",
+    "regcred._net.requests_auth",
     "regcred._version",
     "regcred._write",
     "regcred.credentials",

@@ -175,30 +175,53 @@ def _token_error(response: Response, secrets: _Secrets) -> str:
     return f"received unexpected HTTP status: {response.status} {response.reason}"
 
 
-def _token_request(challenge: Challenge, realm: str, username: str, secret: str, verify: bool) -> Request:
+def _token_request(
+    challenge: Challenge,
+    realm: str,
+    username: str,
+    secret: str,
+    verify: bool,
+    *,
+    scopes: Sequence[str] = (),
+    offline: bool = True,
+) -> Request:
+    """The token request for ``challenge``: docker's, for login and for the auth plug-in.
+
+    An identity token (``username == "<token>"``) is POSTed as a
+    ``refresh_token`` grant (scopes space-separated); anything else is a GET
+    with one ``scope`` parameter per scope, Basic credentials when there are
+    some (an empty ``username`` asks anonymously), and ``offline_token=true``
+    when ``offline`` (login asks for a refresh token, the plug-in does not).
+    """
     service = challenge.get("service") or ""
     if username == TOKEN_USERNAME:
         form = {"client_id": "docker", "grant_type": "refresh_token", "refresh_token": secret}
-        form |= {"scope": "", "service": service}
+        form |= {"scope": " ".join(scopes), "service": service}
         body = urlencode(sorted(form.items())).encode("ascii")
         headers = (("Content-Type", "application/x-www-form-urlencoded"),)
         return Request("POST", realm, headers, body, verify)
     parts = urlsplit(realm)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {"account": username, "client_id": "docker", "offline_token": "true"}
+    ours: dict[str, str] = {}
+    if username:
+        ours["account"] = username
+    if offline:
+        ours |= {"client_id": "docker", "offline_token": "true"}
     if service:
         ours["service"] = service
-    query = [(k, v) for k, v in query if k not in ours] + list(ours.items())
-    url = parts._replace(query=urlencode(sorted(query, key=lambda kv: kv[0])), fragment="")
-    return Request("GET", url.geturl(), (("Authorization", _basic(username, secret)),), b"", verify)
+    query = [(k, v) for k, v in query if k not in ours and not (scopes and k == "scope")] + list(ours.items())
+    query = sorted(query, key=lambda kv: kv[0]) + [("scope", scope) for scope in scopes]
+    url = parts._replace(query=urlencode(query), fragment="")
+    basic = (("Authorization", _basic(username, secret)),) if username else ()
+    return Request("GET", url.geturl(), basic, b"", verify)
 
 
 def _basic(username: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
 
 
-def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None]:
-    """``(access token, refresh token or None)`` from a token server's JSON."""
+def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None, dict[str, object]]:
+    """``(access token, refresh token or None, the whole JSON object)`` from a token server."""
     try:
         body = json.loads(response.body)
     except (ValueError, RecursionError):  # a hostile server can nest JSON 100,000 deep
@@ -216,7 +239,7 @@ def _parse_token(response: Response, secrets: _Secrets) -> tuple[str, str | None
         raise LoginError("authorization server returned a malformed token")
     if not isinstance(refresh, str) or not _TOKEN_CHARS.fullmatch(refresh):
         refresh = None
-    return token, refresh
+    return token, refresh, body
 
 
 def login_flow(
@@ -318,7 +341,7 @@ class _Login:
         if not 200 <= response.status < 300:
             reason = _token_error(response, self.secrets)
             raise LoginError(f'Get "{self.endpoint}/v2/": {reason}')
-        token, refresh = _parse_token(response, self.secrets)
+        token, refresh, _ = _parse_token(response, self.secrets)
         self.emit("token received" + (" with a refresh token" if refresh else ""))
         response = yield from _fetch(self._v2(f"Bearer {token}"), self.emit)
         if response.status != 200:
