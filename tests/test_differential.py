@@ -395,12 +395,10 @@ def _judge(found: tuple[str, str] | None, valid: tuple[str, str], error: str = "
 
 
 def _regcred_cli(server: str, config_dir: Path, valid: tuple[str, str]) -> RegcredAnswer:
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     done = subprocess.run(
         [str(VENV_BIN / "regcred"), "--config", str(config_dir), "get", server],
         capture_output=True,
         text=True,
-        env=env,
         timeout=60,
         check=False,
     )
@@ -439,10 +437,12 @@ def test_row(
     # regcred must read only what the row wrote: no podman file of the host's.
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    # our helpers on PATH, for docker, skopeo, the regcred CLI and get_credentials() alike
+    monkeypatch.setenv("PATH", f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
     if row.helper:
         request.getfixturevalue("pass_env")  # GNUPGHOME / PASSWORD_STORE_DIR for every program
         installed_helper("pass")
-        ctx.helper_env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+        ctx.helper_env = dict(os.environ)
         for key in row.helper_valid:
             ctx.helper_store(key.format(host=referee.host), *referee.valid)
         for key in row.helper_invalid:
