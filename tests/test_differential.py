@@ -153,6 +153,16 @@ _ROWS: list[Row] = [
         "docker's ConvertToHostname strips any scheme (file_store_test.go); containers/image does not",
     ),
     Row(
+        "legacy-uppercase-scheme",
+        lambda c: c.docker({"auths": {f"HTTPS://{c.host}/": c.good}}),
+        "Go's url.Parse lower-cases the scheme",
+    ),
+    Row(
+        "legacy-userinfo",
+        lambda c: c.docker({"auths": {f"https://someone@{c.host}/v2/": c.good}}),
+        "ConvertToHostname drops the userinfo",
+    ),
+    Row(
         "exact-beats-legacy",
         lambda c: c.docker({"auths": {c.host: c.good, f"https://{c.host}": c.bad}}),
     ),
@@ -202,6 +212,11 @@ _ROWS: list[Row] = [
         "auth-base64-with-newline",
         lambda c: c.docker({"auths": {c.host: _folded(c)}}),
         "Go's base64 skips \\n inside the value",
+    ),
+    Row(
+        "auth-unpadded-base64",
+        lambda c: c.docker({"auths": {c.host: {"auth": c.good["auth"].rstrip("=")}}}),
+        "docker decodes auth with strict, padded base64",
     ),
     Row(
         "trailing-data",
@@ -276,6 +291,16 @@ _ROWS: list[Row] = [
         ),
         "file_test.go TestGetAllCredentialsCredHelperOverridesDefaultStore",
         helper_valid=("{host}",),
+    ),
+    Row(
+        "credHelpers-missing-helper",
+        lambda c: c.docker({"auths": {c.host: c.good}, "credHelpers": {c.host: "regcred-no-such-helper"}}),
+        "nativeStore.Get returns the file entry beside the exec error, and docker uses it",
+    ),
+    Row(
+        "credsStore-missing-helper",
+        lambda c: c.docker({"auths": {c.host: c.good}, "credsStore": "regcred-no-such-helper"}),
+        "as with credHelpers; compare credsStore-empty-file-plaintext, where the helper runs",
     ),
     Row(
         "credHelpers-https-v2-key",
@@ -357,6 +382,14 @@ _KNOWN: dict[str, str] = {
     "credsStore-empty-file-plaintext": (
         "issue 10 (new, found by this row): regcred falls back to the file's plaintext when the credsStore "
         "helper has no entry; docker sends no credentials"
+    ),
+    "credHelpers-missing-helper": (
+        "issue 10 (new, found by this row): with the helper missing, docker authenticates with the file's "
+        "plaintext; regcred fails closed (StoreUnavailableError)"
+    ),
+    "credsStore-missing-helper": (
+        "issue 10 (new, found by this row): with the helper missing, docker authenticates with the file's "
+        "plaintext; regcred fails closed (StoreUnavailableError)"
     ),
     "credHelpers-https-v2-key": (
         "issue 10 #7: regcred uses a credHelpers key spelled https://HOST/v2 for HOST; docker matches exactly"
