@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.keyring",
     "tests.fixtures.passstore",
     "tests.fixtures.registry",
+    "tests.fixtures.differential",  # imports registry: after it
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
