@@ -359,40 +359,23 @@ _ROWS: list[Row] = [
 ]
 
 #: Rows where regcred disagrees with the referee today: row id -> the defect.
-_KNOWN: dict[str, str] = {
-    "exact-empty-marker-beside-legacy": (
-        "issue 10 #7: regcred uses the legacy https://HOST credentials; "
-        "docker uses the exact key {} and sends none"
-    ),
-    "path-key-repo": "issue 10 #3: regcred ignores the path key HOST/diff/img; docker uses it",
-    "path-key-foo": "issue 10 #3: regcred ignores the path key HOST/foo; docker uses it",
-    "auth-and-identitytoken": (
-        "issue 10 #7: regcred returns only the identity token (<token>); docker keeps and uses the password"
-    ),
-    "trailing-data": "issue 10 #6: regcred refuses data after the JSON value; docker reads the first value",
-    "second-json-value": "issue 10 #6: regcred refuses a second JSON value; docker reads the first",
-    "duplicate-key-last-valid": "issue 10 #6: regcred refuses a repeated key; docker takes the last",
-    "duplicate-auths-objects-merge": (
-        "issue 10 #6: regcred refuses a repeated auths object; docker merges both into one map"
-    ),
-    "field-case-both-spellings": (
-        "issue 10 #6: regcred refuses auths beside Auths; "
-        "docker decodes both into one map, the later entry winning"
-    ),
-    "credsStore-empty-file-plaintext": (
-        "issue 10 (new, found by this row): regcred falls back to the file's plaintext when the credsStore "
-        "helper has no entry; docker sends no credentials"
+_KNOWN: dict[str, str] = {}
+
+#: Rows where regcred differs from the referee on purpose: row id -> why.  The row
+#: asserts the difference, so a change in either program shows up here.
+_DELIBERATE: dict[str, str] = {
+    "path-key-foo": (
+        "on purpose (S11, ggcr#1510): docker uses a key with a path for every image on its host; "
+        "regcred uses HOST/foo only for HOST/foo/..., never for another namespace"
     ),
     "credHelpers-missing-helper": (
-        "issue 10 (new, found by this row): with the helper missing, docker authenticates with the file's "
-        "plaintext; regcred fails closed (StoreUnavailableError)"
+        "on purpose: a helper config.json names is not installed, so regcred fails closed with "
+        "'docker-credential-… not found on PATH' (doctor: broken) instead of sending the plaintext "
+        "docker falls back to"
     ),
     "credsStore-missing-helper": (
-        "issue 10 (new, found by this row): with the helper missing, docker authenticates with the file's "
-        "plaintext; regcred fails closed (StoreUnavailableError)"
-    ),
-    "credHelpers-https-v2-key": (
-        "issue 10 #7: regcred uses a credHelpers key spelled https://HOST/v2 for HOST; docker matches exactly"
+        "on purpose, as credHelpers-missing-helper: a missing helper is an error, never a silent "
+        "fallback to other credentials"
     ),
 }
 
@@ -498,7 +481,10 @@ def test_row(
         podman=podman,
         regcred=answer.ok,
         regcred_detail=answer.detail,
-        note="; ".join(text for text in (_KNOWN.get(row.id, ""), row.note) if text),
+        note="; ".join(
+            text for text in (_KNOWN.get(row.id, ""), _DELIBERATE.get(row.id, ""), row.note) if text
+        ),
+        deliberate=row.id in _DELIBERATE,
     )
     if row.podman_file:
         # podman's host lookup is a referee too: `regcred get HOST` reports its username.
@@ -507,6 +493,9 @@ def test_row(
         if not result.host_agrees:
             result.regcred_detail += f"; get HOST: {host.detail}"
     RESULTS.append(result)
+    if result.deliberate:
+        assert not result.agree, f"{row.id} was a deliberate difference, and now agrees: update _DELIBERATE"
+        return
     assert result.agree, (
         f"regcred {'authenticates' if answer.ok else 'does not authenticate'} ({result.regcred_detail}), "
         f"{result.referee} {'does' if result.expected else 'does not'}"
@@ -523,4 +512,6 @@ def test_docs_table_is_current() -> None:
     cells = [[cell.strip() for cell in line.split(" | ")] for line in lines]
     assert [row[0].removeprefix("| ") for row in cells] == [row.id for row in _ROWS]
     disagreeing = {row[0].removeprefix("| ") for row in cells if row[4].startswith("NO")}
+    on_purpose = {row[0].removeprefix("| ") for row in cells if row[4].startswith("no, on purpose")}
     assert disagreeing == set(_KNOWN)
+    assert on_purpose == set(_DELIBERATE)

@@ -80,48 +80,83 @@ _VALIDATED: dict[str, bytes] = {}
 def parse_config(path: Path, raw: bytes) -> tuple[dict[str, Any], str]:
     """:func:`parse` as docker reads a config file: ``(data, why regcred must not rewrite it)``.
 
-    Go's ``json.Decoder`` reads the first JSON value and ignores what follows,
-    and a key that appears twice in one object takes its last value.  Such a
-    file is read the same way here, and the second item says why writing it
-    back would lose something (``""`` for a well-formed file).
+    Go's ``json.Decoder`` reads the first JSON value and ignores what follows;
+    a key that appears twice in one object takes its last value; and the
+    top-level fields docker keeps as maps (``auths``, ``credHelpers`` …) are
+    decoded into one map however often, and in whatever letter case, they
+    appear, so their entries merge (the later one wins).  Such a file is read
+    the same way here, and the second item says why writing it back would
+    lose something (``""`` for a well-formed file).
     """
     try:
         return parse(path, raw), ""
     except ConfigError as strict_error:
         try:
             text = raw.decode("utf-8")
-            duplicates: list[str] = []
             data, end = json.JSONDecoder(
-                parse_float=_Number,
-                parse_constant=_refuse_constant,
-                object_pairs_hook=lambda pairs: _last_wins(pairs, duplicates),
+                parse_float=_Number, parse_constant=_refuse_constant, object_pairs_hook=_Pairs
             ).raw_decode(text.lstrip())
         except (ValueError, RecursionError):
             raise strict_error from None
-        if not isinstance(data, dict):
+        if not isinstance(data, _Pairs):
             raise strict_error from None
-        reasons = []
+        reasons: list[str] = []
         if text.lstrip()[end:].strip():
             reasons.append("it has data after the JSON value, which docker ignores")
-        if duplicates:
-            reasons.append(
-                f'the key "{duplicates[0]}" appears twice in one object (docker uses the last; keep one)'
-            )
+        config = _as_go_reads_it(data, reasons)
         if not reasons:
             raise
-        _validate(path, data)
-        return data, "; ".join(reasons)
+        _validate(path, config)
+        return config, "; ".join(dict.fromkeys(reasons))
 
 
-def _last_wins(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                duplicates.append(key)
-            seen.add(key)
-    return obj
+class _Pairs(list):  # type: ignore[type-arg]  # list[tuple[str, Any]]; typing is not imported at run time
+    """A JSON object as its (key, value) pairs, in order, duplicates kept."""
+
+
+#: ConfigFile's map-typed fields: Go decodes every occurrence into the same map.
+_MAP_FIELDS = ("auths", "credhelpers", "httpheaders", "proxies", "plugins", "aliases")
+
+
+def _as_go_reads_it(top: _Pairs, reasons: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    spelling: dict[str, str] = {}  # lower-case field -> the first spelling seen
+    for key, value in top:
+        lower = key.lower()
+        name = spelling.setdefault(lower, key) if lower in _MAP_FIELDS else key
+        plain = _plain(value, reasons)
+        if name in out:
+            if name != key:
+                reasons.append(f'"{name}" and "{key}" are one field for docker (it merges them); keep one')
+            else:
+                reasons.append(
+                    f'the key "{key}" appears twice in one object (docker uses the last; keep one)'
+                )
+            if lower in _MAP_FIELDS and isinstance(out[name], dict) and isinstance(plain, dict):
+                out[name] = {**out[name], **plain}
+                continue
+        out[name] = plain
+    return out
+
+
+def _twice(key: str) -> str:
+    return f'the key "{key}" appears twice in one object (docker uses the last; keep one)'
+
+
+def _plain(value: Any, reasons: list[str]) -> Any:
+    """``value`` with every nested object a dict in which the last of a repeated key wins."""
+    if isinstance(value, _Pairs):
+        obj: dict[str, Any] = {}
+        for key, item in value:
+            if key in obj:
+                reasons.append(
+                    f'the key "{key}" appears twice in one object (docker uses the last; keep one)'
+                )
+            obj[key] = _plain(item, reasons)
+        return obj
+    if isinstance(value, list):
+        return [_plain(item, reasons) for item in value]
+    return value
 
 
 def parse(path: Path, raw: bytes) -> dict[str, Any]:

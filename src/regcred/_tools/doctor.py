@@ -192,6 +192,14 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
     router = Router(config)
     for key, user in router.file.list().items():
         report.credentials.append(Location(key, user, "file", where))
+        routed = router.helper_name(key)
+        if routed:
+            report.add(
+                "warning",
+                f"the plaintext credentials for {key} in {where} are never used: config.json sends "
+                f"{key} to docker-credential-{routed}, and docker and regcred ask only it; "
+                f"'regcred logout {key}' and log in again, or remove the entry",
+            )
     for helper in router.helpers():
         held = _list_helper(report, router, helper, backends, where)
         if held is None:

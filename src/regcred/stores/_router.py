@@ -153,10 +153,11 @@ class Router:
     def list(self) -> dict[str, str]:
         """``{key: username}`` for every key :meth:`get` answers, sorted; reads no secret.
 
-        A file entry with a secret, and every key a helper lists that the config
-        routes to that helper.  A helper that cannot list is an error.
+        A file entry with a secret that the config routes to the file, and every
+        key a helper lists that the config routes to that helper.  A helper that
+        cannot list is an error.
         """
-        result = self.file.list()
+        result = {k: u for k, u in self.file.list().items() if not self.helper_name(k)}
         for name in self.helpers():
             result.update(self.held_by(name))
         return dict(sorted(result.items()))

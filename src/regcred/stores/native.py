@@ -5,9 +5,10 @@ marker, so docker (and regcred) know the registry is logged in.
 
 * ``store``: the helper first, then the marker; a helper that fails leaves
   config.json untouched (never a plaintext fallback);
-* ``get``: the helper, by exact key; when it answers "not found", the
-  file's own entry (a plaintext credential written before the helper was
-  configured) still answers;
+* ``get``: the helper, by exact key, and nothing else: when it answers "not
+  found", docker sends no credentials, even if the file still holds a
+  plaintext entry for the key from before the helper was configured (doctor
+  reports such shadowed entries);
 * ``erase``: the helper, then the file entry; a helper that fails stops
   before config.json changes (docker's order);
 * ``list``: the helper's list (which keys it answers for is the router's
@@ -17,7 +18,6 @@ marker, so docker (and regcred) know the registry is logged in.
 from __future__ import annotations
 
 from regcred.credentials import TOKEN_USERNAME, Credentials, CredentialStore, StoreStatus
-from regcred.errors import CredentialsNotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,10 +53,7 @@ class NativeStore(CredentialStore):
         self.file.mark(creds.server)
 
     def get(self, server: str) -> Credentials:
-        try:
-            return self.helper.get(server)
-        except CredentialsNotFoundError:
-            return self.file.get(server)
+        return self.helper.get(server)
 
     def erase(self, server: str) -> None:
         self.helper.erase(server)
