@@ -328,3 +328,16 @@ def test_doctor_never_runs_a_gpg_from_the_cwd(
     report = json.loads(capsys.readouterr().out)
     assert not marker.exists()
     assert next(b for b in report["backends"] if b["name"] == "pass")["state"] == "key-missing"
+
+
+def test_an_empty_cred_helper_is_broken_for_podman(
+    docker_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """credHelpers[key] = "" (written by older regcred migrate, or by hand): broken (issue 10 #2)."""
+    _write(
+        docker_config,
+        {"auths": {"reg.example": _plain("reg.example", "alice")}, "credHelpers": {"reg.example": ""}},
+    )
+    code, _text, report = _doctor_run(capsys)
+    assert code == 1
+    assert any('credHelpers["reg.example"] = ""' in m and "podman" in m for m in _problems(report, "broken"))

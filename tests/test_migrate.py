@@ -201,26 +201,27 @@ def test_named_server_gets_a_cred_helper(
     assert 'set credHelpers["a.example"] to "regcred-secretservice"' in out
 
 
-def test_named_server_to_file_is_pinned(
+def test_named_server_to_file_beside_a_creds_store_is_refused(
     docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Moving one key out of credsStore pins it to the file with credHelpers[key] = ""."""
+    """One key out of credsStore into the file: refused, nothing changed (issue 10 #2).
+
+    The only exemption docker knows, credHelpers[key] = "", makes podman, skopeo and
+    buildah run "docker-credential-" and fail every request to that registry.
+    """
     seed(docker_config)
     assert run(capsys, "migrate", "--to", "regcred-secretservice")[0] == 0
+    before = docker_config.read_bytes()
     code, _, err = run(capsys, "migrate", "--to", "file", "b.example:5000")
-    assert code == 0, err
-    data = config(docker_config)
-    assert data["credsStore"] == "regcred-secretservice"
-    assert data["credHelpers"] == {"b.example:5000": ""}
-    assert base64.b64decode(data["auths"]["b.example:5000"]["auth"]).decode() == f"bob:{SECRET_B}"
-    assert sorted(attrs["server"] for _, attrs in keyring.items()) == sorted(["a.example", HUB])
-    all_readable()
-    # Moving everything to the keyring again picks the pinned key up only when named.
-    code, out, _ = run(capsys, "migrate", "--to", "regcred-secretservice")
-    assert code == 0
-    assert "leaving b.example:5000" in out
-    assert run(capsys, "migrate", "--to", "regcred-secretservice", "b.example:5000")[0] == 0
+    assert code == 1
+    assert "breaks podman, skopeo and buildah" in err
+    assert len(err.strip().splitlines()) == 1
+    assert docker_config.read_bytes() == before
     assert "credHelpers" not in config(docker_config)
+    all_readable()
+    # Everything back to the file works, and leaves no credsStore behind.
+    assert run(capsys, "migrate", "--to", "file")[0] == 0
+    assert "credsStore" not in config(docker_config)
     all_readable()
 
 
@@ -427,7 +428,7 @@ def test_docker_cli_logs_in_with_migrated_credentials(
     registry_http: Registry,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The real docker CLI finds migrated credentials: in the keyring, then pinned back to the file."""
+    """The real docker CLI finds migrated credentials: in the keyring, then back in the file."""
     docker = require_program("docker", "docker-ce-cli")
     address = registry_http.address
     _config.update(
@@ -449,7 +450,8 @@ def test_docker_cli_logs_in_with_migrated_credentials(
 
     _config.update(docker_config, lambda c: c.set_auth("other.example", "o", "o-secret"))
     assert run(capsys, "migrate", "--to", "regcred-secretservice", "other.example")[0] == 0
-    assert run(capsys, "migrate", "--to", "file", address)[0] == 0
-    assert config(docker_config)["credHelpers"] == {address: ""}
-    assert [attrs["server"] for _, attrs in keyring.items()] == ["other.example"]
+    assert run(capsys, "migrate", "--to", "file")[0] == 0  # one key alone: refused (issue 10 #2)
+    assert "credHelpers" not in config(docker_config)
+    assert "credsStore" not in config(docker_config)
+    assert [attrs["server"] for _, attrs in keyring.items()] == []
     assert docker_login() == f"[Username: {registry_http.username}]"

@@ -190,6 +190,7 @@ def _mode(mode: int) -> str:
 def _docker_credentials(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
     where = str(config.path)
     router = Router(config)
+    _empty_cred_helpers(report, config)
     for key, user in router.file.list().items():
         report.credentials.append(Location(key, user, "file", where))
         routed = router.helper_name(key)
@@ -216,6 +217,19 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                     f"(stale; 'regcred logout {entry.key}' removes it)",
                 )
     report.credentials.sort(key=lambda c: c.key)
+
+
+def _empty_cred_helpers(report: Report, config: _config.Config) -> None:
+    """``credHelpers[key] == ""``: "the file" for docker, a helper named "docker-credential-" for podman."""
+    for key, helper in config.cred_helpers.items():
+        if not helper:
+            report.add(
+                "broken",
+                f'{config.path} has credHelpers["{key}"] = "": docker reads {key} from the file, '
+                "but podman, skopeo and buildah run a program named 'docker-credential-' and fail "
+                f"every request to {key}, anonymous pulls included; remove the entry (and keep "
+                f"{key} in the credsStore helper, or move everything with 'regcred migrate --to file')",
+            )
 
 
 def _list_helper(
@@ -269,6 +283,7 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
                 "and skopeo read their copy first, so a password changed with docker login "
                 f"goes unseen there; 'podman logout {stored}' removes the copy",
             )
+    _empty_cred_helpers(report, config)
     for key, helper in config.cred_helpers.items():
         if helper:
             report.credentials.append(Location(key, "", f"helper {helper}", where))

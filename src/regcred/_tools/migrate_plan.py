@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from regcred._address import normalize, stored_host
-from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
+from regcred.errors import (
+    AddressError,
+    CredentialsNotFoundError,
+    CredentialStoreError,
+    RegcredError,
+    StoreUnavailableError,
+)
 from regcred.stores._router import helper_for, helper_store
 
 TYPE_CHECKING = False
@@ -93,6 +99,16 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
     for key in groups:
         route = helpers.get(key, new_store)
         if route != target:
+            if not target and new_store:
+                # credHelpers[key] = "" would exempt the key for docker, but podman,
+                # skopeo and buildah run a helper named "docker-credential-" and fail
+                # every request to it, anonymous pulls included (issue 10 #2).
+                raise CredentialStoreError(
+                    f"cannot keep {key} in config.json alone: credsStore sends every registry to "
+                    f'docker-credential-{new_store}, and exempting one (credHelpers[{key!r}] = "") '
+                    "breaks podman, skopeo and buildah for it; move everything with "
+                    "'regcred migrate --to file', or leave it in a helper"
+                )
             plan.routes[key] = None if new_store == target else target
     if plan.creds_store == config.creds_store:
         plan.creds_store = None
