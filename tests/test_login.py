@@ -212,7 +212,12 @@ def test_best_store_is_secret_service(
     assert result.returncode == 0, result.stderr
     assert "unencrypted" not in result.stderr
     data = json.loads(docker_config.read_text())
-    assert data == {"auths": {registry_http.address: {}}, "credsStore": "regcred-secretservice"}
+    # credHelpers names the helper too: podman, skopeo and buildah ignore credsStore (issue 10 #5).
+    assert data == {
+        "auths": {registry_http.address: {}},
+        "credsStore": "regcred-secretservice",
+        "credHelpers": {registry_http.address: "regcred-secretservice"},
+    }
     go = require_program("docker-credential-secretservice", "golang-docker-credential-helpers")
     got = subprocess.run(
         [go, "get"], input=registry_http.address, capture_output=True, text=True, check=False

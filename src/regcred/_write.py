@@ -257,9 +257,13 @@ def logout(
         removed[f"docker-credential-{helper}"] = erasure.must
 
     def drop(c: _config.Config) -> list[str]:
-        return [k for k in file_keys if c.remove_auth(k)]
+        gone = [k for k in file_keys if c.remove_auth(k)]
+        for k in {*gone, *(k for erasure in plan.values() for k in erasure.must)}:
+            if c.creds_store and c.cred_helpers.get(k) == c.creds_store:
+                c.remove_cred_helper(k)  # the podman-facing copy of the route login added
+        return gone
 
-    gone = _config.update(path, drop) if file_keys else []
+    gone = _config.update(path, drop) if file_keys or plan else []
     if gone:
         removed[str(path)] = gone
     return LogoutResult(removed)
@@ -331,7 +335,9 @@ def _save(
                 c.set_marker(key)
                 if choice.auto_detected and not c.creds_store:
                     c.set_creds_store(choice.helper)
-                elif store is not None and named != choice.helper:
+                if c.cred_helpers.get(key) != choice.helper:
+                    # podman, skopeo and buildah ignore credsStore but honour credHelpers:
+                    # name the helper for the key too, so they find what was stored.
                     c.set_cred_helper(key, choice.helper)
             elif named:
                 raise _RoutingChangedError

@@ -165,6 +165,16 @@ class Config:
         field = find_field(self.data, "credHelpers") or "credHelpers"
         self.data.setdefault(field, {})[key] = name
 
+    def remove_cred_helper(self, key: str) -> None:
+        """Drop ``credHelpers[key]``, and ``credHelpers`` itself once empty (as docker writes it)."""
+        self.memo.clear()
+        field = find_field(self.data, "credHelpers")
+        if field is None or not isinstance(self.data[field], dict):
+            return
+        self.data[field].pop(key, None)
+        if not self.data[field]:
+            del self.data[field]
+
     def set_creds_store(self, name: str) -> None:
         self.memo.clear()
         self.data[find_field(self.data, "credsStore") or "credsStore"] = name
