@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -341,3 +342,20 @@ def test_an_empty_cred_helper_is_broken_for_podman(
     code, _text, report = _doctor_run(capsys)
     assert code == 1
     assert any('credHelpers["reg.example"] = ""' in m and "podman" in m for m in _problems(report, "broken"))
+
+
+def test_secrets_no_config_key_routes_to_are_found(
+    docker_config: Path, keyring: Keyring, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """podman rewrote config.json without credsStore: doctor finds the orphaned keyring entries (#5)."""
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    keyring.add_item(
+        "orphan.example",
+        {"label": "Docker Credentials", "server": "orphan.example", "username": "u", "docker_cli": "1",
+         "xdg:schema": "io.docker.Credentials"},
+        b"pw",
+    )  # fmt: skip
+    _write(docker_config, {"auths": {"orphan.example": {}}})  # what podman 4.3 leaves behind
+    _code, _text, report = _doctor_run(capsys)
+    found = [m for m in _problems(report, "warning") if "orphan.example" in m and "credsStore" in m]
+    assert found, report["problems"]

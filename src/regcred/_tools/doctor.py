@@ -216,7 +216,36 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                     f"docker-credential-{helper} holds no credentials for it "
                     f"(stale; 'regcred logout {entry.key}' removes it)",
                 )
+    _orphans(report, router, backends)
     report.credentials.sort(key=lambda c: c.key)
+
+
+def _orphans(report: Report, router: Router, backends: dict[str, Backend]) -> None:
+    """Secrets in a native store that config.json no longer routes to (podman drops credsStore)."""
+    from regcred.stores.helper import find_helper
+
+    configured = set(router.helpers())
+    for known in _catalog.KNOWN:
+        backend = backends.get(known.backend)
+        if backend is None or backend.state != "ok" or configured & known.helpers:
+            continue
+        for helper in sorted(known.helpers):
+            if find_helper(helper) is None:
+                continue
+            try:
+                held = router.helper(helper).list()
+            except CredentialStoreError:
+                break
+            keys = sorted(k for k in held if router.helper_name(k) != helper)
+            if keys:
+                report.add(
+                    "warning",
+                    f"docker-credential-{helper} holds credentials for {', '.join(keys)}, but "
+                    f"{router.config.path} does not send them to it (podman rewrites the file without "
+                    f'credsStore), so nothing uses them: set "credsStore": "{helper}" again, or '
+                    f"'regcred login' each registry anew",
+                )
+            break  # one name per backend: they share one store
 
 
 def _empty_cred_helpers(report: Report, config: _config.Config) -> None:
@@ -335,11 +364,13 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
         named = set(Router(config).helpers())
     result = {}
     for known in _catalog.KNOWN:
+        users = sorted(named & known.helpers)
+        if not known.auto and not users:
+            continue  # a store regcred never picks by itself (a cloud one): probed only when used
         try:
             status = known.status()
         except RegcredError as exc:  # a bad setting, already among the problems
             status = StoreStatus("error", str(exc))
-        users = sorted(named & known.helpers)
         result[known.backend] = Backend(known.backend, status.state, status.detail, users)
         report.backends.append(result[known.backend])
         if status.state in _FAILING:
