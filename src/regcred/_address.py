@@ -26,6 +26,7 @@ from regcred.errors import AddressError
 __all__ = [
     "DOCKER_HUB",
     "HUB_HOSTS",
+    "HUB_TOKEN_KEYS",
     "ip_literal",
     "is_hub",
     "is_ipv6",
@@ -38,6 +39,12 @@ __all__ = [
 ]
 
 DOCKER_HUB = "https://index.docker.io/v1/"
+#: What ``docker login`` (27.2+, web-based) stores besides the Hub key: the access
+#: token (a JWT) and the refresh token (``<refresh>..<clientID>``), in the Hub's store.
+HUB_TOKEN_KEYS = {
+    DOCKER_HUB + "access-token": "Docker Hub web-login access token",
+    DOCKER_HUB + "refresh-token": "Docker Hub web-login refresh token",
+}
 HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 _HOST_RE = re.compile(
@@ -148,7 +155,7 @@ def logout_aliases(key: str) -> list[str]:
         hosts = sorted(HUB_HOSTS)
         aliases = [DOCKER_HUB, "https://index.docker.io/v1", *hosts]
         aliases += [f"{scheme}://{h}" for h in hosts for scheme in ("https", "http")]
-        return aliases
+        return [*aliases, *HUB_TOKEN_KEYS]  # docker logout of Hub erases the web-login tokens too
     return [key, f"https://{key}", f"http://{key}"]
 
 

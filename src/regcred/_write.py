@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from regcred import _config
-from regcred._address import DOCKER_HUB, logout_aliases, normalize
+from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, logout_aliases, normalize
 from regcred._lookup import podman_auth_files
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
@@ -233,6 +233,8 @@ def logout(
     else:
         key = normalize(server)
         file_keys = [k for k in config.auth_keys() if same_registry(k, key)]
+        if key == DOCKER_HUB:  # and docker's web-login tokens, wherever they are
+            file_keys += [k for k in HUB_TOKEN_KEYS if k in config.auth_keys()]
         plan = _plan_aliases(router, key, file_keys)
     if log:
         for helper, erasure in plan.items():

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from regcred import _config, _settings
-from regcred._address import normalize, stored_host
+from regcred._address import HUB_TOKEN_KEYS, normalize, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._text import printable
 from regcred.credentials import StoreStatus
@@ -404,7 +404,8 @@ def render_text(report: Report) -> str:
     width = max((len(c.key) for c in report.credentials), default=0)
     for c in report.credentials:
         where = f"in {c.source}" if c.store == "file" else f"{c.store} (named in {c.source})"
-        out.append(f"  {c.key:<{width}}  {c.username or '-'}  {where}")
+        label = HUB_TOKEN_KEYS.get(c.key)
+        out.append(f"  {c.key:<{width}}  {c.username or '-'}  {where}" + (f" ({label})" if label else ""))
     out.append("Stores:")
     for b in report.backends:
         used = f" [used by {', '.join(b.used_by)}]" if b.used_by else ""

@@ -32,7 +32,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from regcred._address import normalize
+from regcred._address import HUB_TOKEN_KEYS, normalize
 from regcred._gojson import dumps_compact, dumps_indent
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, UsageError
 
@@ -161,6 +161,15 @@ def _collect(
     found: dict[str, Credentials] = {}
     skipped: dict[str, str] = {}
     for server in wanted:
+        if server in HUB_TOKEN_KEYS:
+            # A long-lived refresh token (and its access token) belongs to one machine's
+            # docker login; it never goes into a pull secret or a CI config.
+            if explicit:
+                raise RegcredError(
+                    f"cannot export {server}: it is the {HUB_TOKEN_KEYS[server]}, never exported"
+                )
+            skipped[server] = f"the {HUB_TOKEN_KEYS[server]} is never exported"
+            continue
         try:
             creds = fetch(server)
         except AddressError:

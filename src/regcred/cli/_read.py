@@ -66,10 +66,14 @@ def run_list(args: ListArgs) -> int:
     if not entries:
         print("no stored credentials", file=sys.stderr)
         return 0
+    from regcred._address import HUB_TOKEN_KEYS
     from regcred._text import printable
 
-    rows = [(printable(key), printable(username)) for key, username in entries.items()]
-    width = max(len(key) for key, _ in rows)
-    for key, username in rows:
-        print(f"{key:<{width}}  {username}")
+    rows = [
+        (printable(key), printable(username), HUB_TOKEN_KEYS.get(key, ""))
+        for key, username in entries.items()
+    ]
+    width = max(len(key) for key, _, _ in rows)
+    for key, username, label in rows:
+        print(f"{key:<{width}}  {username}" + (f"  ({label})" if label else ""))
     return 0
