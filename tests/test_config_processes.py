@@ -73,8 +73,14 @@ def test_sigkill_during_saves_never_tears_the_file(docker_config: Path) -> None:
     rng = random.Random(1234)
     seen_lengths = set()
     for _ in range(40):
+        before = docker_config.read_bytes()
         proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(docker_config)])
-        deadline = time.monotonic() + rng.uniform(0.15, 0.6)
+        # Start the clock once the saver is saving: on a loaded machine its start-up
+        # alone can outlast the kill delay, and then the kill would test nothing.
+        started = time.monotonic() + 60
+        while docker_config.read_bytes() == before and time.monotonic() < started:
+            time.sleep(0.005)
+        deadline = time.monotonic() + rng.uniform(0.05, 0.5)
         while time.monotonic() < deadline:
             raw = docker_config.read_bytes()
             assert raw, "reader saw an empty file"
