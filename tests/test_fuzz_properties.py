@@ -117,7 +117,9 @@ def test_update_keeps_what_it_does_not_own(tmp_path: Path, value: dict[str, Any]
     after = json.loads(path.read_text())
     auths_key = next((k for k in ("auths", *value) if k.lower() == "auths" and k in value), "auths")
     for name, old in value.items():
-        if name != auths_key:
+        if name.lower() == "credhelpers" and old == {}:
+            assert name not in after  # docker drops an empty credHelpers, and so does regcred
+        elif name != auths_key:
             assert _unchanged(old, after[name]), name
     for server, entry in value.get(auths_key, {}).items():
         if server != key:

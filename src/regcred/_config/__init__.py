@@ -193,7 +193,13 @@ class Config:
             if name not in out:
                 out[name] = value
         auths_key = find_field(out, "auths") or "auths"
-        out[auths_key] = {k: _ordered_entry(v) for k, v in out[auths_key].items()}
+        # Go marshals a map with its keys sorted (by bytes, which is code point order),
+        # and drops an empty credHelpers (omitempty): a diff against docker's output is
+        # then empty where the content is the same.
+        out[auths_key] = {k: _ordered_entry(v) for k, v in sorted(out[auths_key].items())}
+        helpers_key = find_field(out, "credHelpers")
+        if helpers_key is not None and out[helpers_key] == {}:
+            del out[helpers_key]
         return dumps_indent(out).encode()
 
     def _auths(self) -> dict[str, dict[str, Any]]:
