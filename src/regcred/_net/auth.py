@@ -40,7 +40,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._address import DOCKER_HUB
-from regcred._net.http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._net.http import Client, Request, Response, TransportError, drive, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
@@ -391,23 +391,8 @@ def verify_login(
         dirs = {} if server_key == DOCKER_HUB else {registry_host: tuple(cert_dirs)}
         client = Client(cert_dirs=dirs)
         try:
-            return _drive(flow, client)
+            return drive(flow, client)
         finally:
             client.close()
     except LoginError as exc:
         raise type(exc)(secrets.scrub(str(exc))) from None
-
-
-def _drive(flow: Generator[Request, Response, LoginResult], client: Client) -> LoginResult:
-    try:
-        request = next(flow)
-        while True:
-            try:
-                response = client.send(request)
-            except TransportError as exc:
-                request = flow.throw(exc)
-            else:
-                request = flow.send(response)
-    except StopIteration as stop:
-        result: LoginResult = stop.value
-        return result

@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from regcred._address import DOCKER_HUB, is_loopback_host, normalize, split_repository
 from regcred._net.auth import _basic, _fetch, _parse_token, _safe_log, _Secrets, _token_error, _token_request
-from regcred._net.http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._net.http import Client, drive, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred.errors import AddressError, LoginError
@@ -60,7 +60,16 @@ if TYPE_CHECKING:
 
     from regcred.credentials import Credentials
 
-__all__ = ["MIN_LIFETIME", "Seen", "Send", "TokenCache", "TokenFlow", "TokenJob", "request_scopes"]
+__all__ = [
+    "MIN_LIFETIME",
+    "FlowOwner",
+    "Seen",
+    "Send",
+    "TokenCache",
+    "TokenFlow",
+    "TokenJob",
+    "request_scopes",
+]
 
 #: docker's client treats a shorter (or missing) ``expires_in`` as 60 seconds.
 MIN_LIFETIME = 60.0
@@ -408,7 +417,7 @@ class TokenFlow:
         shown = " ".join(job.scopes) or "no scope"
         with self._client_lock:
             self._use_cert_dirs(job.endpoint, registry_host)
-            response = _drive(_fetch(request, emit, f" (token request: {shown})"), self._client)
+            response = drive(_fetch(request, emit, f" (token request: {shown})"), self._client)
         if not 200 <= response.status < 300:
             reason = _token_error(response, secrets)
             raise LoginError(f"token request to {redact_url(job.realm)} for {shown} failed: {reason}")
@@ -443,17 +452,23 @@ def _token(answer: object) -> str:
     return answer
 
 
-def _drive(flow: Generator[Request, Response, Response], client: Client) -> Response:
-    """Run a request generator (:func:`regcred._net.auth._fetch`) with ``client``."""
-    try:
-        request = next(flow)
-        while True:
-            try:
-                response = client.send(request)
-            except TransportError as exc:
-                request = flow.throw(exc)
-            else:
-                request = flow.send(response)
-    except StopIteration as stop:
-        result: Response = stop.value
-        return result
+class FlowOwner:
+    """What :class:`regcred.RegistryAuth` and :class:`regcred.RequestsAuth` share: one flow each."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        config_dir: str | os.PathLike[str] | None = None,
+        insecure: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._flow = TokenFlow(credentials, config_dir=config_dir, insecure=insecure, log=log)
+
+    def __repr__(self) -> str:
+        explicit = "credentials=<given>, " if self._flow.explicit else ""
+        return f"{type(self).__name__}({explicit}insecure={self._flow.insecure})"
+
+    def close(self) -> None:
+        """Close the connections kept for token requests."""
+        self._flow.close()

@@ -42,7 +42,10 @@ from regcred.errors import LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Generator, Mapping, Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -413,3 +416,23 @@ def _getresponse_by(conn: http.client.HTTPConnection, deadline: float) -> http.c
         raise
     finally:
         timer.cancel()
+
+
+def drive(flow: Generator[Request, Response, T], client: Client) -> T:
+    """Run a request generator with ``client``: each request it yields is sent, each answer sent back.
+
+    A transport failure is thrown into the generator, which may retry or give up; its
+    return value is the result.
+    """
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = client.send(request)
+            except TransportError as exc:
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import httpx
 
-from regcred._net.flow import Seen, Send, TokenFlow, TokenJob, _token
+from regcred._net.flow import FlowOwner, Seen, Send, TokenJob, _token
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import os
-    from collections.abc import AsyncGenerator, Callable, Generator
+    from collections.abc import AsyncGenerator, Generator
 
-    from regcred.credentials import Credentials
 
 __all__ = ["RegistryAuth"]
 
 
-class RegistryAuth(httpx.Auth):
+class RegistryAuth(FlowOwner, httpx.Auth):
     """Registry authentication for httpx, as docker does it: credentials, challenges, tokens.
 
     ``RegistryAuth()`` finds each registry's credentials as docker would
@@ -48,24 +46,6 @@ class RegistryAuth(httpx.Auth):
     answers is returned as is.  A request body must be replayable (bytes,
     not a generator) for the retry after a 401.
     """
-
-    def __init__(
-        self,
-        credentials: Credentials | None = None,
-        *,
-        config_dir: str | os.PathLike[str] | None = None,
-        insecure: bool = False,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        self._flow = TokenFlow(credentials, config_dir=config_dir, insecure=insecure, log=log)
-
-    def __repr__(self) -> str:
-        explicit = "credentials=<given>, " if self._flow.explicit else ""
-        return f"RegistryAuth({explicit}insecure={self._flow.insecure})"
-
-    def close(self) -> None:
-        """Close the connections kept for token requests."""
-        self._flow.close()
 
     def _steps(self, request: httpx.Request) -> Generator[httpx.Request | TokenJob, object, None]:
         """The one flow: the request (re)sent with each Authorization, and the token jobs between."""

@@ -15,15 +15,13 @@ import functools
 import requests
 import requests.auth
 
-from regcred._net.flow import Seen, Send, TokenFlow, TokenJob
+from regcred._net.flow import FlowOwner, Seen, Send, TokenJob
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import os
-    from collections.abc import Callable, Generator
+    from collections.abc import Generator
     from typing import Any
 
-    from regcred.credentials import Credentials
 
 __all__ = ["RequestsAuth"]
 
@@ -53,7 +51,7 @@ class _Pending:
         self.body_position = position
 
 
-class RequestsAuth(requests.auth.AuthBase):
+class RequestsAuth(FlowOwner, requests.auth.AuthBase):
     """Registry authentication for ``requests``, as docker does it: credentials, challenges, tokens.
 
     ``session.auth = RequestsAuth()`` (or ``auth=`` per request).  The same
@@ -64,24 +62,6 @@ class RequestsAuth(requests.auth.AuthBase):
     registry unless ``insecure=True``, nothing secret in ``log`` lines or
     errors.  Thread-safe: one instance may serve many sessions and threads.
     """
-
-    def __init__(
-        self,
-        credentials: Credentials | None = None,
-        *,
-        config_dir: str | os.PathLike[str] | None = None,
-        insecure: bool = False,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        self._flow = TokenFlow(credentials, config_dir=config_dir, insecure=insecure, log=log)
-
-    def __repr__(self) -> str:
-        explicit = "credentials=<given>, " if self._flow.explicit else ""
-        return f"RequestsAuth({explicit}insecure={self._flow.insecure})"
-
-    def close(self) -> None:
-        """Close the connections kept for token requests."""
-        self._flow.close()
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         flow = self._flow.flow(r.method or "GET", r.url or "")
