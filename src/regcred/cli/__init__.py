@@ -4,7 +4,7 @@
 function adding its arguments, the typed namespace they are parsed into and
 the function that runs it.  The commands live with what they own:
 ``_read`` (get, list), ``_login`` (login, logout), ``_tools`` (doctor,
-migrate, export).  Those modules import their work lazily, so ``regcred get``
+migrate, export), ``_exec`` (exec).  Those modules import their work lazily, so ``regcred get``
 and ``regcred list`` never load the login network stack.
 
 Exit codes: 0 success; 1 an error regcred explains in one line on stderr
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.cli import _login, _read, _tools
+from regcred.cli import _exec, _login, _read, _tools
 from regcred.cli._args import Command, CommonArgs
 from regcred.errors import RegcredError, UsageError
 
@@ -76,6 +76,13 @@ _COMMANDS = (
         _tools.add_export_arguments,
         _tools.ExportArgs,
         _tools.run_export,
+    ),
+    Command(
+        "exec",
+        "run a command with a temporary config holding only the named registries' credentials",
+        _exec.add_exec_arguments,
+        _exec.ExecArgs,
+        _exec.run_exec,
     ),
 )
 
