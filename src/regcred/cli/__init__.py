@@ -10,6 +10,7 @@ and ``regcred list`` never load the login network stack.
 Exit codes: 0 success; 1 an error regcred explains in one line on stderr
 (``--debug`` adds the traceback); 2 bad usage (argparse's own errors, and
 every :class:`~regcred.errors.UsageError`); 130 interrupted.
+``regcred exec`` exits with its command's status (127 not found, 126 not runnable).
 """
 
 from __future__ import annotations
