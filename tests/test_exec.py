@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pty
 import signal
 import subprocess
 import time
@@ -390,3 +391,50 @@ def test_an_unsafe_parent_is_refused_in_one_line(tmp_path: Path, problem: str) -
     assert done.stderr.startswith(f"regcred: cannot use {parent}: ")
     assert done.stderr.count("\n") == 1
     assert os.listdir(elsewhere) == []
+
+
+def test_ctrl_c_on_the_terminal_reaches_the_child_once(tmp_path: Path) -> None:
+    """Ctrl-C on a real terminal: the child gets it, and regcred waits on while the child lives.
+
+    regcred runs as the session leader of a real pseudo-terminal, so ^C is
+    SIGINT from the kernel to the whole foreground group.  The child's trap
+    keeps it running; regcred must neither die nor wipe the directory then.
+    The SIGTERM sent to regcred afterwards is forwarded and ends the child.
+    (That regcred does not send the terminal's SIGINT a second time cannot be
+    observed: two SIGINTs pending at once are one.)
+    """
+    config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
+    ready, seen = tmp_path / "ready", tmp_path / "seen"
+    script = (
+        f"trap 'test -f \"$DOCKER_CONFIG/config.json\" && echo INT >> {seen}' INT; "
+        f"trap 'echo TERM >> {seen}; exit 3' TERM; "
+        f"echo ready > {ready}; while :; do sleep 0.05; done"
+    )
+    env = _env(tmp_path / "run")
+    argv = [REGCRED, "--config", str(config), "exec", "-r", "a.example", "--", "sh", "-c", script]
+    pid, master = pty.fork()
+    if pid == 0:  # pragma: no cover - the forked child: regcred on the pty
+        try:
+            os.execve(REGCRED, argv, env)  # noqa: S606 - the program itself, no shell
+        finally:
+            os._exit(127)
+    try:
+        deadline = time.monotonic() + _WAIT
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        os.write(master, b"\x03")  # ^C: the terminal sends SIGINT to the foreground group
+        while not (seen.exists() and seen.read_text() == "INT\n"):
+            assert time.monotonic() < deadline, "the child never saw SIGINT"
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 3
+    assert seen.read_text() == "INT\nTERM\n"
+    assert _jobs(tmp_path / "run") == []

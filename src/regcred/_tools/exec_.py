@@ -151,10 +151,11 @@ def _config_text(
 
 
 def _open_parent(parent: str) -> int:
+    created = True
     try:
         os.mkdir(parent, 0o700)
     except FileExistsError:
-        pass
+        created = False
     except OSError as exc:
         raise RegcredError(f"cannot create {parent}: {exc.strerror or exc}") from None
     try:
@@ -163,6 +164,9 @@ def _open_parent(parent: str) -> int:
         why = "it is a symlink" if os.path.islink(parent) else (exc.strerror or str(exc))
         raise RegcredError(f"cannot use {parent}: {why}; remove it") from None
     st = os.fstat(fd)
+    if created and st.st_uid == os.geteuid():
+        os.fchmod(fd, 0o700)  # whatever the umask
+        st = os.fstat(fd)
     problem = ""
     if st.st_uid != os.geteuid():
         problem = f"it belongs to uid {st.st_uid}, not to you"
@@ -228,10 +232,7 @@ def _run_in_job(
     waiter = _Waiter()
     try:
         os.mkdir(name, 0o700, dir_fd=parent_fd)
-        try:
-            os.chmod(name, 0o700, dir_fd=parent_fd, follow_symlinks=False)  # whatever the umask
-        except NotImplementedError:  # pragma: no cover - Linux cannot chmod without following
-            os.chmod(name, 0o700, dir_fd=parent_fd)
+        os.chmod(name, 0o700, dir_fd=parent_fd)  # whatever the umask; nobody else can enter the parent
         config = os.path.join(job, "config.json")
         write_private(config, data)
         env = {**os.environ, "DOCKER_CONFIG": job, "REGISTRY_AUTH_FILE": config}
