@@ -371,7 +371,7 @@ def test_sweep_removes_dead_and_reused_pids_and_never_follows_links(tmp_path: Pa
     assert (outside / "keep").read_text() == "keep"
 
 
-@pytest.mark.parametrize("problem", ["symlink", "loose", "file"])
+@pytest.mark.parametrize("problem", ["symlink", "loose", "file", "closed"])
 def test_an_unsafe_parent_is_refused_in_one_line(tmp_path: Path, problem: str) -> None:
     config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
     runtime = tmp_path / "run"
@@ -384,6 +384,8 @@ def test_an_unsafe_parent_is_refused_in_one_line(tmp_path: Path, problem: str) -
     elif problem == "loose":
         parent.mkdir()
         parent.chmod(0o755)
+    elif problem == "closed":
+        parent.mkdir(mode=0o500)
     else:
         parent.write_text("")
     done = _exec(config, env, "-r", "a.example", "--", "sh", "-c", "echo ran")

@@ -172,6 +172,8 @@ def _open_parent(parent: str) -> int:
         problem = f"it belongs to uid {st.st_uid}, not to you"
     elif stat.S_IMODE(st.st_mode) & 0o077:
         problem = f"others may enter it (mode {stat.S_IMODE(st.st_mode):04o})"
+    elif stat.S_IMODE(st.st_mode) & 0o700 != 0o700:
+        problem = f"you cannot write to it (mode {stat.S_IMODE(st.st_mode):04o})"
     if problem:
         os.close(fd)
         raise RegcredError(f"cannot use {parent}: {problem}; remove it")
@@ -231,8 +233,11 @@ def _run_in_job(
     job = os.path.join(parent, name)
     waiter = _Waiter()
     try:
-        os.mkdir(name, 0o700, dir_fd=parent_fd)
-        os.chmod(name, 0o700, dir_fd=parent_fd)  # whatever the umask; nobody else can enter the parent
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+            os.chmod(name, 0o700, dir_fd=parent_fd)  # whatever the umask; nobody else can enter the parent
+        except OSError as exc:
+            raise RegcredError(f"cannot create a directory in {parent}: {exc.strerror or exc}") from None
         config = os.path.join(job, "config.json")
         write_private(config, data)
         env = {**os.environ, "DOCKER_CONFIG": job, "REGISTRY_AUTH_FILE": config}
