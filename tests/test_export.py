@@ -251,3 +251,25 @@ def test_unlookupable_key_is_skipped(docker_config: Path, capsys: pytest.Capture
     assert code == 0
     assert list(json.loads(out)["auths"]) == ["reg.example"]
     assert "skipped bad key!" in err
+
+
+@pytest.mark.parametrize(
+    ("server", "key"),
+    [
+        ("alpine", HUB),
+        ("library/alpine:3.19", HUB),
+        ("ghcr.io/acme/app:1.0", "ghcr.io"),
+        ("localhost:5000/team/img@sha256:" + "a" * 64, "localhost:5000"),
+    ],
+)
+def test_an_image_reference_is_exported_under_its_registry_key(
+    docker_config: Path, capsys: pytest.CaptureFixture[str], server: str, key: str
+) -> None:
+    """`export IMAGE` keys the entry by the image's registry, as docker looks it up.
+
+    It was keyed "alpine" or "library", or refused a tag or digest.
+    """
+    _seed(docker_config, {key: ("ivy", "s3")})
+    code, out, err = _run(capsys, "export", "--format", "config", server)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"auths": {key: {"auth": base64.b64encode(b"ivy:s3").decode()}}}

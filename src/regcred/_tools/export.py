@@ -32,7 +32,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from regcred._address import HUB_TOKEN_KEYS, normalize
+from regcred._address import HUB_TOKEN_KEYS, split_repository
 from regcred._gojson import dumps_compact, dumps_indent
 from regcred.errors import AddressError, CredentialsNotFoundError, RegcredError, UsageError
 
@@ -177,7 +177,7 @@ def _collect(
                 raise
             skipped[server] = "not a registry address regcred can look up"
             continue
-        key = normalize(server) if explicit else server
+        key = split_repository(server)[0] if explicit else server  # an image: its registry's key
         if creds is None:
             if explicit:
                 raise CredentialsNotFoundError(f"no credentials stored for {key}")

@@ -4,12 +4,13 @@
 function adding its arguments, the typed namespace they are parsed into and
 the function that runs it.  The commands live with what they own:
 ``_read`` (get, list), ``_login`` (login, logout), ``_tools`` (doctor,
-migrate, export).  Those modules import their work lazily, so ``regcred get``
+migrate, export), ``_exec`` (exec).  Those modules import their work lazily, so ``regcred get``
 and ``regcred list`` never load the login network stack.
 
 Exit codes: 0 success; 1 an error regcred explains in one line on stderr
 (``--debug`` adds the traceback); 2 bad usage (argparse's own errors, and
 every :class:`~regcred.errors.UsageError`); 130 interrupted.
+``regcred exec`` exits with its command's status (127 not found, 126 not runnable).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.cli import _login, _read, _tools
+from regcred.cli import _exec, _login, _read, _tools
 from regcred.cli._args import Command, CommonArgs
 from regcred.errors import RegcredError, UsageError
 
@@ -76,6 +77,13 @@ _COMMANDS = (
         _tools.add_export_arguments,
         _tools.ExportArgs,
         _tools.run_export,
+    ),
+    Command(
+        "exec",
+        "run a command with a temporary config holding only the named registries' credentials",
+        _exec.add_exec_arguments,
+        _exec.ExecArgs,
+        _exec.run_exec,
     ),
 )
 
