@@ -181,7 +181,15 @@ def test_migrate_to_aws_and_back(
 def test_doctor_shows_the_aws_store(
     aws_env: AwsEnv, docker_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """regcred doctor lists AWS Secrets Manager with its state, and login still never picks it."""
+    """doctor shows AWS Secrets Manager's state once config.json uses it; login never picks it.
+
+    A cloud store is probed (one ListSecrets call) only when config.json names it.
+    """
+    main(["doctor"])
+    out, _ = capsys.readouterr()
+    assert "AWS Secrets Manager" not in out
+    docker_config.parent.mkdir(exist_ok=True)
+    docker_config.write_text('{"auths": {}, "credHelpers": {"fleet.example": "regcred-aws"}}')
     main(["doctor"])
     out, _ = capsys.readouterr()
     assert "AWS Secrets Manager: ok" in out
