@@ -121,13 +121,18 @@ def test_run_containers_uid_auth_json(registry_http: Registry, tmp_path: Path) -
 def test_registries_conf_credential_helpers(
     registry_http: Registry, tmp_path: Path, pass_env: PassEnv
 ) -> None:
-    """podman stores through credential-helpers = ["regcred-pass"]; regcred get and list find it."""
+    """podman stores through credential-helpers = ["regcred-pass"] (from a drop-in); regcred finds it."""
     installed_helper("pass")
     root = tmp_path / "podman"
     env = _podman_env(root, XDG_RUNTIME_DIR=str(tmp_path / "run"))
     (tmp_path / "run").mkdir()
     registries = Path(env["CONTAINERS_REGISTRIES_CONF"])
-    registries.write_text('credential-helpers = ["regcred-pass", "containers-auth.json"]\n')
+    registries.write_text('credential-helpers = ["containers-auth.json"]\n')
+    drop_in = root / "home" / ".config" / "containers" / "registries.conf.d" / "50-regcred.conf"
+    drop_in.parent.mkdir(parents=True)
+    drop_in.write_text(
+        '# a drop-in overrides the file\ncredential-helpers = ["regcred-pass", "containers-auth.json"]\n'
+    )
     done = _run(_podman_login(registry_http, env), env, stdin=registry_http.password + "\n")
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "run" / "containers" / "auth.json").exists()  # podman used the helper
@@ -147,6 +152,41 @@ def test_registries_conf_credential_helpers(
     podman = require_program("podman", "podman")
     check = _run([podman, "--events-backend", "none", "login", "--get-login", registry_http.address], env)
     assert check.stdout.strip() == registry_http.username, check.stderr
+
+
+def test_which_registries_conf_sets_the_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """containers/image's files and order: the last file that sets the list wins; [] is the default."""
+    from regcred._lookup import podman_credential_helpers, registries_conf_files
+
+    home = Path.home()
+    user_dir = home / ".config" / "containers"
+    drop_ins = user_dir / "registries.conf.d"
+    drop_ins.mkdir(parents=True)
+    explicit = tmp_path / "explicit.conf"
+    explicit.write_text('credential-helpers = ["from-env"]\n')
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(explicit))
+    (drop_ins / "20-b.conf").write_text('credential-helpers = ["from-drop-in"]\n')
+    (drop_ins / "30-c.conf").write_text(
+        '# credential-helpers = ["commented"]\n[aliases]\n"x" = "quay.io/x"\n'
+    )
+    (drop_ins / "10-a.conf").write_text('credential-helpers = ["earlier"]\n')
+    (drop_ins / "40-d.txt").write_text("not a drop-in: no .conf suffix")
+    files = registries_conf_files()
+    assert files[0] == explicit
+    assert files[-3:] == [drop_ins / "10-a.conf", drop_ins / "20-b.conf", drop_ins / "30-c.conf"]
+    assert Path("/etc/containers/registries.conf") not in files
+    assert podman_credential_helpers() == ["from-drop-in"]
+    (drop_ins / "50-e.conf").write_text("credential-helpers = []\n")
+    assert podman_credential_helpers() == ["containers-auth.json"]
+
+    monkeypatch.delenv("CONTAINERS_REGISTRIES_CONF")
+    (user_dir / "registries.conf").write_text('credential-helpers = ["user", "containers-auth.json"]\n')
+    for name in ("20-b.conf", "50-e.conf"):
+        (drop_ins / name).unlink()
+    files = registries_conf_files()
+    assert files[0] == user_dir / "registries.conf"  # the user's file replaces /etc's, and its drop-ins
+    assert all(not str(f).startswith("/etc/") for f in files)
+    assert podman_credential_helpers() == ["earlier"]
 
 
 def test_a_broken_registries_conf_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,3 +292,5 @@ def test_list_and_get_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pas
         "https://legacy.example": "leg",
         "shared.example": "docker-wins",
     }  # docker's {key: username}, unchanged for the scripts that parse it
+    off = _run([REGCRED, "list", "--json", "--sources"], {**env, "REGCRED_PODMAN_AUTH": "0"})
+    assert [tuple(r.values()) for r in json.loads(off.stdout)] == rows[:5]  # docker's side only

@@ -37,6 +37,7 @@ it is stored; every key it shows, :func:`get_credentials` answers.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,9 @@ __all__ = [
     "podman_credential_helpers",
     "registries_conf_files",
 ]
+
+#: A line that may set ``credential-helpers`` (not a comment); only then is TOML parsed.
+_SETS_HELPERS = re.compile(rb"""^[ \t]*["']?credential-helpers["']?[ \t]*=""", re.MULTILINE)
 
 #: The name in registries.conf's ``credential-helpers`` that means "podman's auth files".
 AUTH_FILES = "containers-auth.json"
@@ -191,7 +195,8 @@ def podman_credential_helpers() -> list[str]:
 
     An empty or missing list means ``["containers-auth.json"]``, as in
     containers/image.  A file that does not mention ``credential-helpers``
-    is not parsed (it cannot set them), so TOML is read only when needed.
+    outside a comment is not parsed (it cannot set them), so TOML is read
+    only when needed.
     """
     helpers: list[str] = []
     for path in registries_conf_files():
@@ -201,7 +206,7 @@ def podman_credential_helpers() -> list[str]:
             continue
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-        if b"credential-helpers" not in raw:
+        if b"credential-helpers" not in raw or not _SETS_HELPERS.search(raw):
             continue
         import tomllib
 
