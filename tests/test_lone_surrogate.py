@@ -10,6 +10,7 @@ place, exit 1, the file's bytes untouched.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -118,3 +119,36 @@ def test_a_surrogate_pair_is_text(docker_config: Path) -> None:
     done = _run("list")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:2] == ["reg.example", "alice"]
+
+
+def _hostile_helper(bin_dir: Path) -> None:
+    """A FAKE helper, on purpose: no real helper prints lone surrogates, a hostile or broken one may."""
+    bin_dir.mkdir()
+    script = bin_dir / "docker-credential-hostile"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        'list) printf \'%s\' \'{"reg\\ud800.example":"u\\udc00","ok.example":"\\ud83d\\udc33"}\';;\n'
+        'get) printf \'%s\' \'{"ServerURL":"ok.example","Username":"u\\ud800","Secret":"s\\udfffx"}\';;\n'
+        "esac\n"
+    )
+    script.chmod(0o755)
+
+
+def test_a_helper_printing_a_lone_surrogate(
+    docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helper output is read as Go reads it (U+FFFD for a lone surrogate): list and get work."""
+    _hostile_helper(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    docker_config.parent.mkdir()
+    docker_config.write_text('{"credsStore": "hostile"}')
+    listed = _run("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == {"reg\ufffd.example": "u\ufffd", "ok.example": "\U0001f433"}
+    text = _run("list")
+    assert text.returncode == 0, text.stderr
+    assert "reg\ufffd.example" in text.stdout
+    got = _run("get", "ok.example")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout) == {"ServerURL": "ok.example", "Username": "u\ufffd", "Secret": "s\ufffdx"}
