@@ -118,6 +118,23 @@ def test_run_containers_uid_auth_json(registry_http: Registry, tmp_path: Path) -
     assert (real.read_bytes() if real.exists() else None) == before  # the machine's /run untouched
 
 
+def test_run_containers_out_of_reach_is_not_an_error() -> None:
+    """A user who cannot enter /run/containers (root's, 0700) gets "none stored", not "cannot read"."""
+    setpriv = require_program("setpriv", "util-linux")
+    script = (
+        "set -e\n"
+        "mount -t tmpfs -o mode=0755 tmpfs /run\n"
+        "mkdir -m 0700 /run/containers /run/containers/65534\n"
+        "chown 65534 /run/containers/65534\n"
+        "echo '{}' > /run/containers/65534/auth.json\n"
+        f"exec {setpriv} --reuid=65534 --regid=65534 --clear-groups {REGCRED} get reg.example\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent/docker"}
+    done = _run([*_private_run(), "sh", "-c", script], env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "regcred: no credentials stored for reg.example"
+
+
 def test_registries_conf_credential_helpers(
     registry_http: Registry, tmp_path: Path, pass_env: PassEnv
 ) -> None:

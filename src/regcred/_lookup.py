@@ -145,7 +145,8 @@ def podman_auth_files() -> list[Path]:
     """podman's auth files in the order they are read (they may not exist).
 
     containers/image's ``getAuthFilePaths`` without docker's files, which
-    regcred reads first anyway.
+    regcred reads first anyway.  ``/run/containers/<uid>`` is left out when
+    this user cannot enter it (it may not exist; it may be root's alone).
     """
     explicit = os.environ.get("REGISTRY_AUTH_FILE")
     if explicit:
@@ -155,7 +156,11 @@ def podman_auth_files() -> list[Path]:
     if runtime:
         files.append(Path(runtime) / "containers" / "auth.json")
     elif sys.platform == "linux":
-        files.append(Path(f"/run/containers/{os.getuid()}/auth.json"))
+        # Only when this user can reach it: /run/containers is often root's alone (0700),
+        # and what a user cannot read, that user's podman cannot use either.
+        per_uid = Path(f"/run/containers/{os.getuid()}")
+        if os.access(per_uid, os.X_OK):
+            files.append(per_uid / "auth.json")
     config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     files.append(Path(config_home) / "containers" / "auth.json")
     return files
