@@ -40,6 +40,11 @@ CONFIGS = {
         '{"auths": {"reg.example": {"auth": "AUTH"}}, "plugins": {"p": ["AUTH", "\\ud83d"]}}',
         "plugins",
     ),
+    # a key twice: read as docker reads it (the lenient path), and checked the same way
+    "duplicate": (
+        '{"auths": {"reg.example": {"auth": "AUTH"}}, "auths": {"x": {"auth": "AUTH", "email": "\\ud800"}}}',
+        'auths["x"]["email"]',
+    ),
     "credsStore": ('{"auths": {"reg.example": {"auth": "AUTH"}}, "credsStore": "\\uDBFF"}', "credsStore"),
 }
 
