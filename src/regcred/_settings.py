@@ -97,7 +97,10 @@ SETTINGS: dict[str, Setting] = {
             "REGCRED_PODMAN_AUTH",
             FLAG,
             default=True,
-            doc="read podman's auth files on lookup (`0`, `false`, `no`, `off` turn it off)",
+            doc=(
+                "read podman's side (auth files, registries.conf helpers) on lookup and in `list` "
+                "(`0`, `false`, `no`, `off` turn it off)"
+            ),
         ),
         Setting(
             "REGCRED_DEBUG",

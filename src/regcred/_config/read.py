@@ -106,6 +106,7 @@ def parse_config(path: Path, raw: bytes) -> tuple[dict[str, Any], str]:
         config = _as_go_reads_it(data, reasons)
         if not reasons:
             raise
+        _check_text(path, text, config)
         _validate(path, config)
         return config, "; ".join(dict.fromkeys(reasons))
 
@@ -192,9 +193,54 @@ def parse(path: Path, raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a JSON object, not {_kind(data)}")
     if not known_good:
+        _check_text(path, text, data)
         _validate(path, data)
         _VALIDATED[str(path)] = raw
     return data
+
+
+def _check_text(path: Path, text: str, data: Any) -> None:
+    """Refuse a ``\\ud800``-style escape that decodes to a lone UTF-16 surrogate.
+
+    Such a string is not text: it cannot be printed, encoded or written back
+    (Go reads it as U+FFFD, so docker would rewrite it as that).  Only an
+    escape can carry one (the bytes were valid UTF-8), so the walk runs only
+    when the text holds ``\\ud`` at all.
+    """
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+    place = _surrogate_place(data, "")
+    if place is not None:
+        from regcred._text import printable
+
+        raise ConfigError(
+            f"{path}: {printable(place)} holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape "
+            "that is not half of a pair), which is not text; fix the file (regcred will not rewrite it)"
+        )
+
+
+def _surrogate_place(value: Any, where: str) -> str | None:
+    """Where in ``value`` a lone surrogate is (``auths["k"].username``, ``the key auths["k"]``), or None."""
+    if isinstance(value, str):
+        return where or "the top level" if _has_surrogate(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f'{where}["{key}"]' if where else key
+            if _has_surrogate(key):
+                return f"the key {inner}"
+            found = _surrogate_place(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _surrogate_place(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 class _Number(float):

@@ -3,7 +3,11 @@
 Both run inside other tools' scripts on every pull, so they import only
 the lookup code (no HTTP, no TLS).  ``list`` prints keys and usernames from
 a file anyone may have written: the text output escapes terminal controls
-(:func:`regcred._text.printable`); ``--json`` is exact JSON.
+(:func:`regcred._text.printable`); ``--json`` is exact JSON.  The text output
+covers docker's and podman's stores, one row per credential with its source
+(``docker:/path/config.json``, ``podman:/run/containers/0/auth.json``,
+``…:docker-credential-NAME``); ``--json`` stays docker's ``{key: username}``
+for scripts that parse it, and ``--json --sources`` gives every row.
 """
 
 from __future__ import annotations
@@ -47,33 +51,52 @@ def run_get(args: GetArgs) -> int:
 
 class ListArgs(CommonArgs):
     json: bool
+    sources: bool
 
 
 def add_list_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Print every stored registry key and its username. Never prints a secret."
-    parser.add_argument("--json", action="store_true", help="print a JSON object {key: username}")
+    parser.description = (
+        "Print every stored registry key, its username and where it is stored (docker's "
+        "config.json or helper, then podman's auth files and registries.conf helpers). "
+        "Never prints a secret."
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON object {key: username} of docker's stores"
+    )
+    parser.add_argument(
+        "--sources",
+        action="store_true",
+        help='with --json: print [{"key","username","source"}…] for docker\'s and podman\'s stores',
+    )
 
 
 def run_list(args: ListArgs) -> int:
-    from regcred._lookup import list_credentials
+    if args.json and not args.sources:
+        from regcred._gojson import dumps_compact
+        from regcred._lookup import list_credentials
 
-    entries = list_credentials(config_dir=args.config)
+        sys.stdout.write(dumps_compact(list_credentials(config_dir=args.config), sort_keys=True))
+        return 0
+    from regcred._lookup import list_sources
+
+    rows = list_sources(config_dir=args.config)
     if args.json:
         from regcred._gojson import dumps_compact
 
-        sys.stdout.write(dumps_compact(entries, sort_keys=True))
+        doc = [{"key": key, "username": user, "source": source} for key, user, source in rows]
+        sys.stdout.write(dumps_compact(doc))
         return 0
-    if not entries:
+    if not rows:
         print("no stored credentials", file=sys.stderr)
         return 0
     from regcred._address import HUB_TOKEN_KEYS
     from regcred._text import printable
 
-    rows = [
-        (printable(key), printable(username), HUB_TOKEN_KEYS.get(key, ""))
-        for key, username in entries.items()
-    ]
-    width = max(len(key) for key, _, _ in rows)
-    for key, username, label in rows:
-        print(f"{key:<{width}}  {username}" + (f"  ({label})" if label else ""))
+    shown = [(printable(key), printable(user), printable(source)) for key, user, source in rows]
+    shown.sort(key=lambda row: row[0])  # stable: a key's first row is the one `get` returns
+    key_width = max(len(key) for key, _, _ in shown)
+    user_width = max(len(user) for _, user, _ in shown)
+    for key, user, source in shown:
+        label = HUB_TOKEN_KEYS.get(key, "")
+        print(f"{key:<{key_width}}  {user:<{user_width}}  {source}" + (f"  ({label})" if label else ""))
     return 0

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from regcred.credentials import Credentials, CredentialStore
     from regcred.stores.env import EnvStore
 
+    #: ``[(helper name, or "" for the file, {key: username})]``
+    Listing = list[tuple[str, dict[str, str]]]
+
 __all__ = ["Router", "StoreChoice", "helper_for", "helper_store"]
 
 
@@ -157,10 +160,16 @@ class Router:
         key a helper lists that the config routes to that helper.  A helper that
         cannot list is an error.
         """
-        result = {k: u for k, u in self.file.list().items() if not self.helper_name(k)}
-        for name in self.helpers():
-            result.update(self.held_by(name))
+        result: dict[str, str] = {}
+        for _, held in self.list_by_store():
+            result.update(held)
         return dict(sorted(result.items()))
+
+    def list_by_store(self) -> Listing:
+        """What :meth:`list` shows, store by store: ``[(helper name or "" for the file, {key: user})]``."""
+        stores = [("", {k: u for k, u in self.file.list().items() if not self.helper_name(k)})]
+        stores += [(name, self.held_by(name)) for name in self.helpers()]
+        return stores
 
     # -- writing ------------------------------------------------------------------
 

@@ -138,14 +138,26 @@ class HelperStore(CredentialStore):
 
 
 def _decode_object(out: bytes, program: str, action: str) -> dict[str, object]:
+    text = out.decode("utf-8", "replace")
     try:
-        data = json.loads(out.decode("utf-8", "replace"))
+        data = json.loads(text)
     except (ValueError, RecursionError):  # garbage, or JSON nested deeper than Python recurses
         what = "nothing" if not out.strip() else "invalid JSON"
         raise HelperError(f"{program} {action} printed {what} (exit status 0)") from None
     if not isinstance(data, dict):
         raise HelperError(f"{program} {action}: expected a JSON object")
+    if "\\ud" in text or "\\uD" in text:  # maybe a lone surrogate escape: read it as Go does
+        data = {_go_string(k): _go_string(v) if isinstance(v, str) else v for k, v in data.items()}
     return data
+
+
+def _go_string(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate replaced by U+FFFD, as Go's encoding/json decodes it.
+
+    Python keeps a ``"\\ud800"`` escape as a character no encoder can write;
+    docker reads it as U+FFFD, and so does regcred (issue 11 #6).
+    """
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def _check_server(server: str) -> None:
