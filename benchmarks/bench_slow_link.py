@@ -29,11 +29,13 @@ proxy's ``127.0.0.1:PORT`` address:
 from __future__ import annotations
 
 import json
+import os
 import queue
+import secrets
 import socket
+import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from _common import BenchError, Comparison, interleave, timed_run
@@ -97,7 +99,12 @@ class DelayProxy:
         # The client may speak once its (modelled) handshake is done: one round trip after accept.
         earliest = accepted + 2 * self.delay if self.handshake else 0.0
         turn = {"last": ""}  # who spoke last on this connection: "c", "s" or ""
-        done = threading.Barrier(2, action=lambda: (client.close(), upstream.close()))
+
+        def close_both() -> None:
+            client.close()
+            upstream.close()
+
+        done = threading.Barrier(2, action=close_both)
         threads = [
             threading.Thread(target=self._direction, args=(client, upstream, "c", earliest, turn, done)),
             threading.Thread(target=self._direction, args=(upstream, client, "s", 0.0, turn, done)),
@@ -167,7 +174,9 @@ def _deliver(bursts: queue.Queue[tuple[float, bytes | None]], dst: socket.socket
 class _Case:
     """One registry behind a delay proxy, and the three clients' login commands for it."""
 
-    def __init__(self, name: str, clients: Clients, proxy: DelayProxy, env: dict[str, str], tls: bool) -> None:
+    def __init__(
+        self, name: str, clients: Clients, proxy: DelayProxy, env: dict[str, str], tls: bool
+    ) -> None:
         self.name = name
         self.clients = clients
         self.proxy = proxy
@@ -192,7 +201,7 @@ class _Case:
             raise BenchError(f"{client} login stored nothing for {self.clients.address} ({self.name})")
 
 
-def _plain_http(box: Sandbox, handshake: bool) -> Iterator[_Case]:
+def _plain_http(box: Sandbox, *, handshake: bool) -> Iterator[_Case]:
     from tests.fixtures.registry import start_registry
 
     tag = "-slow-http" + ("" if handshake else "-nohs")
@@ -211,7 +220,8 @@ def _tls_token(box: Sandbox) -> Iterator[_Case]:
     from tests.fixtures.registry import TokenServer, make_pki, start_registry
 
     pki = make_pki(box.path("slow-pki"))
-    token = TokenServer(username="regcred-user", password="pw-slow-link-bench", pki=pki, tls=True)
+    secret = "pw-" + secrets.token_urlsafe(12)
+    token = TokenServer(username="regcred-user", password=secret, pki=pki, tls=True)
     token.start()
     token_proxy = DelayProxy(token.address)
     token.address = token_proxy.address  # the realm the registry advertises goes through the link
@@ -274,17 +284,20 @@ def slow_link(box: Sandbox, runs: int) -> tuple[list[Comparison], dict[str, dict
     """Comparisons per registry, and {case: {client: (connections, TLS attempts, round trips)}}."""
     results: list[Comparison] = []
     counts: dict[str, dict[str, tuple[int, int, int]]] = {}
-    for make in (lambda: _plain_http(box, True), lambda: _tls_token(box), lambda: _plain_http(box, False)):
+    makers: list[Callable[[], Iterator[_Case]]] = [
+        lambda: _plain_http(box, handshake=True),
+        lambda: _tls_token(box),
+        lambda: _plain_http(box, handshake=False),
+    ]
+    for make in makers:
         for case in make():
-            print(f"   slow link: {case.name}", flush=True, file=__import__("sys").stderr)
+            print(f"   slow link: {case.name}", flush=True, file=sys.stderr)
             results += _measure(case, runs, counts)
     return results, counts
 
 
 def main() -> int:
     """Run the slow-link benchmark alone: ``python benchmarks/bench_slow_link.py [runs]``."""
-    import sys
-
     from _common import byte_compile, sandbox
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
@@ -301,10 +314,9 @@ def main() -> int:
     for name, per_client in counts.items():
         for client, (conns, tls, trips) in per_client.items():
             print(f"{name:40} {client:8} {conns} connections, {tls} TLS attempts, {trips} round trips")
-    print(f"load average: {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
 if __name__ == "__main__":
-    sys_path = str(Path(__file__).resolve().parent)
     raise SystemExit(main())

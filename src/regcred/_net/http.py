@@ -265,6 +265,21 @@ class Client:
             conn.close()
         self._pool.clear()
 
+    def adopt(self, other: Client) -> None:
+        """Take over ``other``'s idle connections (those to an origin this client has none to).
+
+        A connection is pooled by (scheme, host, port, verify), so an adopted one
+        only ever carries requests to the origin, and with the TLS checks, it was
+        opened for.  Connections this client already has win; the rest of
+        ``other``'s are closed.
+        """
+        for key, conn in other._pool.items():
+            if key in self._pool:
+                conn.close()
+            else:
+                self._pool[key] = conn
+        other._pool.clear()
+
     def _context(self, host: str, verify: bool) -> ssl.SSLContext:
         """One context per (cert dirs, verify): Docker Hub's registry and realm share one."""
         dirs = self.cert_dirs.get(host, ())
