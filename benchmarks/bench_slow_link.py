@@ -28,6 +28,7 @@ proxy's ``127.0.0.1:PORT`` address:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import queue
@@ -38,11 +39,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from _common import BenchError, Comparison, interleave, timed_run
+from _common import REPO, BenchError, Comparison, interleave, timed_run
 from bench_login import Clients, available_clients
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from _common import Sandbox
 
@@ -296,14 +298,104 @@ def slow_link(box: Sandbox, runs: int) -> tuple[list[Comparison], dict[str, dict
     return results, counts
 
 
+BEGIN, END = "<!-- slow-link: begin -->", "<!-- slow-link: end -->"
+
+
+def render(
+    results: list[Comparison], counts: dict[str, dict[str, tuple[int, int, int]]], load: tuple[str, str]
+) -> list[str]:
+    """The "Login over a slow link" section of docs/benchmarks.md (``load``: at start, at end)."""
+    table = []
+    for case in counts:
+        versus = {c.reference.split()[0]: c for c in results if c.section == f"slow link: {case}"}
+        if not versus:
+            continue
+        first = next(iter(versus.values()))
+        cells = [case, f"{first.median(first.ours):.0f}"]
+        cells += [
+            f"{versus[n].median(versus[n].reference):.0f}" if n in versus else ""
+            for n in ("docker", "skopeo")
+        ]
+        cells += [
+            f"{ratio:.2f}x" if (ratio := versus[n].ratio()) else ""
+            for n in ("docker", "skopeo")
+            if n in versus
+        ]
+        docker = versus.get("docker")
+        met = docker.met() if docker is not None else None
+        cells += [docker.target if docker else "", "" if met is None else ("met" if met else "MISSED")]
+        cells.append(str(len(first.samples[first.ours])))
+        table.append(cells)
+    one_way = round(DELAY_S * 1000)
+    header = ["registry", "regcred", "docker", "skopeo", "vs docker", "vs skopeo", "target", "", "runs"]
+    lines = [
+        BEGIN,
+        "## Login over a slow link",
+        "",
+        "`benchmarks/bench_slow_link.py` (also part of `run.py`): a delay proxy on 127.0.0.1 holds",
+        f"every burst of bytes {one_way} ms each way ({2 * one_way} ms round trip) and charges each new TCP",
+        "connection the round trip of its handshake (the last row leaves that out); the TLS",
+        "registry's token server sits behind a second such proxy. Medians of interleaved runs, ms,",
+        f"whole processes. Load average {load[0]} at start, {load[1]} at end (1, 5, 15 min), on",
+        f"{os.cpu_count()} cores shared with other work: absolute times are inflated, ratios less so.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *["| " + " | ".join(row) + " |" for row in table],
+        "",
+        "Per login, counted by the proxies (round trips: each time a client speaks after silence or",
+        "after the server spoke, plus one per connection for the modelled handshake; summed over",
+        "connections, so raced ones count though they overlap):",
+        "",
+        "| registry | client | TCP connections | TLS ClientHellos | round trips |",
+        "|---|---|---|---|---|",
+    ]
+    for case, per_client in counts.items():
+        lines += [f"| {case} | {client} | {c} | {t} | {r} |" for client, (c, t, r) in per_client.items()]
+    lines += [
+        "",
+        "docker 28's client-side login (no daemon) tries https and then plain http for a 127.0.0.0/8",
+        "address without any `insecure-registries` entry, and regcred's policy allows plain http for",
+        "loopback names, so both fall back to http here; skopeo is given `--tls-verify=false` for the",
+        "plain-HTTP registry. regcred sends its plain-http ping (no credentials) alongside the https",
+        "attempt and uses the answer only once https has failed, and keeps each connection open for",
+        "the next request (ping, token, re-ping); docker and skopeo open a new connection for each.",
+        END,
+    ]
+    return lines
+
+
+def update_doc(doc: Path, lines: list[str]) -> None:
+    """Replace the slow-link section of ``doc`` (or add it before "How it is measured")."""
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    block = "\n".join(lines)
+    if BEGIN in text and END in text:
+        before, _, rest = text.partition(BEGIN)
+        text = before + block + rest.partition(END)[2]
+    elif "## How it is measured" in text:
+        before, _, rest = text.partition("## How it is measured")
+        text = before + block + "\n\n## How it is measured" + rest
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(text)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     """Run the slow-link benchmark alone: ``python benchmarks/bench_slow_link.py [runs]``."""
     from _common import byte_compile, sandbox
 
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="interleaved runs per client (default 10)")
+    parser.add_argument("--no-doc", action="store_true", help="print only; do not update docs/benchmarks.md")
+    args = parser.parse_args()
     byte_compile()
+    start_load = load_average()
     with sandbox() as box:
-        results, counts = slow_link(box, runs)
+        results, counts = slow_link(box, args.runs)
     for c in results:
         others = [label for label in c.labels if label != c.ours]
         for other in others:
@@ -314,7 +406,11 @@ def main() -> int:
     for name, per_client in counts.items():
         for client, (conns, tls, trips) in per_client.items():
             print(f"{name:40} {client:8} {conns} connections, {tls} TLS attempts, {trips} round trips")
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    end_load = load_average()
+    print(f"load average: {start_load} at start, {end_load} at end")
+    if not args.no_doc:
+        update_doc(REPO / "docs" / "benchmarks.md", render(results, counts, (start_load, end_load)))
+        print("updated docs/benchmarks.md")
     return 0
 
 
