@@ -54,6 +54,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
 
+    from regcred._net.preconnect import Preconnected
+
 __all__ = ["MAX_REDIRECTS", "LoginResult", "login_flow", "verify_login"]
 
 MAX_REDIRECTS = 5
@@ -369,6 +371,7 @@ def verify_login(
     insecure: bool = False,
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    preconnected: Preconnected | None = None,
 ) -> LoginResult:
     """Check ``username``/``secret`` against the registry for ``server_key``.
 
@@ -376,9 +379,28 @@ def verify_login(
     for Docker Hub, else ``host[:port]``.  ``username == "<token>"`` makes
     ``secret`` an identity token.  ``cert_dirs`` hold docker ``certs.d``
     material for this registry's host (see ``_tls.registry_cert_dirs``).
+    ``preconnected`` holds TCP connections opened ahead by
+    :func:`regcred._net.preconnect.start` for this ``server_key``; they are
+    used for the first requests and closed here if unused.
     Raises :class:`~regcred.errors.LoginError` (or
     :class:`~regcred.errors.InsecureRedirectError`); messages hold no secret.
     """
+    try:
+        return _verify_login(server_key, username, secret, insecure, cert_dirs, log, preconnected)
+    finally:
+        if preconnected is not None:
+            preconnected.close()
+
+
+def _verify_login(
+    server_key: str,
+    username: str,
+    secret: str,
+    insecure: bool,
+    cert_dirs: Sequence[str],
+    log: Callable[[str], None] | None,
+    preconnected: Preconnected | None,
+) -> LoginResult:
     secrets = _Secrets(secret)
     try:
         flow = login_flow(
@@ -392,8 +414,8 @@ def verify_login(
         endpoints = login_endpoints(server_key, insecure=insecure)
         registry_host = origin(endpoints[0][0])[1]
         dirs = {} if server_key == DOCKER_HUB else {registry_host: tuple(cert_dirs)}
-        client = Client(cert_dirs=dirs)
-        race = _http_ping_race(endpoints, dirs)
+        client = Client(cert_dirs=dirs, preconnected=preconnected)
+        race = _http_ping_race(endpoints, dirs, preconnected)
         try:
             return _drive(flow, client, race)
         finally:
@@ -404,12 +426,17 @@ def verify_login(
         raise type(exc)(secrets.scrub(str(exc))) from None
 
 
-def _http_ping_race(endpoints: Sequence[tuple[str, bool]], dirs: dict[str, tuple[str, ...]]) -> _Race | None:
+def _http_ping_race(
+    endpoints: Sequence[tuple[str, bool]],
+    dirs: dict[str, tuple[str, ...]],
+    preconnected: Preconnected | None = None,
+) -> _Race | None:
     """The plain-http ping to send alongside the https attempt, where plain http may follow it."""
     if len(endpoints) < 2 or not endpoints[1][0].startswith("http://"):
         return None
     endpoint, verify = endpoints[1]
-    return _Race(Request("GET", f"{endpoint}/v2/", verify=verify), Client(cert_dirs=dirs))
+    client = Client(cert_dirs=dirs, preconnected=preconnected)
+    return _Race(Request("GET", f"{endpoint}/v2/", verify=verify), client)
 
 
 class _Race:
