@@ -1,4 +1,8 @@
-"""Login sends the plain-http ping alongside the https attempt, and uses it only once https failed.
+"""Login over a slow link: the raced plain-http ping, and connections opened ahead.
+
+Login sends the plain-http ping alongside the https attempt and uses it only
+once https failed; and it opens its first TCP connections before importing
+the HTTP code (:mod:`regcred._net.preconnect`), which the client then uses.
 
 The server here is a fake, named as one: a loopback port that speaks both TLS
 and plain HTTP (it looks at the first byte of each connection), because the
@@ -12,6 +16,8 @@ from __future__ import annotations
 import base64
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -19,6 +25,7 @@ import pytest
 
 from regcred._net.auth import verify_login
 from regcred._net.http import Client, Request
+from regcred.errors import LoginError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,6 +52,7 @@ class DualServer:
         self.lock = threading.Lock()
         self.plain_seen = threading.Event()
         self.plain_connections = 0
+        self.accepted = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -62,6 +70,8 @@ class DualServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
+            with self.lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -191,3 +201,70 @@ def test_no_race_without_a_plain_http_endpoint() -> None:
 
     assert _http_ping_race([("https://reg.example", True)], {}) is None
     assert _http_ping_race([("https://registry-1.docker.io", True)], {}) is None
+
+
+# --------------------------------------------------------------------------- connections opened ahead
+
+
+def test_preconnect_connects_before_the_http_code_is_imported() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    code = (
+        "import sys; from regcred._net import preconnect; "
+        f"early = preconnect.start('127.0.0.1:{port}'); "
+        "print(sorted(m for m in ('http.client', 'ssl', 'email') if m in sys.modules)); "
+        "[p.take() for p in (early.claim('127.0.0.1', {port}), early.claim('127.0.0.1', {port}))]"
+    ).replace("{port}", str(port))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    listener.settimeout(10)
+    for _ in range(2):  # https and plain http endpoints: the same loopback host:port
+        conn, _ = listener.accept()
+        with conn:
+            assert conn.recv(1) == b""  # connected, nothing sent
+    listener.close()
+
+
+def test_login_uses_the_connections_opened_ahead(
+    dual: dict[str, DualServer], test_pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regcred._net import preconnect
+
+    monkeypatch.setenv("REGCRED_HTTP_TIMEOUT", "30")
+    server = dual["s"] = DualServer(test_pki, tls="hold")
+    early = preconnect.start(server.address)
+    assert early is not None
+    result = verify_login(server.address, username=USER, secret=SECRET, preconnected=early)
+    assert result.endpoint == f"http://{server.address}"
+    # Two connections in all (the https attempt, the plain one reused for the credentials):
+    # had the client opened its own, the two opened ahead would be extra.
+    assert server.accepted == 2
+    assert server.plain_connections == 1
+    assert [e for e in server.events if e[0] == "tls-open"] == [("tls-open",)]
+
+
+def test_connection_opened_ahead_fails_as_the_client_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regcred._net import preconnect
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        address = f"127.0.0.1:{probe.getsockname()[1]}"  # closed below: connection refused
+    messages = []
+    for early in (None, preconnect.start(address)):
+        with pytest.raises(LoginError) as caught:
+            verify_login(address, username=USER, secret=SECRET, preconnected=early)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "connection refused" in messages[0]
+
+
+def test_nothing_is_opened_ahead_where_a_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regcred._net import preconnect
+
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    assert preconnect.start("registry.example:5000") is None
+    assert preconnect.start("not a registry address") is None

@@ -4,8 +4,8 @@ Over a real link every new connection costs a round trip (SYN, SYN-ACK)
 before its first byte goes out, and a login starts with one or two new ones
 (the https attempt, and the plain-http ping where plain http may follow).
 Importing :mod:`regcred._net.auth` (``http.client``, ``ssl``, ``email``) takes
-tens of milliseconds of CPU; :func:`start` opens those connections first, in
-threads, so the handshakes overlap with the import.  Nothing is sent on them:
+tens of milliseconds of CPU; :func:`start` starts those connections first
+(non-blocking sockets), so the handshakes overlap with the import.  Nothing is sent on them:
 they carry bytes only once :class:`regcred._net.http.Client` picks one up for
 a request the login flow makes anyway, to the same host and port.
 
@@ -16,13 +16,16 @@ a request the login flow makes anyway, to the same host and port.
   (refused, timeout, no such host) from it as it would have got itself.
 * :meth:`Preconnected.close` closes every connection nobody took.
 
-This module imports only ``socket``, ``threading`` and cheap parts of regcred.
+This module imports only ``socket``, ``select``, ``threading`` and cheap parts of regcred.
 """
 
 from __future__ import annotations
 
+import errno
+import select
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 from regcred._net.policy import login_endpoints
@@ -36,46 +39,67 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class _Pending:
-    """One connection being opened in a thread."""
+    """One connection being opened: a non-blocking ``connect`` under way (no thread).
 
-    __slots__ = ("_abandoned", "_lock", "_thread", "error", "sock")
+    Threads would do here too, but on a busy machine every hand-over of the
+    interpreter lock between them and the importing main thread waits for
+    the scheduler; a non-blocking socket needs no hand-over at all.
+    """
+
+    __slots__ = ("address", "sock", "started", "timeout")
 
     def __init__(self, address: tuple[str, int], timeout: float) -> None:
+        self.address, self.timeout = address, timeout
+        self.started = time.monotonic()
         self.sock: socket.socket | None = None
-        self.error: OSError | None = None
-        self._lock = threading.Lock()
-        self._abandoned = False
-        self._thread = threading.Thread(
-            target=self._run, args=(address, timeout), name="regcred-preconnect", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, address: tuple[str, int], timeout: float) -> None:
         try:
-            sock = socket.create_connection(address, timeout)
-        except OSError as exc:
-            self.error = exc
+            # The first address only; take() falls back to create_connection, which tries them all.
+            family, kind, proto, _, sockaddr = socket.getaddrinfo(*address, type=socket.SOCK_STREAM)[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError:
             return
-        with self._lock:
-            if self._abandoned:
-                sock.close()
-            else:
+        try:
+            sock.setblocking(False)  # noqa: FBT003
+            if sock.connect_ex(sockaddr) in {0, errno.EINPROGRESS, errno.EWOULDBLOCK}:
                 self.sock = sock
+                return
+        except OSError:
+            pass
+        sock.close()
 
     def take(self) -> socket.socket:
-        """The connected socket, or the error connecting raised (waits for it)."""
-        self._thread.join()
-        if self.sock is None:
-            raise self.error or OSError("connection failed")
+        """The connected socket (waiting for the handshake), else a new one as ``http.client`` makes it.
+
+        A connect that timed out raises :class:`TimeoutError`, as ``create_connection``
+        would; one that failed otherwise is retried by ``create_connection``, whose
+        error (refused, no such host, ...) is then the one raised.
+        """
         sock, self.sock = self.sock, None
-        return sock
+        if sock is not None:
+            remaining = max(self.timeout - (time.monotonic() - self.started), 0.0)
+            if not _writable(sock, remaining):
+                sock.close()
+                raise TimeoutError("timed out")
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                sock.settimeout(self.timeout)
+                return sock
+            sock.close()
+        return socket.create_connection(self.address, self.timeout)
 
     def abandon(self) -> None:
-        with self._lock:
-            self._abandoned = True
-            if self.sock is not None:
-                self.sock.close()
-                self.sock = None
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
+
+
+def _writable(sock: socket.socket, timeout: float) -> bool:
+    """Whether a connecting socket finished (either way) within ``timeout`` seconds."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(timeout * 1000))
+    _, done, failed = select.select([], [sock], [sock], timeout)  # Windows: a failure is "exceptional"
+    return bool(done or failed)
 
 
 class Preconnected:
