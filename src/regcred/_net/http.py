@@ -19,6 +19,10 @@ whole ``docker login``).  What it does, and deliberately does not do:
 * **No redirects**: a 3xx is returned like any other response; the caller
   owns the redirect policy (see :func:`origin`).
 * **A body size cap** (1 MiB by default).
+* **Connections opened ahead**: a client given a
+  :class:`~regcred._net.preconnect.Preconnected` takes its direct
+  connections to those hosts and ports from it (login opens them while this
+  module is still being imported).
 
 Errors become :class:`TransportError` (a :class:`~regcred.errors.LoginError`)
 with a docker-like message (``Get "https://reg/v2/": connect: connection
