@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_auth
 import bench_login
 import bench_profile
+import bench_slow_link
 import bench_stores
 from _common import REPO, BenchError, Comparison, Sandbox, byte_compile, sandbox
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
-SECTIONS = ("helpers", "build", "login", "config", "library", "auth", "profile")
+SECTIONS = ("helpers", "build", "login", "config", "slow-link", "library", "auth", "profile")
 LIBRARY_TARGET_MS = 1.0
 
 
@@ -278,6 +279,7 @@ def write_doc(
     args: argparse.Namespace,
     elapsed_s: float,
     plotted: bool,
+    slow_link: list[str] | None = None,
 ) -> None:
     end_load = os.getloadavg()
     parts = [
@@ -353,6 +355,8 @@ def write_doc(
         ]
     if profile.startup:
         parts += profile_section(profile, results, library)
+    if slow_link:
+        parts += [*slow_link, ""]
     parts += [
         "## How it is measured",
         "",
@@ -520,6 +524,8 @@ def main() -> int:
     auth_counts: dict[str, tuple[float, float]] = {}
     profile = Profile()
     failures: list[str] = []
+    slow_counts: dict[str, dict[str, tuple[int, int, int]]] = {}
+    slow_link: list[str] = []
 
     def attempt(what: str, step: Callable[[], None]) -> None:
         """Run one part; a failure is reported (and written to the doc), the other parts go on."""
@@ -573,6 +579,19 @@ def main() -> int:
                             bench_login.config_size(box, registry, max(5, args.runs // 2))
                         ),
                     )
+        if "slow-link" in sections:
+            print("-- login over a slow link", file=sys.stderr)
+
+            def run_slow_link() -> None:
+                start_load = bench_slow_link.load_average()
+                comparisons, per_client = bench_slow_link.slow_link(box, max(5, args.runs // 4))
+                results.extend(comparisons)
+                slow_counts.update(per_client)
+                slow_link[:] = bench_slow_link.render(
+                    comparisons, per_client, (start_load, bench_slow_link.load_average())
+                )
+
+            attempt("slow link", run_slow_link)
         if "library" in sections:
             print("-- library", file=sys.stderr)
             attempt("library", lambda: library.update(run_library(box)))
@@ -601,6 +620,9 @@ def main() -> int:
     print_table(rows(results))
     for name, (conns, tls, reqs) in counts.items():
         print(f"{name:>8} login: {conns} connections, {tls} TLS attempts, {len(reqs)} HTTP requests: {reqs}")
+    for case, per_client in slow_counts.items():
+        for name, (conns, tls, trips) in per_client.items():
+            print(f"slow link, {case}: {name} {conns} connections, {tls} TLS attempts, {trips} round trips")
     for case, per_call in library.items():
         print(f"get_credentials {case}: {statistics.median(per_call):.4f} ms a call")
     for label, (tokens, requests_) in auth_counts.items():
@@ -615,7 +637,7 @@ def main() -> int:
     print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if not args.no_doc:
         plotted = plot(results)
-        write_doc(info, results, counts, library, profile, failures, args, elapsed, plotted)
+        write_doc(info, results, counts, library, profile, failures, args, elapsed, plotted, slow_link)
         print(f"wrote {DOC.relative_to(REPO)}" + (f" and {PLOT.relative_to(REPO)}" if plotted else ""))
     return 1 if failures else 0
 

@@ -389,6 +389,9 @@ def _verify(
     path: Path,
     log: Callable[[str], None] | None,
 ) -> Verification:
+    from regcred._net import preconnect
+
+    early = preconnect.start(key, insecure=insecure)  # TCP handshakes overlap the import below
     from regcred._net.auth import verify_login
 
     return verify_login(
@@ -398,6 +401,7 @@ def _verify(
         insecure=insecure,
         cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
         log=log,
+        preconnected=early,
     )
 
 

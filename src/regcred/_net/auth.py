@@ -7,7 +7,9 @@ The flow is sans-I/O: :func:`login_flow` is a generator that yields
 :class:`~regcred._net.http.Client`.  Tests step the generator by hand.
 
 Per endpoint (``https://`` first; ``http://`` only for loopback registries or
-``insecure=True``, and only when https failed to connect)::
+``insecure=True``, and only when https failed to connect; the plain-http ping,
+which carries no credentials, is sent alongside the https attempt and its
+answer used only once https has failed, see :class:`_Race`)::
 
     GET /v2/                       no auth          -> 200: no challenge, verified=False
                                                     -> 401: read WWW-Authenticate
@@ -40,7 +42,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._address import DOCKER_HUB
-from regcred._net.http import Client, Request, Response, TransportError, drive, origin, redact_url
+from regcred._net.http import Client, Request, Response, TransportError, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
@@ -51,6 +53,8 @@ from regcred.errors import InsecureRedirectError, LoginError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
+
+    from regcred._net.preconnect import Preconnected
 
 __all__ = ["MAX_REDIRECTS", "LoginResult", "login_flow", "verify_login"]
 
@@ -367,6 +371,7 @@ def verify_login(
     insecure: bool = False,
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    preconnected: Preconnected | None = None,
 ) -> LoginResult:
     """Check ``username``/``secret`` against the registry for ``server_key``.
 
@@ -374,9 +379,28 @@ def verify_login(
     for Docker Hub, else ``host[:port]``.  ``username == "<token>"`` makes
     ``secret`` an identity token.  ``cert_dirs`` hold docker ``certs.d``
     material for this registry's host (see ``_tls.registry_cert_dirs``).
+    ``preconnected`` holds TCP connections opened ahead by
+    :func:`regcred._net.preconnect.start` for this ``server_key``; they are
+    used for the first requests and closed here if unused.
     Raises :class:`~regcred.errors.LoginError` (or
     :class:`~regcred.errors.InsecureRedirectError`); messages hold no secret.
     """
+    try:
+        return _verify_login(server_key, username, secret, insecure, cert_dirs, log, preconnected)
+    finally:
+        if preconnected is not None:
+            preconnected.close()
+
+
+def _verify_login(
+    server_key: str,
+    username: str,
+    secret: str,
+    insecure: bool,
+    cert_dirs: Sequence[str],
+    log: Callable[[str], None] | None,
+    preconnected: Preconnected | None,
+) -> LoginResult:
     secrets = _Secrets(secret)
     try:
         flow = login_flow(
@@ -387,12 +411,115 @@ def verify_login(
             log=log,
             secrets=secrets,
         )
-        registry_host = origin(login_endpoints(server_key, insecure=insecure)[0][0])[1]
+        endpoints = login_endpoints(server_key, insecure=insecure)
+        registry_host = origin(endpoints[0][0])[1]
         dirs = {} if server_key == DOCKER_HUB else {registry_host: tuple(cert_dirs)}
-        client = Client(cert_dirs=dirs)
+        client = Client(cert_dirs=dirs, preconnected=preconnected)
+        race = _http_ping_race(endpoints, dirs, preconnected)
         try:
-            return drive(flow, client)
+            return _drive(flow, client, race)
         finally:
+            if race is not None:
+                race.abandon()
             client.close()
     except LoginError as exc:
         raise type(exc)(secrets.scrub(str(exc))) from None
+
+
+def _http_ping_race(
+    endpoints: Sequence[tuple[str, bool]],
+    dirs: dict[str, tuple[str, ...]],
+    preconnected: Preconnected | None = None,
+) -> _Race | None:
+    """The plain-http ping to send alongside the https attempt, where plain http may follow it."""
+    if len(endpoints) < 2 or not endpoints[1][0].startswith("http://"):
+        return None
+    endpoint, verify = endpoints[1]
+    client = Client(cert_dirs=dirs, preconnected=preconnected)
+    return _Race(Request("GET", f"{endpoint}/v2/", verify=verify), client)
+
+
+class _Race:
+    """One request sent ahead, on its own connection, that the flow may ask for later.
+
+    Login tries https first and plain http only once https has failed; over a
+    slow link that costs the http ping's round trips on top of the https
+    attempt's.  So the http ping (``GET /v2/`` with no credentials, exactly
+    the request the flow would send) goes out at the same time as the https
+    attempt.  Its answer is handed to the flow only when the flow itself asks
+    for that very request, which it does only after https failed; if https
+    answers, the answer is dropped.  Only a request with no ``Authorization``
+    and no body is ever raced: credentials still go out only in answer to a
+    challenge, and only over the endpoint that gave it.
+    """
+
+    __slots__ = ("_abandoned", "_client", "_done", "_error", "_lock", "_response", "_thread", "request")
+
+    def __init__(self, request: Request, client: Client) -> None:
+        import threading
+
+        if request.body or any(name.lower() == "authorization" for name, _ in request.headers):
+            raise ValueError("only a request without credentials or a body may be raced")
+        self.request = request
+        self._client = client
+        self._response: Response | None = None
+        self._error: TransportError | None = None
+        self._lock = threading.Lock()
+        self._done, self._abandoned = True, False  # "done" until started
+        self._thread = threading.Thread(target=self._run, name="regcred-http-ping", daemon=True)
+
+    def start(self) -> None:
+        """Send the request, in a thread of its own."""
+        self._done = False
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._response = self._client.send(self.request)
+        except TransportError as exc:
+            self._error = exc
+        except Exception as exc:  # anything else still reaches the flow, as a transport failure
+            self._error = TransportError(f'Get "{redact_url(self.request.url)}": {type(exc).__name__}')
+        finally:
+            with self._lock:
+                self._done = True
+                if self._abandoned:
+                    self._client.close()
+
+    def take(self, client: Client) -> Response:
+        """The raced answer (or its transport error); its connection joins ``client``'s pool."""
+        self._thread.join()
+        client.adopt(self._client)
+        if self._response is None:
+            raise self._error or TransportError(f'Get "{redact_url(self.request.url)}": no response')
+        return self._response
+
+    def abandon(self) -> None:
+        """Drop the answer; the connection is closed once the request is done."""
+        with self._lock:
+            self._abandoned = True
+            if self._done:
+                self._client.close()
+
+
+def _drive(
+    flow: Generator[Request, Response, LoginResult], client: Client, race: _Race | None = None
+) -> LoginResult:
+    try:
+        request = next(flow)
+        if race is not None:
+            race.start()  # the flow is under way: its first request goes out now
+        while True:
+            try:
+                if race is not None and request == race.request:
+                    taken, race = race, None
+                    response = taken.take(client)
+                else:
+                    response = client.send(request)
+            except TransportError as exc:
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
+    except StopIteration as stop:
+        result: LoginResult = stop.value
+        return result

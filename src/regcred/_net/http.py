@@ -19,6 +19,10 @@ whole ``docker login``).  What it does, and deliberately does not do:
 * **No redirects**: a 3xx is returned like any other response; the caller
   owns the redirect policy (see :func:`origin`).
 * **A body size cap** (1 MiB by default).
+* **Connections opened ahead**: a client given a
+  :class:`~regcred._net.preconnect.Preconnected` takes its direct
+  connections to those hosts and ports from it (login opens them while this
+  module is still being imported).
 
 Errors become :class:`TransportError` (a :class:`~regcred.errors.LoginError`)
 with a docker-like message (``Get "https://reg/v2/": connect: connection
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     T = TypeVar("T")
+
+    from regcred._net.preconnect import Preconnected, _Pending
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -255,18 +261,39 @@ class Client:
         timeout: float | None = None,
         cert_dirs: Mapping[str, Sequence[str]] | None = None,
         max_body: int = MAX_BODY,
+        preconnected: Preconnected | None = None,
     ) -> None:
         self.timeout = timeout if timeout is not None else timeout_from_env()
         self.cert_dirs = {key.lower(): tuple(dirs) for key, dirs in (cert_dirs or {}).items()}
         self.max_body = max_body
+        self.preconnected = preconnected
+        self._claimed: list[_Pending] = []
         self._contexts: dict[tuple[tuple[str, ...], bool], ssl.SSLContext] = {}
         self._pool: dict[tuple[str, str, int, bool], http.client.HTTPConnection] = {}
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and any opened ahead that no request used)."""
         for conn in self._pool.values():
             conn.close()
         self._pool.clear()
+        for pending in self._claimed:
+            pending.abandon()
+        self._claimed.clear()
+
+    def adopt(self, other: Client) -> None:
+        """Take over ``other``'s idle connections (those to an origin this client has none to).
+
+        A connection is pooled by (scheme, host, port, verify), so an adopted one
+        only ever carries requests to the origin, and with the TLS checks, it was
+        opened for.  Connections this client already has win; the rest of
+        ``other``'s are closed.
+        """
+        for key, conn in other._pool.items():
+            if key in self._pool:
+                conn.close()
+            else:
+                self._pool[key] = conn
+        other._pool.clear()
 
     def _context(self, host: str, verify: bool) -> ssl.SSLContext:
         """One context per (cert dirs, verify): Docker Hub's registry and realm share one."""
@@ -287,13 +314,36 @@ class Client:
             context = self._context(host, verify)
             if proxy is None:
                 conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+                self._use_preconnected(conn, host, port)
             else:
                 conn = http.client.HTTPSConnection(proxy[0], proxy[1], timeout=self.timeout, context=context)
                 conn.set_tunnel(host, port, headers=tunnel_headers)
             return conn, False
         if proxy is None:
-            return http.client.HTTPConnection(host, port, timeout=self.timeout), False
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            self._use_preconnected(conn, host, port)
+            return conn, False
         return http.client.HTTPConnection(proxy[0], proxy[1], timeout=self.timeout), True
+
+    def _use_preconnected(self, conn: http.client.HTTPConnection, host: str, port: int) -> None:
+        """Let ``conn`` take a TCP connection opened ahead to the same host and port, if there is one.
+
+        ``http.client`` opens its socket through ``_create_connection``; the one
+        opened ahead stands in for it (and its failure is the one raised), after
+        which ``connect`` goes on as usual (TCP_NODELAY, then the TLS handshake
+        for https).
+        """
+        pending = self.preconnected.claim(host, port) if self.preconnected is not None else None
+        if pending is None:
+            return
+        self._claimed.append(pending)
+
+        def create_connection(*_: object) -> socket.socket:
+            sock = pending.take()
+            sock.settimeout(self.timeout)
+            return sock
+
+        conn._create_connection = create_connection  # type: ignore[attr-defined]  # noqa: SLF001 - http.client's socket hook
 
     def send(self, request: Request) -> Response:
         """Perform ``request`` once (no redirects); raise :class:`TransportError` on failure."""

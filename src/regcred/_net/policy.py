@@ -16,7 +16,6 @@ import re
 from urllib.parse import urlsplit
 
 from regcred._address import ip_literal, is_hub, is_ipv6, is_loopback_host
-from regcred._net.http import origin, redact_url
 from regcred.errors import AddressError, LoginError
 
 __all__ = ["CONTROL", "HUB_ENDPOINT", "check_realm", "login_endpoints", "same_host"]
@@ -65,6 +64,9 @@ def check_realm(realm: str | None, endpoint: str) -> str:
     global (loopback, private, link-local such as 169.254.169.254, unspecified,
     ...) or on ``localhost`` is refused unless it is the registry's own host.
     """
+    # Imported here: login_endpoints must stay cheap to import (see regcred._net.preconnect).
+    from regcred._net.http import origin, redact_url
+
     if not realm:
         raise LoginError("no realm specified for token auth challenge")
     shown = redact_url(CONTROL.sub("?", realm))[:300]
