@@ -29,7 +29,7 @@ from pathlib import Path
 
 from regcred import _config, _settings
 from regcred._address import DOCKER_HUB, split_repository
-from regcred.errors import CredentialsNotFoundError
+from regcred.errors import ConfigError, CredentialsNotFoundError
 from regcred.stores._router import Router
 from regcred.stores.file import FileStore
 
@@ -82,7 +82,12 @@ def podman_auth_files() -> list[Path]:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
         files.append(Path(runtime) / "containers" / "auth.json")
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    config_home = os.environ.get("XDG_CONFIG_HOME")
+    if not config_home:
+        try:  # the home as docker and containers/image find it (%USERPROFILE% on Windows)
+            config_home = os.path.join(_config.home_dir(), ".config")
+        except ConfigError:  # no home at all: there is no such file to read
+            return files
     files.append(Path(config_home) / "containers" / "auth.json")
     return files
 

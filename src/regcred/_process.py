@@ -141,10 +141,13 @@ def _with_extensions(program: str) -> list[str]:
 
     if not _system.is_windows():
         return [program]
-    exts = [e.lower() for e in os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";") if e]
-    exts = [e if e.startswith(".") else f".{e}" for e in exts]
-    names = [program] if os.path.splitext(program)[1].lower() in exts else []
-    return names + [program + ext for ext in exts]
+    exts = [
+        e if e.startswith(".") else f".{e}"
+        for e in os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";")
+        if e
+    ]
+    names = [program] if os.path.splitext(program)[1].lower() in {e.lower() for e in exts} else []
+    return names + [program + ext for ext in exts]  # Windows' file names ignore case
 
 
 def _executable(path: str) -> bool:
