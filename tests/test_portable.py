@@ -33,9 +33,12 @@ from regcred.errors import ConfigError, CredentialsNotFoundError, StoreUnavailab
 from regcred.stores import _catalog
 from regcred.stores._catalog import KnownStore
 from regcred.stores._router import Router
+from tests import cross_helpers
+from tests.conftest import installed_helper, require_program
 from tests.fixtures.windows_model import SIMULATION, FakeMsvcrt, SharingViolations
 
 if TYPE_CHECKING:
+    from tests.fixtures.keyring import Keyring
     from tests.fixtures.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -571,3 +574,76 @@ class TestSimulatedWindows:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert json.loads(config.read_text())["credsStore"] == "desktop"
+
+
+# -- the workflow's cross test script, run here on the Secret Service pair ---------------
+
+
+def test_cross_helpers_script_on_the_secret_service_pair(keyring: Keyring, tmp_path: Path) -> None:
+    """tests/cross_helpers.py (the workflow's cross test) passes on a pair that agrees."""
+    ours = installed_helper("secretservice")
+    go = require_program("docker-credential-secretservice", "golang-docker-credential-helpers")
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.cross_helpers", ours, go],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("ok: ") == 2 * len(cross_helpers.SERVERS)
+
+
+def test_cross_helpers_script_fails_on_a_pair_that_disagrees(tmp_path: Path) -> None:
+    """Two unrelated fake helpers keep separate files: the script must say so (exit 1)."""
+    a = portable_helper(tmp_path / "a", "left").parent / "docker-credential-left"
+    b = portable_helper(tmp_path / "b", "right").parent / "docker-credential-right"
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.cross_helpers", str(a), str(b)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "FAILED: " in done.stderr
+
+
+# -- the workflow file ------------------------------------------------------------------
+
+
+@pytest.mark.portable
+def test_portable_workflow_has_its_jobs_and_steps() -> None:
+    """.github/workflows/portable.yml: portable tests and the Go-helper cross test on macOS and Windows."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "portable.yml").read_text())
+    assert set(workflow[True if True in workflow else "on"]) >= {"push", "pull_request"}
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"portable", "cross"}
+    for job in jobs.values():
+        assert set(job["strategy"]["matrix"]["os"]) == {"macos-latest", "windows-latest"}
+        uses = [s["uses"] for s in job["steps"] if "uses" in s]
+        assert "actions/checkout@v4" in uses
+        assert "actions/setup-python@v5" in uses
+        python = next(s for s in job["steps"] if s.get("uses") == "actions/setup-python@v5")
+        wanted = str(python["with"]["python-version"])
+        versions = job["strategy"]["matrix"]["python"] if wanted == "${{ matrix.python }}" else [wanted]
+        assert all(tuple(map(int, str(v).split("."))) >= (3, 11) for v in versions), versions
+    portable = " ".join(s.get("run", "") for s in jobs["portable"]["steps"])
+    assert "--group test" in portable
+    assert "-m portable" in portable
+    cross = " ".join(s.get("run", "") for s in jobs["cross"]["steps"])
+    for needle in (
+        "https://github.com/docker/docker-credential-helpers/releases/download/$HELPERS_VERSION/",
+        "shasum -a 256",
+        "python -m tests.cross_helpers docker-credential-regcred-osxkeychain",
+        "python -m tests.cross_helpers docker-credential-regcred-wincred",
+    ):
+        assert needle in cross, needle
+    assert jobs["cross"]["env"]["HELPERS_VERSION"].startswith("v0.9.")
+    includes = jobs["cross"]["strategy"]["matrix"]["include"]
+    assert {i["os"]: i["helper"] for i in includes} == {
+        "macos-latest": "osxkeychain",
+        "windows-latest": "wincred",
+    }
+    version = jobs["cross"]["env"]["HELPERS_VERSION"]
+    assets = {i["asset"] for i in includes}
+    assert assets == {
+        f"docker-credential-osxkeychain-{version}.darwin-arm64",
+        f"docker-credential-wincred-{version}.windows-amd64.exe",
+    }
+    assert all(len(i["sha256"]) == 64 for i in includes)
