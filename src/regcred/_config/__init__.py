@@ -7,9 +7,11 @@ understand, so a malformed config is never clobbered (docker/cli#5075).
 Writing keeps everything we do not own (unknown top-level keys, unknown
 per-entry fields, the symlink, the file mode), and is:
 
-* locked: every read-modify-write holds ``flock`` on a sidecar
-  ``config.json.lock`` and re-reads the file inside the lock, so parallel
-  logins never lose each other's entries;
+* locked: every read-modify-write holds the one lock of
+  :class:`regcred._files.Locked` (``flock`` on the directory and on
+  ``config.json.lock``; ``msvcrt.locking`` on ``config.json.lock`` on
+  Windows) and re-reads the file inside it, so parallel logins never lose
+  each other's entries;
 * atomic: a temp file in the target's directory, created ``0600`` with
   ``O_EXCL`` before any secret is written, then ``fsync`` and ``rename``.
   A SIGKILL at any point leaves the old file or the new one.  Temp files
