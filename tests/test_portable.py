@@ -533,6 +533,18 @@ class TestSimulatedWindows:
             "print(regcred._config.config_path())"
         )
         assert probe.splitlines() == ["[]", str(config)], "%USERPROFILE%\\.docker\\config.json"
+        elsewhere = tmp_path / "probe" / "config.json"
+        locks = client.python(
+            "from regcred import _config, _files\n"
+            f"path = _config.Path({str(elsewhere)!r})\n"
+            "_config.update(path, lambda c: c.set_auth('p.example', 'u', 'p'))\n"
+            "modes = sorted({mode for _, mode, _ in sys.modules['msvcrt'].calls})\n"
+            "print(modes, _files._rename.attempts)"
+        )
+        assert locks.split("] ") == ["[0, 2", "2\n"], (
+            "LK_NBLCK then LK_UNLCK; one sharing violation, one retry"
+        )
+        assert (tmp_path / "probe" / "config.json.lock").exists()
         _walk_through_the_client(client, config, bin_dir, suffix=".EXE")
 
     def test_login_and_logout_against_a_real_registry(self, tmp_path: Path, registry_http: Registry) -> None:
