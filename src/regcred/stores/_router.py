@@ -227,9 +227,8 @@ def _default_candidates() -> list[tuple[str, _catalog.KnownStore | None]]:
         if known is None:
             found += [(f"regcred-{backend}", None), (backend, None)] if native else []
             continue
-        if not known.auto:
-            continue
-        found.append((known.helper, known))
-        if native:
+        if known.auto:
+            found.append((known.helper, known))
+        if native:  # docker takes its default helper whenever it is on PATH
             found += [(other, None) for other in sorted(known.others)]
     return found
