@@ -13,6 +13,8 @@ import pytest
 import regcred
 from regcred.errors import ConfigError
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()

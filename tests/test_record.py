@@ -8,6 +8,8 @@ from regcred._config.read import AuthEntry
 from regcred._record import Record
 from regcred.credentials import Credentials
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 
 class _Tagged(Credentials):
     """A subclass adds a field; the base's fields still count."""

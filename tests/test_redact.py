@@ -19,6 +19,8 @@ from regcred._gojson import dumps_compact
 from regcred._net import auth
 from regcred._redact import MARKER, redact, spellings
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 SECRETS = ["p<w>&", 'tricky "quote" \\ back/slash+plus=eq?q#h', "naïve ☃ \U0001f511\n\t\x00\x7f", "~-_.09"]
 
 

@@ -16,6 +16,8 @@ from regcred._address import (
 )
 from regcred.errors import AddressError
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 
 @pytest.mark.parametrize(
     ("arg", "key"),

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from regcred._net.www_authenticate import Challenge, parse_headers, parse_www_authenticate
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 TCHARS = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
 TOKEN68_CHARS = "-._~+/" + string.ascii_letters + string.digits
 

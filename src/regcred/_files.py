@@ -3,8 +3,10 @@
 Every file regcred writes goes through here: ``config.json``
 (:func:`regcred._config.update` and migrate's rollback), pass's ``.gpg``
 files, the Secret Service store's lock and ``export -o``.  Only ``os``,
-``errno``, ``stat`` and ``time`` are imported (``fcntl`` and ``socket`` when
-used), so the helpers can afford it.
+``errno``, ``stat`` and ``time`` are imported (``fcntl``, ``msvcrt`` and
+``socket`` when used), so the helpers can afford it.  Nothing here needs
+``fcntl`` at import time: the module, and every client command, works on
+Windows, where it does not exist.
 
 **The lock** (:class:`Locked`, around a re-read, change and
 :func:`atomic_write` of ``<dir>/<name>``).  Every writer takes, in this order
@@ -29,6 +31,18 @@ and polling both for ``REGCRED_LOCK_TIMEOUT`` seconds (default 30):
 Only when neither can be locked is it an error.  Older versions take only
 the sidecar, we take the directory and then the sidecar: no cycle, no deadlock.
 
+**On Windows** a directory cannot be opened as a file, so there is no
+directory lock: every writer locks the sidecar ``<name>.lock`` with
+``msvcrt.locking`` (a byte-range lock on its first byte, polled with
+``LK_NBLCK`` until the same deadline).  The rule is the same on every
+system: every writer contends on one object, here the sidecar, so an
+unopenable sidecar is an error instead of being skipped.  Windows
+byte-range locks belong to the handle, so two writers in one process
+exclude each other too, as ``flock`` on two descriptors does.  The standard
+library is enough: ``portalocker`` or ``filelock`` wrap these same two calls
+(``flock`` / ``msvcrt.locking``) and would add a dependency and start-up cost
+to every helper for nothing; neither retries ``os.replace``.
+
 **The atomic replace** (:func:`atomic_write`): a temp file in the target's
 directory, created ``0600`` with ``O_EXCL`` before any byte is written, then
 ``fsync``, ``rename`` and an ``fsync`` of the directory.  A SIGKILL at any
@@ -39,7 +53,11 @@ a symlink to it stays a symlink.  A target that is itself a mount point
 (``EBUSY``/``EXDEV`` on rename: ``docker run -v ~/.docker/config.json:…``, a
 Kubernetes ``subPath``) is rewritten in place instead, still under the lock.
 A target that exists and is not a regular file (a FIFO, a device, a socket)
-is never written.
+is never written.  On Windows an open ``config.json`` (an editor, a virus
+scanner, docker reading it) makes the rename fail with a sharing violation
+(``winerror`` 5 or 32); it is retried for up to :data:`REPLACE_RETRY_SECONDS`
+before it is an error.  File modes and owners are set only where the system
+has them (not on Windows, whose ACLs the new file inherits from the directory).
 
 **A private output file** (:func:`write_private`, for ``export -o``): a
 regular file or a new path gets the atomic replace, ``0600`` whatever the
@@ -66,8 +84,10 @@ __all__ = [
     "atomic_write",
     "describe_mode",
     "flock",
+    "has_modes",
     "lock_timeout",
     "open_lock_file",
+    "unlock",
     "write_private",
 ]
 
@@ -78,16 +98,31 @@ if TYPE_CHECKING:
     StrPath: TypeAlias = "str | os.PathLike[str]"
     ErrorClass: TypeAlias = "type[RegcredError]"
 
-_LOCK_FLAGS = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+# The flags each system has (Windows has none of the POSIX ones, and needs O_BINARY
+# or os.write turns "\n" into "\r\n").
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0) | getattr(os, "O_BINARY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_LOCK_FLAGS = os.O_RDWR | _CLOEXEC | _NOFOLLOW | _NONBLOCK
 _TEMP_MARK = ".regcred-"
+#: How long a rename refused by a Windows sharing violation is retried.
+REPLACE_RETRY_SECONDS = 2.0
+_SHARING_VIOLATIONS = frozenset({5, 32})  # ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION
+_rename = os.replace  # the seam tests/test_portable.py replaces with a model of Windows
 
 
 def flock(fd: int, deadline: float) -> bool:
     """An exclusive ``flock`` on ``fd``, polled until ``deadline`` (monotonic); False on timeout.
 
-    Any other failure (a file system that cannot lock this object) is the
-    ``OSError`` it is.
+    On Windows, ``msvcrt.locking`` of the file's first byte instead
+    (:func:`_lock_region`).  Any other failure (a file system that cannot
+    lock this object) is the ``OSError`` it is.
     """
+    from regcred import _system
+
+    if _system.is_windows():
+        return _lock_region(fd, deadline)
     import fcntl
 
     while True:
@@ -99,6 +134,45 @@ def flock(fd: int, deadline: float) -> bool:
             time.sleep(0.005)
         else:
             return True
+
+
+def _lock_region(fd: int, deadline: float) -> bool:
+    """Windows: lock byte 0 of ``fd`` (``LK_NBLCK``), polled until ``deadline``; False on timeout.
+
+    ``msvcrt.locking`` fails with ``EACCES`` (or ``EDEADLOCK``) while another
+    handle holds the byte; the lock is released by :func:`unlock` or when
+    ``fd`` is closed.
+    """
+    import msvcrt
+
+    busy = {errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK), errno.EDEADLK}
+    while True:
+        os.lseek(fd, 0, os.SEEK_SET)  # msvcrt.locking locks from the current position
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError as exc:
+            if exc.errno not in busy:
+                raise
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        else:
+            return True
+
+
+def unlock(fd: int) -> None:
+    """Release the lock :func:`flock` took on ``fd`` before closing it (Windows wants it explicit)."""
+    from regcred import _system
+
+    if not _system.is_windows():
+        return  # closing releases a flock
+    import msvcrt
+
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+    except OSError:
+        pass  # closing the handle releases it as well
 
 
 def open_lock_file(path: StrPath, owner: tuple[int, int] | None = None) -> int:
@@ -115,7 +189,7 @@ def open_lock_file(path: StrPath, owner: tuple[int, int] | None = None) -> int:
         except FileExistsError:  # another writer created it just now
             fd = os.open(path, _LOCK_FLAGS)
         else:
-            if owner is not None:
+            if owner is not None and hasattr(os, "fchown"):
                 try:
                     os.fchown(fd, *owner)
                 except OSError:
@@ -142,7 +216,7 @@ class DirectoryLock:
     def __enter__(self) -> None:
         """Take the lock, or raise ``error`` after :func:`lock_timeout` seconds."""
         try:
-            self.fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self.fd = os.open(self.directory, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
             locked = flock(self.fd, time.monotonic() + lock_timeout())
         except OSError as exc:
             self._close()
@@ -167,7 +241,8 @@ class Locked:
     """The lock every writer of ``target`` takes: its directory, then ``<target>.lock``.
 
     See the module docstring for why both, and what happens when one of
-    them cannot be opened.
+    them cannot be opened; on Windows only ``<target>.lock``, which must then
+    be locked.
     """
 
     def __init__(self, target: StrPath, *, error: ErrorClass = ConfigError) -> None:
@@ -182,8 +257,12 @@ class Locked:
         timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
         _make_dir(self.directory, self.error)
         deadline = time.monotonic() + timeout
+        from regcred import _system
+
+        # Windows cannot open (so cannot lock) a directory: the sidecar is the one object.
+        steps = (self._take_sidecar,) if _system.is_windows() else (self._take_directory, self._take_sidecar)
         try:
-            problems = [p for p in (self._take_directory(deadline), self._take_sidecar(deadline)) if p]
+            problems = [p for p in (step(deadline) for step in steps) if p]
         except BaseException:
             self._release()
             raise
@@ -197,7 +276,7 @@ class Locked:
     def _take_directory(self, deadline: float) -> str:
         """Lock the directory; the reason if it cannot be locked here."""
         try:
-            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(self.directory, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
         except OSError as exc:
             return f"{self.directory}: {exc.strerror}"
         return self._hold(fd, deadline, self.directory)
@@ -223,12 +302,14 @@ class Locked:
 
     def _release(self) -> None:
         while self.fds:
-            os.close(self.fds.pop())  # closing releases the flock
+            fd = self.fds.pop()
+            unlock(fd)
+            os.close(fd)  # closing releases the flock
 
 
 def _owner_for(target: str, directory: str) -> tuple[int, int] | None:
     """Who a lock file root creates should belong to: the directory's (or file's) owner."""
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
     for path in (directory, target):
         try:
@@ -258,7 +339,8 @@ def _make_dir(directory: str, error: ErrorClass) -> None:
                 os.mkdir(new, 0o700)
             except FileExistsError:
                 continue
-            os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
+            if has_modes():
+                os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
     except OSError as exc:
         raise error(f"cannot create {directory}: {exc.strerror}") from None
 
@@ -310,11 +392,13 @@ def _replace(target: str, data: bytes, temp_dir: str, *, keep: bool, clean: bool
         raise error(f"{target} is {describe_mode(st.st_mode)}, not a regular file; not writing it")
     tmp = os.path.join(temp_dir, f"{_temp_prefix(target)}{os.getpid()}-{time.monotonic_ns()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _NOFOLLOW, 0o600)
     except OSError as exc:
         raise error(f"cannot write {target}: {exc.strerror}") from None
     try:
-        if keep and st is not None:
+        if not has_modes():
+            pass  # Windows: the new file inherits the directory's ACL
+        elif keep and st is not None:
             _copy_owner_and_mode(fd, st)
         else:
             os.fchmod(fd, 0o600)  # whatever the umask
@@ -326,7 +410,7 @@ def _replace(target: str, data: bytes, temp_dir: str, *, keep: bool, clean: bool
         raise error(f"cannot write {target}: {exc.strerror}") from None
     os.close(fd)
     try:
-        os.replace(tmp, target)
+        _replace_retrying(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)
         if exc.errno in {errno.EBUSY, errno.EXDEV}:
@@ -338,6 +422,29 @@ def _replace(target: str, data: bytes, temp_dir: str, *, keep: bool, clean: bool
     _fsync_dir(directory)
 
 
+def _replace_retrying(source: str, target: str) -> None:
+    """``os.replace``, retried while Windows refuses it for a sharing violation (module docstring)."""
+    deadline = time.monotonic() + REPLACE_RETRY_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            _rename(source, target)
+        except OSError as exc:
+            if getattr(exc, "winerror", None) not in _SHARING_VIOLATIONS or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        else:
+            return
+
+
+def has_modes() -> bool:
+    """Whether this system has file modes to set (not Windows)."""
+    from regcred import _system
+
+    return _system.has_modes()
+
+
 def _temp_prefix(target: str) -> str:
     """The name every temp file for ``target`` starts with (``.config.json.regcred-``)."""
     return f".{os.path.basename(target)}{_TEMP_MARK}"
@@ -347,7 +454,7 @@ def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
     """Give the temp file behind ``fd`` the mode (and, for root, the owner) of the old file."""
     os.fchmod(fd, stat.S_IMODE(st.st_mode))
     # As docker does: give a user's file back to that user when root rewrites it.
-    if os.geteuid() == 0 and st.st_uid > 0 and st.st_gid > 0:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and st.st_uid > 0 and st.st_gid > 0:
         try:
             os.fchown(fd, st.st_uid, st.st_gid)
         except OSError:
@@ -357,7 +464,7 @@ def _copy_owner_and_mode(fd: int, st: os.stat_result) -> None:
 def _write_in_place(target: str, data: bytes, error: ErrorClass) -> None:
     """Truncate and rewrite ``target`` itself: for a target that cannot be renamed over."""
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = os.open(target, os.O_WRONLY | _CLOEXEC | _NOFOLLOW | _NONBLOCK)
         try:
             mode = os.fstat(fd).st_mode
             if not stat.S_ISREG(mode):
@@ -399,8 +506,10 @@ def _unlink_quietly(path: str) -> None:
 
 def _fsync_dir(directory: str) -> None:
     """Make a rename in ``directory`` durable; best effort (not every file system allows it)."""
+    if not has_modes():
+        return  # Windows cannot open a directory; NTFS journals the rename itself
     try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(directory, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     except OSError:
         return
     try:
@@ -468,7 +577,7 @@ def _own_descriptor(name: str) -> int | None:
 
 def _write_into(name: str, data: bytes, error: ErrorClass) -> None:
     """Open an existing FIFO or character device and write into it; never create or truncate."""
-    fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)  # a FIFO waits for its reader
+    fd = os.open(name, os.O_WRONLY | _CLOEXEC | getattr(os, "O_NOCTTY", 0))  # a FIFO waits for its reader
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISREG(mode):  # replaced by a regular file since we looked

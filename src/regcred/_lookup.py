@@ -38,10 +38,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
-from regcred import _config, _settings
+from regcred import _config, _settings, _system
 from regcred._address import DOCKER_HUB, split_repository
 from regcred.errors import ConfigError, CredentialsNotFoundError, CredentialStoreError
 from regcred.stores._router import Router
@@ -155,13 +154,18 @@ def podman_auth_files() -> list[Path]:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
         files.append(Path(runtime) / "containers" / "auth.json")
-    elif sys.platform == "linux":
+    elif _system.PLATFORM == "linux" and hasattr(os, "getuid"):
         # Only when this user can reach it: /run/containers is often root's alone (0700),
         # and what a user cannot read, that user's podman cannot use either.
         per_uid = Path(f"/run/containers/{os.getuid()}")
         if os.access(per_uid, os.X_OK):
             files.append(per_uid / "auth.json")
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    config_home = os.environ.get("XDG_CONFIG_HOME")
+    if not config_home:
+        try:  # the home as docker and containers/image find it (%USERPROFILE% on Windows)
+            config_home = os.path.join(_config.home_dir(), ".config")
+        except ConfigError:  # no home at all: there is no such file to read
+            return files
     files.append(Path(config_home) / "containers" / "auth.json")
     return files
 
@@ -175,8 +179,15 @@ def registries_conf_files() -> list[Path]:
     file is used) and ``~/.config/containers/registries.conf.d``, each
     directory in name order (``newConfigWrapperWithHomeDir``, ``dropInConfigs``).
     """
-    user = Path.home() / ".config" / "containers"
+    try:  # the home as docker and containers/image find it (%USERPROFILE% on Windows)
+        user = Path(_config.home_dir()) / ".config" / "containers"
+    except ConfigError:  # no home at all: only the system's files
+        user = None
     system = Path("/etc/containers")
+    if user is None:
+        explicit = os.environ.get("CONTAINERS_REGISTRIES_CONF")
+        files = [Path(explicit)] if explicit else [system / "registries.conf"]
+        return files + _drop_ins([system / "registries.conf.d"])
     explicit = os.environ.get("CONTAINERS_REGISTRIES_CONF")
     if explicit:
         files, dirs = [Path(explicit)], [system / "registries.conf.d", user / "registries.conf.d"]
@@ -184,6 +195,12 @@ def registries_conf_files() -> list[Path]:
         files, dirs = [user / "registries.conf"], [user / "registries.conf.d"]
     else:
         files, dirs = [system / "registries.conf"], [system / "registries.conf.d", user / "registries.conf.d"]
+    return files + _drop_ins(dirs)
+
+
+def _drop_ins(dirs: list[Path]) -> list[Path]:
+    """The ``*.conf`` files of each of ``dirs``, each directory in name order."""
+    files: list[Path] = []
     for directory in dirs:
         try:
             names = sorted(entry.name for entry in os.scandir(directory) if not entry.is_dir())

@@ -117,17 +117,37 @@ def which(program: str, path: str | None = None) -> str | None:
     """
     if not program:
         return None
+    names = _with_extensions(program)
     if os.sep in program or (os.altsep and os.altsep in program):
-        full = os.path.abspath(program)
-        return full if _executable(full) else None
+        return next((f for f in map(os.path.abspath, names) if _executable(f)), None)
     search = os.environ.get("PATH", os.defpath) if path is None else path
     for entry in search.split(os.pathsep):
         if not entry or not os.path.isabs(entry):
             continue  # never resolve through "", "." or a relative PATH entry
-        candidate = os.path.join(entry, program)
-        if _executable(candidate):
-            return candidate
+        for name in names:
+            candidate = os.path.join(entry, name)
+            if _executable(candidate):
+                return candidate
     return None
+
+
+def _with_extensions(program: str) -> list[str]:
+    """The file names ``program`` may have: on Windows, as Go's ``exec.LookPath``, with ``%PATHEXT%``.
+
+    A name that already ends in one of the extensions is tried as it is
+    first; an extensionless file is never a Windows program.
+    """
+    from regcred import _system
+
+    if not _system.is_windows():
+        return [program]
+    exts = [
+        e if e.startswith(".") else f".{e}"
+        for e in os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";")
+        if e
+    ]
+    names = [program] if os.path.splitext(program)[1].lower() in {e.lower() for e in exts} else []
+    return names + [program + ext for ext in exts]  # Windows' file names ignore case
 
 
 def _executable(path: str) -> bool:

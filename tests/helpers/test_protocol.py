@@ -22,6 +22,8 @@ from regcred.helpers._protocol import (
 )
 from regcred.testing import MemoryStore
 
+pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
+
 PROG = "docker-credential-test"
 HUB = "https://index.docker.io/v1/"
 

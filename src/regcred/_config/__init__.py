@@ -7,9 +7,11 @@ understand, so a malformed config is never clobbered (docker/cli#5075).
 Writing keeps everything we do not own (unknown top-level keys, unknown
 per-entry fields, the symlink, the file mode), and is:
 
-* locked: every read-modify-write holds ``flock`` on a sidecar
-  ``config.json.lock`` and re-reads the file inside the lock, so parallel
-  logins never lose each other's entries;
+* locked: every read-modify-write holds the one lock of
+  :class:`regcred._files.Locked` (``flock`` on the directory and on
+  ``config.json.lock``; ``msvcrt.locking`` on ``config.json.lock`` on
+  Windows) and re-reads the file inside it, so parallel logins never lose
+  each other's entries;
 * atomic: a temp file in the target's directory, created ``0600`` with
   ``O_EXCL`` before any secret is written, then ``fsync`` and ``rename``.
   A SIGKILL at any point leaves the old file or the new one.  Temp files
@@ -33,7 +35,7 @@ from regcred.errors import ConfigError
 
 TYPE_CHECKING = False  # typing costs start-up time; annotations are strings here
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from typing import Any, NoReturn, TypeVar
 
     T = TypeVar("T")
@@ -43,6 +45,7 @@ __all__ = [
     "Config",
     "config_dir",
     "config_path",
+    "home_dir",
     "load",
     "load_cached",
     "parse",
@@ -67,13 +70,41 @@ _TOP_LEVEL_ORDER = (
 
 
 def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """``--config DIR``, else ``$DOCKER_CONFIG``, else ``~/.docker``."""
+    """``--config DIR``, else ``$DOCKER_CONFIG``, else ``<home>/.docker`` (:func:`home_dir`)."""
     if override:
         return Path(override).expanduser()
     env = os.environ.get("DOCKER_CONFIG")
     if env:
         return Path(env).expanduser()
-    return Path.home() / ".docker"
+    return Path(home_dir()) / ".docker"
+
+
+def home_dir(environ: Mapping[str, str] | None = None) -> str:
+    """The home directory as docker finds it (Go's ``os.UserHomeDir``).
+
+    Windows: ``%USERPROFILE%`` (then ``%HOMEDRIVE%%HOMEPATH%``, where docker
+    would fall back to a relative ``.docker``).  Elsewhere: ``$HOME``, and
+    when it is unset *or empty* the account database, as docker's nss
+    fallback does (Python's ``Path.home()`` would take an empty ``$HOME`` as
+    the current directory).  No home at all is a one-line ConfigError.
+    """
+    from regcred import _system
+
+    env = os.environ if environ is None else environ
+    if _system.is_windows():
+        home = env.get("USERPROFILE") or (env.get("HOMEDRIVE", "") + env.get("HOMEPATH", ""))
+        if home:
+            return home
+        raise ConfigError("cannot find the home directory: set USERPROFILE, or DOCKER_CONFIG")
+    home = env.get("HOME", "")
+    if home:
+        return home
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError, AttributeError):
+        raise ConfigError("cannot find the home directory: set HOME, or DOCKER_CONFIG") from None
 
 
 def config_path(override: str | os.PathLike[str] | None = None) -> Path:
@@ -260,7 +291,7 @@ def read_raw(path: Path) -> bytes | None:
     if not _is_regular(path):
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -274,6 +305,12 @@ def read_raw(path: Path) -> bytes | None:
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     return raw
+
+
+# Each system's flags: Windows has none of the POSIX ones, and needs O_BINARY (no "\r\n" games).
+_READ_FLAGS = os.O_RDONLY
+for _flag in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_NOINHERIT", "O_BINARY"):
+    _READ_FLAGS |= getattr(os, _flag, 0)
 
 
 def _is_regular(path: Path) -> bool:

@@ -1,10 +1,16 @@
 """``regcred doctor``: where every credential lives, and what is broken or unsafe.
 
 The report covers docker's ``config.json`` and podman's auth files, the store
-that holds each registry key, the state of the two encrypted backends
-(Secret Service: no bus / no service / no keyring / locked / fine; pass: no
-gpg / not initialized / key missing / fine) and where ``regcred login``
-would store a new credential.
+that holds each registry key, the state of the encrypted backends this
+system has (Secret Service: no bus / no service / no keyring / locked /
+fine; pass: no gpg / not initialized / key missing / fine; on macOS and
+Windows the keychain or Credential Manager, through the same catalog rows'
+``status()``), and where ``regcred login`` would store a new credential.
+
+File and directory modes are checked where the system has them.  On
+Windows, whose ``st_mode`` is made up and whose access is an ACL, the
+files say "permissions not checked on this system" instead of a verdict
+that would be wrong either way.
 
 Problems have a severity:
 
@@ -29,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regcred import _config, _settings
+from regcred import _config, _settings, _system
 from regcred._address import HUB_TOKEN_KEYS, normalize, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._text import printable
@@ -55,8 +61,9 @@ class FileInfo:
     path: str
     role: str  # "docker" | "podman"
     exists: bool
-    mode: str = ""  # "0600", "" when missing
+    mode: str = ""  # "0600", "" when missing or where the system has no modes
     dir_mode: str = ""
+    permissions: str = ""  # "" when checked; else why not ("not checked on this system")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +140,11 @@ def _load(report: Report, path: Path, role: str) -> _config.Config | None:
         report.files.append(FileInfo(str(path), role, exists=False))
         return _config.Config(path, {}, None)
     dir_st = path.parent.stat()
-    report.files.append(
-        FileInfo(str(path), role, exists=True, mode=_mode(st.st_mode), dir_mode=_mode(dir_st.st_mode))
-    )
+    if _system.has_modes():
+        info = FileInfo(str(path), role, exists=True, mode=_mode(st.st_mode), dir_mode=_mode(dir_st.st_mode))
+    else:
+        info = FileInfo(str(path), role, exists=True, permissions=_NOT_CHECKED)
+    report.files.append(info)
     try:
         config = _config.load(path)
     except RegcredError as exc:
@@ -143,13 +152,15 @@ def _load(report: Report, path: Path, role: str) -> _config.Config | None:
         return None
     plaintext = [e.key for e in config.entries() if e.has_secret]
     if plaintext:
+        shown = f"mode {_mode(st.st_mode)}" if _system.has_modes() else _NOT_CHECKED
         report.add(
             "unsafe",
             f"plaintext credentials for {', '.join(plaintext)} in {path} "
-            f"(mode {_mode(st.st_mode)}); move them into an encrypted store with "
+            f"({shown}); move them into an encrypted store with "
             "'regcred migrate --to STORE'",
         )
-    _check_modes(report, path, st, dir_st, has_secrets=bool(plaintext))
+    if _system.has_modes():
+        _check_modes(report, path, st, dir_st, has_secrets=bool(plaintext))
     return config
 
 
@@ -178,6 +189,10 @@ def _check_modes(
             "warning",
             f"{path.parent} can be listed by others (mode {_mode(dir_mode)}); chmod 700 {path.parent}",
         )
+
+
+#: What doctor says where modes mean nothing (Windows: access is an ACL, not checked).
+_NOT_CHECKED = "permissions not checked on this system"
 
 
 def _mode(mode: int) -> str:
@@ -276,7 +291,7 @@ def _list_helper(
         )
         return None
     known = _catalog.for_helper(helper)
-    if known is not None and backends[known.backend].state != "ok":
+    if known is not None and known.backend in backends and backends[known.backend].state != "ok":
         state = backends[known.backend]
         report.add(
             "broken",
@@ -345,7 +360,7 @@ def _login_store(report: Report, config: _config.Config, backends: dict[str, Bac
     report.login_store = f"helper {choice.helper}" if choice.helper else "file"
     report.login_why = choice.why
     known = _catalog.for_helper(choice.helper)
-    if known is not None:
+    if known is not None and known.backend in backends:
         backends[known.backend].used_by.append("regcred login")
     if not choice.helper:
         report.add(
@@ -363,10 +378,13 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
     if config is not None:
         named = set(Router(config).helpers())
     result = {}
+    defaults = _system.default_backends()
     for known in _catalog.KNOWN:
         users = sorted(named & known.helpers)
-        if not known.auto and not users:
-            continue  # a store regcred never picks by itself (a cloud one): probed only when used
+        if not users and (not known.auto or known.backend not in defaults):
+            # A cloud store (probed only when used), or another system's store
+            # (pass and the Secret Service on Windows, a keychain on Linux).
+            continue
         try:
             status = known.status()
         except RegcredError as exc:  # a bad setting, already among the problems
@@ -396,7 +414,7 @@ def render_text(report: Report) -> str:
     """The report for humans."""
     out = ["Config files:"]
     for f in report.files:
-        state = f"mode {f.mode}, directory {f.dir_mode}" if f.exists else "not present"
+        state = f.permissions or f"mode {f.mode}, directory {f.dir_mode}" if f.exists else "not present"
         out.append(f"  {f.role:<7} {f.path}  ({state})")
     out.append("Credentials:")
     if not report.credentials:

@@ -144,10 +144,17 @@ def run_login(args: LoginArgs) -> int:
 
 
 def _warn_if_readable(path: Any) -> None:
-    """S13: a password just went into a file that others may read: say so, loudly."""
+    """S13: a password just went into a file that others may read: say so, loudly.
+
+    Only where the system has modes: Windows' ``st_mode`` says nothing about its ACL.
+    """
     import os
     import stat
 
+    from regcred import _system
+
+    if not _system.has_modes():
+        return
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:

@@ -4,7 +4,10 @@ One row per backend: the helper name regcred installs for it, the other
 helper names that keep credentials in the same place (the Go helper of the
 same backend: erasing through one erases through the other), the store
 class, the title doctor shows, and whether ``regcred login`` may pick it by
-itself.  The order of :data:`KNOWN` is the auto-selection order.
+itself.  Which rows login may pick, and in which order, is the system's
+(:func:`regcred._system.default_backends`: the Secret Service then pass on
+Linux, ``osxkeychain`` on macOS, ``wincred`` on Windows); doctor shows those
+rows, the non-automatic ones and any the config names.
 
 Adding a store: its module in ``regcred/stores/`` (a
 :class:`~regcred.credentials.CredentialStore` whose ``status()`` says what

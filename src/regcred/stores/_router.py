@@ -19,9 +19,15 @@ before any of them by :meth:`Router.get`, as docker 28.3+ does.
 
 1. the helper the config names for K (above);
 2. when config.json names no store and holds no credentials yet (docker's
-   rule for recording its default), the first store of
-   :data:`regcred.stores._catalog.KNOWN` whose helper is on PATH and whose
-   backend works here, to be recorded as ``credsStore``;
+   rule for recording its default), the system's default store as docker's
+   ``DetectDefaultStore`` picks it (:func:`regcred._system.default_backends`:
+   ``osxkeychain`` on macOS, ``wincred`` on Windows, the Secret Service then
+   pass elsewhere), to be recorded as ``credsStore``.  For each backend,
+   regcred's own helper (its :data:`~regcred.stores._catalog.KNOWN` row) when
+   it is on PATH and its backend works here; on macOS and Windows then the Go
+   helper of that name when it is on PATH, as docker takes it (docker checks
+   nothing more).  A config that names a store keeps it: Docker Desktop's
+   ``"credsStore": "desktop"`` is step 1 and is never changed;
 3. otherwise the file, with the "stored unencrypted" warning.
 """
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 
     from regcred import _config
     from regcred.credentials import Credentials, CredentialStore
+    from regcred.stores import _catalog
     from regcred.stores.env import EnvStore
 
     #: ``[(helper name, or "" for the file, {key: username})]``
@@ -180,22 +187,20 @@ class Router:
             return StoreChoice(named, why="named in config.json")
         if self.config.contains_auth():
             return StoreChoice("", why="config.json already keeps credentials and names no helper")
-        from regcred.stores import _catalog
         from regcred.stores.helper import find_helper
 
         reasons = []
-        for known in _catalog.KNOWN:
-            if not known.auto:
+        for name, known in _default_candidates():
+            if find_helper(name) is None:
+                reasons.append(f"docker-credential-{name} is not on PATH")
                 continue
-            if find_helper(known.helper) is None:
-                reasons.append(f"docker-credential-{known.helper} is not on PATH")
-                continue
-            try:
-                known.load().check()
-            except (CredentialStoreError, ImportError) as exc:
-                reasons.append(f"{known.helper}: {exc}")
-                continue
-            return StoreChoice(known.helper, auto_detected=True, why="the best store that works here")
+            if known is not None:
+                try:
+                    known.load().check()
+                except (CredentialStoreError, ImportError) as exc:
+                    reasons.append(f"{name}: {exc}")
+                    continue
+            return StoreChoice(name, auto_detected=True, why="the best store that works here")
         why = "; ".join(reasons)
         if log:
             log(f"no encrypted store works here ({why})")
@@ -211,3 +216,28 @@ class Router:
                 f"config.json names the credential helper {name!r}, but docker-credential-{name} "
                 "is not on PATH: install it, or change credsStore/credHelpers ('regcred doctor' helps)"
             )
+
+
+def _default_candidates() -> list[tuple[str, _catalog.KnownStore | None]]:
+    """The helpers :meth:`Router.where_new` may pick, in order, with the row to check (or None).
+
+    Regcred's own helper of each default backend (checked), and on macOS and
+    Windows the Go helpers of the same backend after it (taken as docker
+    takes them).  A backend with no catalog row yet is looked for under
+    both names, ``regcred-<backend>`` and ``<backend>``.
+    """
+    from regcred import _system
+    from regcred.stores import _catalog
+
+    native = _system.is_macos() or _system.is_windows()
+    found: list[tuple[str, _catalog.KnownStore | None]] = []
+    for backend in _system.default_backends():
+        known = next((k for k in _catalog.KNOWN if k.backend == backend), None)
+        if known is None:
+            found += [(f"regcred-{backend}", None), (backend, None)] if native else []
+            continue
+        if known.auto:
+            found.append((known.helper, known))
+        if native:  # docker takes its default helper whenever it is on PATH
+            found += [(other, None) for other in sorted(known.others)]
+    return found
