@@ -320,6 +320,8 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
         named = set(Router(config).helpers())
     result = {}
     for known in _catalog.KNOWN:
+        if not known.runs_here() and not named & known.helpers:
+            continue  # another system's store (the macOS keychain on Linux)
         try:
             status = known.status()
         except RegcredError as exc:  # a bad setting, already among the problems

@@ -20,8 +20,8 @@ before any of them by :meth:`Router.get`, as docker 28.3+ does.
 1. the helper the config names for K (above);
 2. when config.json names no store and holds no credentials yet (docker's
    rule for recording its default), the first store of
-   :data:`regcred.stores._catalog.KNOWN` whose helper is on PATH and whose
-   backend works here, to be recorded as ``credsStore``;
+   :data:`regcred.stores._catalog.KNOWN` made for this system whose helper is
+   on PATH and whose backend works here, to be recorded as ``credsStore``;
 3. otherwise the file, with the "stored unencrypted" warning.
 """
 
@@ -176,7 +176,7 @@ class Router:
 
         reasons = []
         for known in _catalog.KNOWN:
-            if not known.auto:
+            if not known.auto or not known.runs_here():
                 continue
             if find_helper(known.helper) is None:
                 reasons.append(f"docker-credential-{known.helper} is not on PATH")
