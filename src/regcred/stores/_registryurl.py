@@ -31,6 +31,9 @@ _USERINFO_OK = frozenset("-._:~!$&'()*+,;=%@") | _ALNUM
 _HOST, _PATH, _USER, _FRAGMENT = "host", "path", "user", "fragment"
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
 class URLError(ValueError):
     """A server URL that ``registryurl.Parse`` rejects; the text is Go's."""
 
@@ -41,6 +44,8 @@ def _go_quote(text: str) -> str:
     for ch in text:
         if ch in '"\\':
             out.append("\\" + ch)
+        elif ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
         elif ch < " " or ch == "\x7f":
             out.append(f"\\x{ord(ch):02x}")
         else:
