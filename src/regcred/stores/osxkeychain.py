@@ -25,7 +25,9 @@ lists as ``https://reg.example:5000``, as with the Go helper.
 Keychain errors keep Go's texts (``<message> (<OSStatus>)``), except
 ``-25308`` (the keychain is locked and this session cannot show the unlock
 dialog), which becomes the Go helper's instruction to run ``security
-unlock-keychain``, and ``-25300``, which is "not found".
+unlock-keychain`` for every action (the Go helper's ``store`` prints the raw
+``User interaction is not allowed. (-25308)``), and ``-25300``, which is
+"not found" (``erase`` of nothing succeeds).
 
 The calls into Security.framework are behind :class:`Keychain`, a seam of four
 methods; :mod:`regcred.stores._security` implements it with ``ctypes`` on
