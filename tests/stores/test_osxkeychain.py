@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError
@@ -116,6 +118,7 @@ def test_unparsable_server_is_gos_error(keychain: FakeKeychain, server: str, mes
             "http://reg.example/v1/",
         ),
         ({"kSecAttrProtocol": "htps", "kSecAttrServer": "::1", "kSecAttrPort": 5000}, "https://[::1]:5000"),
+        ({"kSecAttrProtocol": "htps", "kSecAttrServer": "::1"}, "https://[::1]"),  # Go: https://::1
         (
             {"kSecAttrProtocol": "ftp ", "kSecAttrServer": "reg.example", "kSecAttrPort": 0},
             "http://reg.example",
@@ -290,3 +293,28 @@ def test_store_over_an_item_of_an_older_go_helper(keychain: FakeKeychain) -> Non
     store = OsxKeychainStore(keychain)
     store.store(Credentials("reg.example", "bob", "new"))
     assert [(i["kSecAttrAccount"], i["kSecValueData"]) for i in keychain.items] == [("bob", b"new")]
+
+
+_SERVERS = st.builds(
+    lambda scheme, host, port, path: f"{scheme}{host}{port}{path}",
+    st.sampled_from(["", "https://", "http://", "//"]),
+    st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True)
+    | st.just("[::1]"),
+    st.sampled_from(["", ":5000", ":443"]),
+    st.sampled_from(["", "/", "/v1/", "/ns/app", "/a%2Fb", "/a b", "/\u00fc"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(server=_SERVERS, secret=st.text(max_size=50))
+def test_the_listed_key_finds_the_item(server: str, secret: str) -> None:
+    """For any key: get by it and by the key list shows answers the same item; erase by either removes it."""
+    keychain = FakeKeychain()
+    store = OsxKeychainStore(keychain)
+    store.store(Credentials(server, "alice", secret))
+    [(key, username)] = store.list().items()
+    assert username == "alice"
+    for name in (server, key):
+        assert store.get(name).secret == secret.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    store.erase(key)
+    assert keychain.items == []

@@ -13,9 +13,12 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.stores._registryurl import parse
 from regcred.stores.wincred import MAX_BLOB, WinCredential, WincredStore, find_target
 from regcred.testing import StoreContract
 from tests.fixtures.fake_credman import FakeCredentialManager, go_credential
@@ -228,3 +231,33 @@ def test_store_replaces_whatever_the_name(manager: FakeCredentialManager) -> Non
     manager.write(go_credential("https://Reg.Example", "old", b"1"))
     WincredStore(manager).store(Credentials("https://reg.example", "new", "2"))
     assert [(c.target_name, c.user_name) for c in manager.vault.values()] == [("https://reg.example", "new")]
+
+
+_HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True)
+_SERVERS = st.builds(
+    lambda scheme, host, port, path: f"{scheme}{host}{port}{path}",
+    st.sampled_from(["", "https://", "http://", "//"]),
+    _HOSTS,
+    st.sampled_from(["", ":5000", ":443"]),
+    st.sampled_from(["", "/", "/v1/", "/ns/app", "/a%2Fb", "/a b"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(servers=st.lists(_SERVERS, min_size=1, max_size=5, unique=True))
+def test_every_stored_key_reads_back_and_lists(servers: list[str]) -> None:
+    """Whatever was stored under a key is found by that key, listed under it, and erased by it."""
+    manager = FakeCredentialManager()
+    store = WincredStore(manager)
+    for i, server in enumerate(servers):
+        store.store(Credentials(server, f"u{i}", f"s{i}"))
+    assert set(store.list()) == set(servers)
+    same_url: dict[str, list[str]] = {}
+    for i, server in enumerate(servers):
+        same_url.setdefault(parse(server).string(), []).append(f"u{i}")
+    for server in servers:
+        # Spellings of one URL (``host`` and ``//host``) answer with the first written, as Go.
+        assert store.get(server).username == same_url[parse(server).string()][0]
+    for server in servers:
+        store.erase(server)
+    assert store.list() == {}

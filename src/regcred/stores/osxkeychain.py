@@ -20,7 +20,9 @@ what the other wrote:
 match; ``list`` asks for every item with the label, attributes only (no
 secret is read, no prompt shown), and rebuilds each key as
 ``scheme://host[:port]/path`` (``https`` for ``htps``), so ``reg.example:5000``
-lists as ``https://reg.example:5000``, as with the Go helper.
+lists as ``https://reg.example:5000``, as with the Go helper (one deliberate
+difference: an IPv6 literal without a port lists in brackets, ``https://[::1]``,
+where the Go helper's ``https://::1`` does not read back).
 
 Keychain errors keep Go's texts (``<message> (<OSStatus>)``), except
 ``-25308`` (the keychain is locked and this session cannot show the unlock
@@ -156,8 +158,10 @@ def listed_key(item: Item) -> str:
     url.scheme = "https" if item.get(ATTR_PROTOCOL) == PROTOCOL_HTTPS else "http"
     host = str(item.get(ATTR_SERVER) or "")
     port = item.get(ATTR_PORT)
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal; Go leaves it bare without a port (https://::1 reads back wrong)
     if isinstance(port, int) and port != 0:
-        host = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # net.JoinHostPort
+        host = f"{host}:{port}"  # net.JoinHostPort
     url.host = host
     url.path = str(item.get(ATTR_PATH) or "")
     return url.string()
