@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -359,3 +360,19 @@ def test_secrets_no_config_key_routes_to_are_found(
     _code, _text, report = _doctor_run(capsys)
     found = [m for m in _problems(report, "warning") if "orphan.example" in m and "credsStore" in m]
     assert found, report["problems"]
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="there the native store is this system's")
+def test_other_systems_stores_are_shown_only_when_named(
+    docker_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On Linux the macOS keychain and Credential Manager rows appear only for a config that names them."""
+    _write(docker_config, {"auths": {}})
+    _, text, report = _doctor_run(capsys)
+    assert "macOS keychain" not in text
+    assert "Windows Credential Manager" not in text
+    assert {b["name"] for b in report["backends"]} & {"osxkeychain", "wincred"} == set()
+    _write(docker_config, {"auths": {}, "credsStore": "osxkeychain"})
+    _, text, _ = _doctor_run(capsys)
+    row = "macOS keychain: unavailable [used by osxkeychain, regcred login]: "
+    assert row + "the macOS keychain exists only on macOS" in text

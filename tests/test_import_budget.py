@@ -55,13 +55,45 @@ HELPERS = {
         "jeepney",
         "subprocess",
     },
+    # The macOS and Windows helpers: no other store, and ctypes only inside an action.
+    "regcred.helpers.osxkeychain": {
+        "regcred.stores.pass_",
+        "regcred.stores.secretservice",
+        "regcred.stores.wincred",
+        "jeepney",
+        "subprocess",
+    },
+    "regcred.helpers.wincred": {
+        "regcred.stores.pass_",
+        "regcred.stores.secretservice",
+        "regcred.stores.osxkeychain",
+        "jeepney",
+        "subprocess",
+    },
 }
 
 # Loaded lazily, only by the action that needs it.
 LAZY = {
     "regcred.helpers.pass_": {"subprocess", "regcred.stores.pass_", "regcred.stores._gpg"},
     "regcred.helpers.aws": {"regcred.stores.aws"},
+    "regcred.helpers.osxkeychain": {"ctypes", "regcred.stores.osxkeychain", "regcred.stores._security"},
+    "regcred.helpers.wincred": {"ctypes", "regcred.stores.wincred", "regcred.stores._advapi32"},
 }
+
+
+@pytest.mark.parametrize(
+    ("store", "seam"),
+    [
+        ("regcred.stores.osxkeychain", "regcred.stores._security"),
+        ("regcred.stores.wincred", "regcred.stores._advapi32"),
+    ],
+)
+def test_os_native_stores_import_without_ctypes(store: str, seam: str) -> None:
+    """Both stores import on any system without ctypes; their ctypes seams import too, loading no library."""
+    loaded = imported_modules(f"import {store}")
+    assert store in loaded
+    assert loaded & {"ctypes", seam, "subprocess", "dataclasses", "typing"} == set()
+    assert seam in imported_modules(f"import {seam}")  # no framework or DLL is opened at import
 
 
 def imported_modules(code: str) -> set[str]:

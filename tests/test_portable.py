@@ -272,6 +272,11 @@ class BrokenModelStore(WorkingModelStore):
         raise StoreUnavailableError("the keychain cannot be reached (test model)")
 
 
+def _with_row(row: KnownStore) -> tuple[KnownStore, ...]:
+    """The catalogue with ``row`` (a model store) in place of the real row of its backend."""
+    return (*(k for k in _catalog.KNOWN if k.backend != row.backend), row)
+
+
 def _row(backend: str, cls: type[CredentialStore]) -> KnownStore:
     return KnownStore(
         f"regcred-{backend}",
@@ -314,9 +319,9 @@ def test_default_store_is_the_systems(
     _programs(bin_dir, backend, "regcred-secretservice", "regcred-pass", suffix=suffix)
     assert _where_new(tmp_path) == backend, "docker's DetectDefaultStore takes it if it is on PATH"
     _programs(bin_dir, f"regcred-{backend}", suffix=suffix)
-    monkeypatch.setattr(_catalog, "KNOWN", (*_catalog.KNOWN, _row(backend, WorkingModelStore)))
+    monkeypatch.setattr(_catalog, "KNOWN", _with_row(_row(backend, WorkingModelStore)))
     assert _where_new(tmp_path) == f"regcred-{backend}", "ours, as a drop-in, when installed"
-    monkeypatch.setattr(_catalog, "KNOWN", (*_catalog.KNOWN[:-1], _row(backend, BrokenModelStore)))
+    monkeypatch.setattr(_catalog, "KNOWN", _with_row(_row(backend, BrokenModelStore)))
     assert _where_new(tmp_path) == backend
 
 
@@ -336,7 +341,7 @@ def test_linux_never_picks_a_keychain(monkeypatch: pytest.MonkeyPatch, tmp_path:
     _programs(bin_dir, "osxkeychain", "wincred", "regcred-osxkeychain", "regcred-wincred")
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setattr(_system, "PLATFORM", "linux")
-    monkeypatch.setattr(_catalog, "KNOWN", (*_catalog.KNOWN, _row("wincred", WorkingModelStore)))
+    monkeypatch.setattr(_catalog, "KNOWN", _with_row(_row("wincred", WorkingModelStore)))
     assert _where_new(tmp_path) == ""
 
 
@@ -358,7 +363,7 @@ def test_doctor_on_windows_checks_no_modes_and_shows_the_native_store(
     docker_config.parent.mkdir()
     docker_config.write_text(json.dumps({"auths": {}, "credsStore": "wincred"}))
     docker_config.chmod(0o666)  # what Windows reports for any writable file
-    monkeypatch.setattr(_catalog, "KNOWN", (*_catalog.KNOWN, _row("wincred", WorkingModelStore)))
+    monkeypatch.setattr(_catalog, "KNOWN", _with_row(_row("wincred", WorkingModelStore)))
     report = doctor.diagnose()
     text = doctor.render_text(report)
     assert "permissions not checked on this system" in text

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -217,3 +218,34 @@ def test_the_catalogue_is_the_one_list_of_native_stores() -> None:
         assert _catalog.for_helper(known.helper) is known
         assert all(_catalog.same_backend(known.helper, other) for other in known.others)
     assert _catalog.for_helper("ecr-login") is None
+
+
+def test_catalogue_rows_say_where_they_work() -> None:
+    """Each native store names its systems; the cloud store works anywhere."""
+    by_backend = {known.backend: known for known in _catalog.KNOWN}
+    assert by_backend["osxkeychain"].runs_here("darwin")
+    assert not by_backend["osxkeychain"].runs_here("linux")
+    assert by_backend["wincred"].runs_here("win32")
+    assert not by_backend["wincred"].runs_here("darwin")
+    assert by_backend["secretservice"].runs_here("linux")
+    assert not by_backend["secretservice"].runs_here("win32")
+    assert by_backend["pass"].runs_here("darwin")
+    assert by_backend["aws"].runs_here("win32")
+    assert _catalog.for_helper("osxkeychain") is by_backend["osxkeychain"]
+    assert _catalog.same_backend("wincred", "regcred-wincred")
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="there the native store is this system's")
+def test_login_never_tries_another_systems_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every helper of ours on PATH, login's choice does not try the keychain or wincred on Linux."""
+    _our_helpers_on_path(monkeypatch)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("PASSWORD_STORE_DIR", str(tmp_path / "no-store"))
+    path = tmp_path / "config.json"
+    path.write_text("{}")
+    choice = Router(_config.load(path)).where_new("reg.example")
+    assert choice.helper == ""
+    assert "regcred-secretservice" in choice.why
+    assert "osxkeychain" not in choice.why
+    assert "wincred" not in choice.why

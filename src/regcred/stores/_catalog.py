@@ -8,6 +8,8 @@ itself.  Which rows login may pick, and in which order, is the system's
 (:func:`regcred._system.default_backends`: the Secret Service then pass on
 Linux, ``osxkeychain`` on macOS, ``wincred`` on Windows); doctor shows those
 rows, the non-automatic ones and any the config names.
+Each row also names the systems (``sys.platform`` values) it can work on
+(:meth:`KnownStore.runs_here`).
 
 Adding a store: its module in ``regcred/stores/`` (a
 :class:`~regcred.credentials.CredentialStore` whose ``status()`` says what
@@ -33,7 +35,7 @@ __all__ = ["KNOWN", "KnownStore", "by_backend", "for_helper", "same_backend"]
 class KnownStore(Record):
     """One native backend (see the module docstring)."""
 
-    __slots__ = ("auto", "backend", "class_name", "helper", "module", "others", "title")
+    __slots__ = ("auto", "backend", "class_name", "helper", "module", "others", "platforms", "title")
     helper: str
     others: frozenset[str]
     module: str
@@ -41,6 +43,8 @@ class KnownStore(Record):
     backend: str
     title: str
     auto: bool
+    #: ``sys.platform`` values the backend can work on; empty: any system.
+    platforms: frozenset[str]
 
     def __init__(
         self,
@@ -52,6 +56,7 @@ class KnownStore(Record):
         backend: str,
         title: str,
         auto: bool,
+        platforms: tuple[str, ...] = (),
     ) -> None:
         self._set(
             helper=helper,
@@ -61,12 +66,23 @@ class KnownStore(Record):
             backend=backend,
             title=title,
             auto=auto,
+            platforms=frozenset(platforms),
         )
 
     @property
     def helpers(self) -> frozenset[str]:
         """Every helper name that keeps credentials in this backend."""
         return self.others | {self.helper}
+
+    def runs_here(self, platform: str | None = None) -> bool:
+        """Whether the backend can work on ``platform`` (default: this system)."""
+        if not self.platforms:
+            return True
+        if platform is None:
+            import sys
+
+            platform = sys.platform
+        return platform in self.platforms or any(platform.startswith(p) for p in self.platforms)
 
     def load(self) -> type[CredentialStore]:
         """The store class (imports its module, which may need an optional dependency)."""
@@ -93,6 +109,7 @@ KNOWN: tuple[KnownStore, ...] = (
         backend="secretservice",
         title="Secret Service",
         auto=True,
+        platforms=("linux", "freebsd", "openbsd", "netbsd"),
     ),
     KnownStore(
         "regcred-pass",
@@ -102,6 +119,27 @@ KNOWN: tuple[KnownStore, ...] = (
         backend="pass",
         title="pass store",
         auto=True,
+        platforms=("linux", "darwin", "freebsd", "openbsd", "netbsd"),
+    ),
+    KnownStore(
+        "regcred-osxkeychain",
+        others=("osxkeychain",),
+        module="regcred.stores.osxkeychain",
+        class_name="OsxKeychainStore",
+        backend="osxkeychain",
+        title="macOS keychain",
+        auto=True,
+        platforms=("darwin",),
+    ),
+    KnownStore(
+        "regcred-wincred",
+        others=("wincred",),
+        module="regcred.stores.wincred",
+        class_name="WincredStore",
+        backend="wincred",
+        title="Windows Credential Manager",
+        auto=True,
+        platforms=("win32",),
     ),
     # A cloud store is a fleet's deliberate choice: never picked by login itself.
     KnownStore(
@@ -122,7 +160,7 @@ def for_helper(name: str) -> KnownStore | None:
 
 
 def by_backend(backend: str) -> KnownStore:
-    """The row for ``backend`` (``"secretservice"``, ``"pass"``, ``"aws"``)."""
+    """The row for ``backend`` (``"secretservice"``, ``"pass"``, ``"osxkeychain"``, ``"wincred"``, …)."""
     return next(k for k in KNOWN if k.backend == backend)
 
 
