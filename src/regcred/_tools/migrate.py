@@ -397,6 +397,12 @@ class _Run:
                 step()
             except (RegcredError, OSError) as exc:
                 failed.append(f"{what}: {exc}")
+                if what == self._config_undo:
+                    # config.json was changed by someone else after our switch, and
+                    # is left as it is: the copies made before it may be what it
+                    # routes to now.  Settle each key by what config.json says.
+                    self._settle_by_journal(failed)
+                    break
         if not failed and self.journal is not None:
             try:
                 self.journal.remove()
@@ -408,6 +414,20 @@ class _Run:
                 + "; ".join(failed)
                 + "; run 'regcred doctor' to see where each credential is"
             ) from cause
+
+    def _settle_by_journal(self, failed: list[str]) -> None:
+        from regcred._tools.migrate_journal import _settle
+
+        if self.journal is None:  # pragma: no cover - written before the first change
+            return
+        try:
+            failed.append(_settle(self.journal, lambda _line: None))
+        except (RegcredError, OSError) as exc:
+            failed.append(str(exc))
+
+    @property
+    def _config_undo(self) -> str:
+        return f"restore {self.path}"
 
     @property
     def _there(self) -> str:
