@@ -44,7 +44,7 @@ SEEDED = {
     HUB: ("<token>", "interrupt-token-c"),
 }
 SECRETS = tuple(secret for _, secret in SEEDED.values())
-JOURNAL = ".regcred-migrate"
+JOURNAL = ".migrate-journal"
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}
 
 

@@ -1,6 +1,6 @@
 """The journal of a ``regcred migrate`` in progress, and finishing an interrupted one.
 
-Before changing anything, migrate writes ``config.json.regcred-migrate``
+Before changing anything, migrate writes ``config.json.migrate-journal``
 beside config.json (``0600``, through :func:`regcred._files.atomic_write`):
 the target store, and per moved registry the canonical key, whether the
 target already held that key, and the helper-held sources (store, key) to
@@ -9,7 +9,7 @@ until the last step every source still holds its credential, so nothing has
 to be kept to finish or undo the move.  The journal is updated with the
 current step and removed when the migration is complete or undone.
 
-While it runs, migrate holds ``flock`` on ``config.json.regcred-migrate.lock``
+While it runs, migrate holds ``flock`` on ``config.json.migrate-journal.lock``
 (not the config lock: login and logout may still run, as they always could).
 A journal whose lock is free was left by a migrate that died (SIGKILL, a
 power cut, a rollback that failed).  :func:`resume` settles it one registry at
@@ -45,12 +45,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Journal", "MigrateLock", "journal_path", "pending", "resume"]
 
-SUFFIX = ".regcred-migrate"
+#: Not ``.regcred-…``: config.json's own writers remove ``.config.json.regcred-*.tmp``
+#: (their stale temp files), which would then include the journal's temp files.
+SUFFIX = ".migrate-journal"
 _VERSION = 1
 
 
 def journal_path(config_path: Path) -> str:
-    """``<dir>/config.json.regcred-migrate``: beside ``config_path`` (not beside a symlink's target)."""
+    """``<dir>/config.json.migrate-journal``: beside ``config_path`` (not beside a symlink's target)."""
     return os.fspath(config_path) + SUFFIX
 
 
@@ -60,7 +62,7 @@ def pending(config_path: Path) -> bool:
 
 
 class MigrateLock:
-    """``flock`` on ``config.json.regcred-migrate.lock``, held for a whole migrate or resume."""
+    """``flock`` on ``config.json.migrate-journal.lock``, held for a whole migrate or resume."""
 
     def __init__(self, config_path: Path, *, wait: bool) -> None:
         self.path = journal_path(config_path) + ".lock"

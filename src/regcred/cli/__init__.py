@@ -138,7 +138,7 @@ def _settle_interrupted_migrate(args: CommonArgs) -> None:
     from regcred import _config
 
     path = _config.config_path(args.config)
-    if not os.path.lexists(str(path) + ".regcred-migrate"):
+    if not os.path.lexists(str(path) + ".migrate-journal"):
         return
     from regcred._tools.migrate_journal import resume
 
