@@ -363,5 +363,5 @@ def test_logins_logouts_and_migrates_at_once_lose_nothing(
     assert [e.key for e in config.entries() if e.has_secret] == []
     assert sorted(attrs["server"] for _, attrs in keyring.items()) == sorted(expected)
     assert config.data["regcredStressUnknownKey"] == {"kept": [1, 2, 3]}
-    print(figures.line(), " ".join(f"{k}={v}" for k, v in counts.items()))
+    print(figures.line(), "migrates:", ", ".join(f"{k} {v}" for k, v in counts.items()))
     assert figures.lost == figures.orphaned == figures.plaintext == 0
