@@ -36,7 +36,15 @@ sources erased and the target checked once more (two helper names may share
 one backend, e.g. ``regcred-pass`` and ``pass``).  Any failure undoes the
 completed steps in reverse: the target's previous contents are put back,
 erased sources re-stored, and config.json rewritten with its original bytes,
-so every credential stays readable where it was.
+so every credential stays readable where it was.  Each undo is registered
+before its step runs (and is harmless if the step never did), so an
+interrupt anywhere is undone; SIGTERM and SIGHUP are handled as Ctrl-C
+(:class:`Interrupted`).  If config.json was changed by someone else after
+the switch, it is left as it is and each registry is settled by what it says.
+
+Before the first change a journal without secrets is written, and one
+migrate at a time holds its lock: a migrate killed outright (SIGKILL) is
+finished or undone by the next command (:mod:`regcred._tools.migrate_journal`).
 """
 
 from __future__ import annotations
