@@ -106,6 +106,8 @@ def migrate(
             raise UsageError(f"invalid store {to!r}: use 'file' or a credential helper name")
         check_helper(target)
     path = _config.config_path(config_dir)
+    # A FIFO or a device: refused (as _config.update does) before a lock file is made beside it.
+    _config._is_regular(path)  # noqa: SLF001
     with _Interruptible() as signals, _migrate_lock(path):
         if dry_run and pending(path):
             say("an interrupted migrate is pending; 'regcred migrate --resume' settles it")
