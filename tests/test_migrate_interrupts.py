@@ -225,7 +225,7 @@ def test_signal_at_a_dangerous_moment_is_undone(
     landed = wait_for(condition, proc)
     proc.send_signal(SIGNALS[name])
     code, err = finish(proc)
-    if code == 0:  # it finished before the signal: nothing to undo, still nothing lost
+    if code in {0, -SIGNALS[name]}:  # done before the signal (or in its last instant): nothing to undo
         assert not landed or moment == "journal"
         assert audit(docker_config, ring, SEEDED) == []
         return
@@ -250,11 +250,11 @@ def test_signals_at_random_moments(name: str, ring: Keyring, docker_config: Path
     figures = Figures(f"random {name}")
     lock = docker_config.with_name(docker_config.name + JOURNAL + ".lock")
     rng = random.Random(f"{name}-11")  # reproducible, not security
-    to_keyring = True
     durations: list[float] = []
     for _ in range(30):
         lock.unlink(missing_ok=True)
         started = time.monotonic()
+        to_keyring = _config.load(docker_config).creds_store != HELPER
         proc = start_migrate(HELPER if to_keyring else "file")
         wait_for(lock.exists, proc)  # past start-up: regcred's handlers are installed
         time.sleep(rng.uniform(0, max(durations or [1.0])))
@@ -264,11 +264,10 @@ def test_signals_at_random_moments(name: str, ring: Keyring, docker_config: Path
         code, err = finish(proc)
         figures.runs += 1
         durations.append(time.monotonic() - started)
-        assert code in {0, 128 + SIGNALS[name]}, err
+        # -N: the signal came after the migrate was done and Python's handlers were back.
+        assert code in {0, 128 + SIGNALS[name], -SIGNALS[name]}, err
         assert not journal(docker_config).exists()
         assert audit(docker_config, ring, seeded, figures) == []
-        if code == 0:
-            to_keyring = not to_keyring
     print(figures.line())
     assert figures.lost == figures.orphaned == figures.plaintext == 0
 

@@ -278,8 +278,8 @@ def _migrates(config_dir: Path, rounds: int, seed: str) -> tuple[list[str], dict
                 figures["signals"] += 1
         _, err = proc.communicate(timeout=TIMEOUT)
         figures["runs"] += 1
-        if proc.returncode == 0:
-            figures["completed"] += 1
+        if proc.returncode == 0 or (sent and proc.returncode == -sent):
+            figures["completed"] += 1  # (-N: signalled after it was done, its handlers gone)
         elif sent and proc.returncode == 128 + sent:
             figures["undone on a signal"] += 1
         elif proc.returncode == 1 and any(why in err for why in _RACED):
