@@ -282,7 +282,14 @@ def odd_config(request: pytest.FixtureRequest, docker_config: Path, tmp_path: Pa
 
 @pytest.mark.parametrize(
     "argv",
-    [["get", "reg.example"], ["list"], ["logout", "reg.example"], ["logout", "--all"], ["doctor"]],
+    [
+        ["get", "reg.example"],
+        ["list"],
+        ["logout", "reg.example"],
+        ["logout", "--all"],
+        ["doctor"],
+        ["migrate", "--to", "file"],
+    ],
 )
 def test_a_config_that_is_not_a_regular_file_is_refused(
     odd_config: Path, docker_config: Path, argv: list[str]

@@ -455,3 +455,63 @@ def test_docker_cli_logs_in_with_migrated_credentials(
     assert "credsStore" not in config(docker_config)
     assert [attrs["server"] for _, attrs in keyring.items()] == []
     assert docker_login() == f"[Username: {registry_http.username}]"
+
+
+_RACING_LOGOUT = """#!{python}
+# Test instrument: a helper store whose read-back, once config.json routes to it, acts
+# out a concurrent 'regcred logout b.example:5000' (erase from here, drop the entry).
+import json, sys
+STATE, CONFIG = {state!r}, {config!r}
+with open(STATE) as f:
+    db = json.load(f)
+action, data = sys.argv[1], sys.stdin.read()
+def save():
+    with open(STATE, "w") as f:
+        json.dump(db, f)
+if action == "list":
+    print(json.dumps({{k: v[0] for k, v in db.items()}}))
+elif action == "store":
+    d = json.loads(data); db[d["ServerURL"]] = [d["Username"], d["Secret"]]; save()
+elif action == "erase":
+    db.pop(data, None); save()
+elif action == "get":
+    with open(CONFIG) as f:
+        config = json.load(f)
+    if data == "b.example:5000" and "credsStore" in config:
+        db.pop(data, None); save()
+        del config["auths"][data]
+        with open(CONFIG, "w") as f:
+            json.dump(config, f)
+    if data not in db:
+        print("credentials not found in native keychain"); sys.exit(1)
+    print(json.dumps({{"ServerURL": data, "Username": db[data][0], "Secret": db[data][1]}}))
+"""
+
+
+def test_a_logout_racing_the_switch_loses_no_other_credential(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """config.json changed by someone else after the switch: the rollback keeps what it routes to.
+
+    The rollback cannot put config.json back (that would undo the other
+    change), and used to erase the target's copies anyway: a.example was
+    then routed to a store that no longer held it.
+    """
+    seed(docker_config)
+    state = bin_dir / "racy.json"
+    state.write_text("{}")
+    script = bin_dir / "docker-credential-racy"
+    script.write_text(
+        _RACING_LOGOUT.format(python=sys.executable, state=str(state), config=str(docker_config))
+    )
+    script.chmod(0o755)
+    code, _, err = run(capsys, "migrate", "--to", "racy")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    data = config(docker_config)
+    assert data["credsStore"] == "racy"
+    assert "b.example:5000" not in data["auths"]  # the logout stands
+    assert creds("a.example") == ("alice", SECRET_A)  # was: None, erased by the rollback
+    assert creds("docker.io") == ("<token>", TOKEN)
+    assert sorted(json.loads(state.read_text())) == sorted(["a.example", HUB])  # nothing orphaned
+    assert not docker_config.with_name("config.json.migrate-journal").exists()

@@ -231,3 +231,137 @@ def test_pass_helper_under_concurrent_processes(pass_env: PassEnv) -> None:
         server = base64.urlsafe_b64decode(server_dir.name).decode()
         found[server] = entries[0].removesuffix(".gpg")
     assert found == listed
+
+
+# --------------------------------------------------------------------------- migrates
+
+MIGRATE_REGISTRIES = 6
+MIGRATE_ROUNDS = 10
+#: How a migrate refuses when a login or logout changed config.json under it (then undoes itself).
+_RACED = (
+    b"changed while migrating",
+    b"could not be fully undone",
+    b"cannot be found after the move",
+    b"returned different credentials",
+)
+
+
+def _migrates(config_dir: Path, rounds: int, seed: str) -> tuple[list[str], dict[str, int]]:
+    """Migrate back and forth ``rounds`` times; every other run gets a signal at a random moment.
+
+    Returns the failures and the figures (runs, signals sent, exits by kind).
+    """
+    import random
+    import signal
+    import time
+
+    rng = random.Random(seed)  # reproducible, not security
+    figures = {"runs": 0, "signals": 0, "completed": 0, "undone on a signal": 0, "refused (raced)": 0}
+    failures = []
+    for n in range(rounds):
+        to = "regcred-secretservice" if n % 2 == 0 else "file"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "regcred", "migrate", "--to", to, "--config", str(config_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        sent = 0
+        if n % 2 == 1 or rng.random() < 0.5:
+            # Past Python's start-up (regcred's handlers are in place once it holds the
+            # migrate lock), then a random moment of the transaction.
+            lock = os.path.realpath(config_dir / "config.json.migrate-journal.lock")
+            while proc.poll() is None and not _holds(proc.pid, lock):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 1.5))
+            if proc.poll() is None:
+                sent = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+                proc.send_signal(sent)
+                figures["signals"] += 1
+        _, err = proc.communicate(timeout=TIMEOUT)
+        figures["runs"] += 1
+        if proc.returncode == 0 or (sent and proc.returncode == -sent):
+            figures["completed"] += 1  # (-N: signalled after it was done, its handlers gone)
+        elif sent and proc.returncode == 128 + sent:
+            figures["undone on a signal"] += 1
+        elif proc.returncode == 1 and any(why in err for why in _RACED):
+            figures["refused (raced)"] += 1  # a login or logout changed config.json meanwhile
+        else:
+            failures.append(f"migrate --to {to}: exit {proc.returncode}: {err.decode(errors='replace')}")
+        if b"Traceback" in err:
+            failures.append(f"migrate --to {to} printed a traceback: {err.decode(errors='replace')}")
+    return failures, figures
+
+
+def _holds(pid: int, path: str) -> bool:
+    """Whether process ``pid`` has ``path`` open (Linux: its /proc/PID/fd links)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.slow
+def test_logins_logouts_and_migrates_at_once_lose_nothing(
+    tmp_path: Path, keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logins and logouts on 6 real registries while migrates run both ways (some signalled).
+
+    Then every credential is checked where config.json says it is: 0 lost,
+    0 orphaned in the keyring, 0 plaintext after a final migrate to it.
+    """
+    from tests.test_migrate_interrupts import Figures, audit
+
+    installed_helper("secretservice")
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("REGCRED_LOCK_TIMEOUT", "120")  # 2 cores, many agents: never a lock timeout
+    config_dir = tmp_path / "docker"
+    path = config_dir / "config.json"
+    seeded = {f"seed{i}.example": (f"seed-user{i}", f"seed-password-{i}") for i in range(4)}
+
+    def seed(config: _config.Config) -> None:
+        config.data["regcredStressUnknownKey"] = {"kept": [1, 2, 3]}
+        for key, (user, secret) in seeded.items():
+            config.set_auth(key, user, secret)
+
+    _config.update(path, seed)
+    with contextlib.ExitStack() as stack:
+        registries = [
+            stack.enter_context(start_registry(tmp_path / f"m{i}")) for i in range(MIGRATE_REGISTRIES)
+        ]
+        with ThreadPoolExecutor(max_workers=MIGRATE_REGISTRIES + 1) as pool:
+            migrates = pool.submit(_migrates, config_dir, MIGRATE_ROUNDS, "issue-11")
+            cycles = list(pool.map(lambda pair: _cycle(pair[1], pair[0], config_dir), enumerate(registries)))
+            migrate_failures, counts = migrates.result()
+    assert [f for r in cycles for f in r] == []
+    assert migrate_failures == []
+
+    figures = Figures("stress")
+    figures.runs = counts["runs"] + sum(3 + i % 2 for i in range(MIGRATE_REGISTRIES))
+    figures.signals = counts["signals"]
+    expected = dict(seeded)
+    for i, registry in enumerate(registries):
+        if i % 2 == 0:
+            expected[registry.address] = (registry.username, registry.password)
+    resumed = _run([sys.executable, "-m", "regcred", "migrate", "--resume", "--config", str(config_dir)])
+    assert resumed[0] == 0, resumed[1]
+    assert audit(path, keyring, expected, figures) == []
+    for to in ("regcred-secretservice", "file", "regcred-secretservice"):
+        code, out = _run(
+            [sys.executable, "-m", "regcred", "migrate", "--to", to, "--config", str(config_dir)]
+        )
+        figures.runs += 1
+        assert code == 0, out
+        assert audit(path, keyring, expected, figures) == []
+    config = _config.load(path)
+    assert config.creds_store == "regcred-secretservice"
+    assert [e.key for e in config.entries() if e.has_secret] == []
+    assert sorted(attrs["server"] for _, attrs in keyring.items()) == sorted(expected)
+    assert config.data["regcredStressUnknownKey"] == {"kept": [1, 2, 3]}
+    print(figures.line(), "migrates:", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    assert figures.lost == figures.orphaned == figures.plaintext == 0

@@ -116,6 +116,7 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
         report.add("broken", problem)
     path = _config.config_path(config_dir)
     config = _load(report, path, "docker")
+    _pending_migrate(report, path)
     # REGISTRY_AUTH_FILE=~/.docker/config.json is common: then there is one file, not two.
     docker_real = os.path.realpath(path)
     podman = [_load(report, p, "podman") for p in podman_auth_files() if os.path.realpath(p) != docker_real]
@@ -131,6 +132,18 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
 
 
 # -- files ---------------------------------------------------------------------
+
+
+def _pending_migrate(report: Report, path: Path) -> None:
+    """A journal left by a migrate that is running, or was killed and could not be settled."""
+    from regcred._tools.migrate_journal import journal_path, pending
+
+    if pending(path):
+        report.add(
+            "broken",
+            f"an interrupted migrate is pending ({journal_path(path)}): credentials may sit in two "
+            "stores; 'regcred migrate --resume' finishes or undoes it",
+        )
 
 
 def _load(report: Report, path: Path, role: str) -> _config.Config | None:

@@ -36,16 +36,26 @@ sources erased and the target checked once more (two helper names may share
 one backend, e.g. ``regcred-pass`` and ``pass``).  Any failure undoes the
 completed steps in reverse: the target's previous contents are put back,
 erased sources re-stored, and config.json rewritten with its original bytes,
-so every credential stays readable where it was.
+so every credential stays readable where it was.  Each undo is registered
+before its step runs (and is harmless if the step never did), so an
+interrupt anywhere is undone; SIGTERM and SIGHUP are handled as Ctrl-C
+(:class:`Interrupted`).  If config.json was changed by someone else after
+the switch, it is left as it is and each registry is settled by what it says.
+
+Before the first change a journal without secrets is written, and one
+migrate at a time holds its lock: a migrate killed outright (SIGKILL) is
+finished or undone by the next command (:mod:`regcred._tools.migrate_journal`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from regcred import _config
 from regcred._address import normalize
+from regcred._tools.migrate_journal import MigrateLock, pending
 from regcred._tools.migrate_plan import (
     Plan,
     Source,
@@ -68,11 +78,13 @@ from regcred.stores.native import helper_credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from types import FrameType
 
+    from regcred._tools.migrate_journal import Journal
     from regcred.credentials import CredentialStore
 
-__all__ = ["Plan", "migrate"]
+__all__ = ["Interrupted", "Plan", "migrate", "resume_migrate"]
 
 FILE = "file"
 
@@ -94,6 +106,44 @@ def migrate(
             raise UsageError(f"invalid store {to!r}: use 'file' or a credential helper name")
         check_helper(target)
     path = _config.config_path(config_dir)
+    # A FIFO or a device: refused (as _config.update does) before a lock file is made beside it.
+    _config._is_regular(path)  # noqa: SLF001
+    with _Interruptible() as signals, _migrate_lock(path):
+        if dry_run and pending(path):
+            say("an interrupted migrate is pending; 'regcred migrate --resume' settles it")
+        elif not dry_run:
+            _settle_pending(path, say)
+        return _migrate(target, servers, path, config_dir, dry_run, say, signals)
+
+
+def resume_migrate(
+    *, config_dir: str | os.PathLike[str] | None = None, say: Callable[[str], None] = lambda _line: None
+) -> bool:
+    """Settle an interrupted migrate (``regcred migrate --resume``); False when none was pending."""
+    path = _config.config_path(config_dir)
+    with _Interruptible(), _migrate_lock(path):
+        return _settle_pending(path, say)
+
+
+def _settle_pending(path: Path, say: Callable[[str], None]) -> bool:
+    from regcred._tools.migrate_journal import Journal, _settle
+
+    journal = Journal.read(path)
+    if journal is None:
+        return False
+    _settle(journal, say)
+    return True
+
+
+def _migrate(
+    target: str,
+    servers: Sequence[str],
+    path: Path,
+    config_dir: str | os.PathLike[str] | None,
+    dry_run: bool,
+    say: Callable[[str], None],
+    signals: _Interruptible,
+) -> Plan:
     config = _config.load(path)
     plan = make_plan(config, target, [normalize(s) for s in servers])
     there = _where(target, path)
@@ -113,7 +163,7 @@ def migrate(
         say("nothing to migrate")
         return plan
     run = _Run(plan, path, config, config_dir)
-    run.execute()
+    run.execute(signals)
     for source in run.left:
         say(f"left {source.key} in {_where(source.store, path)}: it holds other credentials "
             f"than the {canonical(source.key)} that was moved; 'regcred logout' removes it")  # fmt: skip
@@ -123,11 +173,94 @@ def migrate(
     return plan
 
 
+# -- signals and the migrate lock -----------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP during a migrate: handled as Ctrl-C is (undo, then exit 128+N)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.note = ""
+
+    def __str__(self) -> str:
+        import signal
+
+        name = signal.Signals(self.signum).name
+        return f"interrupted by {name}; {self.note}" if self.note else f"interrupted by {name}"
+
+
+class _Interruptible:
+    """For the duration of a migrate, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`.
+
+    Python's defaults let SIGTERM and SIGHUP kill the process without running
+    any ``except``/``finally``, so the rollback never ran.  The old handlers
+    are put back on exit.  :meth:`deferred` holds signals back (remembering
+    them) while a rollback runs.  Outside the main thread, where Python
+    cannot install handlers, nothing is changed.
+    """
+
+    def __init__(self) -> None:
+        self.old: dict[int, object] = {}
+        self.holding = False
+        self.pending = 0
+
+    def __enter__(self) -> _Interruptible:  # noqa: PYI034 - Self needs typing at run time
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                self.old[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for signum, old in self.old.items():
+            signal.signal(signum, old)  # type: ignore[arg-type]
+        self.old.clear()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.holding:
+            self.pending = self.pending or signum
+            return
+        raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+
+@contextlib.contextmanager
+def _migrate_lock(path: Path) -> Iterator[None]:
+    """One migrate (or resume) at a time per config.json; see :mod:`regcred._tools.migrate_journal`."""
+    lock = MigrateLock(path, wait=True)
+    if not lock.acquire():
+        raise ConfigError(f"timed out waiting for another regcred migrate of {path} to finish")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 # -- execution -----------------------------------------------------------------
 
 
 class _Run:
-    """One migration: every step that changed something registers its undo."""
+    """One migration: every step registers its undo *before* it changes anything.
+
+    An undo must be harmless when its step never ran (restoring what is
+    already there), so that an interrupt landing anywhere, even between a
+    change and the line after it, is undone.  The journal
+    (:mod:`regcred._tools.migrate_journal`) is written before the first change,
+    for the case where no undo can run at all (SIGKILL).
+    """
 
     def __init__(
         self,
@@ -141,17 +274,42 @@ class _Run:
         self.creds: dict[str, Credentials] = {}  # canonical key -> what must arrive
         self.erase: list[tuple[Source, Credentials]] = []  # sources to remove
         self.left: list[Source] = []  # other spellings holding other credentials
+        self.priors: dict[str, Credentials | None] = {}  # what the target held before
+        self.journal: Journal | None = None
 
-    def execute(self) -> None:
+    def execute(self, signals: _Interruptible) -> None:
         try:
             self._read_sources()
+            self._start_journal()
             if self.plan.target:
                 self._copy_to_helper()
             self._update_config()
             self._erase_sources()
-        except BaseException as exc:  # Ctrl-C too: never leave a half-done migration
-            self._rollback(exc)
+        except BaseException as exc:  # Ctrl-C, SIGTERM, SIGHUP too: never leave a half-done migration
+            with signals.deferred():  # a second signal must not cut the rollback short
+                self._rollback(exc)
+                if isinstance(exc, Interrupted):
+                    exc.note = "the migration was undone"
             raise
+        self._end_journal()
+
+    def _start_journal(self) -> None:
+        from regcred._tools.migrate_journal import Journal
+
+        if self.plan.target:
+            store = helper_store(self.plan.target)
+            listed = store.list()
+            self.priors = {key: store.get(key) if key in listed else None for key in self.creds}
+        moves = []
+        for move in self.plan.moves:
+            erase = [[s.store, s.key] for s, _ in self.erase if s.store and canonical(s.key) == move.key]
+            moves.append({"key": move.key, "prior": self.priors.get(move.key) is not None, "erase": erase})
+        self.journal = Journal(self.path, self.plan.target, moves)
+        self.journal.write("copying" if self.plan.target else "switching")
+
+    def _end_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.remove()
 
     def _read_sources(self) -> None:
         for move in self.plan.moves:
@@ -177,10 +335,8 @@ class _Run:
 
     def _copy_to_helper(self) -> None:
         store = helper_store(self.plan.target)
-        listed = store.list()
         for key, creds in self.creds.items():
-            prior = store.get(key) if key in listed else None
-            self.undo.append((f"restore {key} in {self._there}", _restorer(store, key, prior)))
+            self.undo.append((f"restore {key} in {self._there}", _restorer(store, key, self.priors[key])))
             store.store(creds)
             _compare(creds, store.get(key), self._there)
 
@@ -199,22 +355,28 @@ class _Run:
                 else:
                     set_entry(c, creds)
             _apply_routes(c, self.plan)
+            written = c.render()
+            # Registered before _config.update writes: an interrupt between the
+            # replace and the next line must still put the original back.
+            self.undo.append((f"restore {self.path}", lambda: _restore(self.path, original, written)))
 
+        if self.journal is not None:
+            self.journal.write("switching")
         _config.update(self.path, change)
-        written = _config.load(self.path).raw
-        self.undo.append((f"restore {self.path}", lambda: _restore(self.path, original, written)))
         self._verify()
 
     def _erase_sources(self) -> None:
+        if self.journal is not None:
+            self.journal.write("erasing")
         for source, creds in self.erase:
             # Erasing the key just written through another name of the same backend
             # would erase the copy too.
             same_item = source.key in self.creds and _same_backend(source.store, self.plan.target)
             if source.store and not same_item:
-                helper_store(source.store).erase(source.key)
                 where = _where(source.store, self.path)
                 self.undo.append((f"put {source.key} back in {where}", _restorer(
                     helper_store(source.store), source.key, creds)))  # fmt: skip
+                helper_store(source.store).erase(source.key)
         if self.plan.target:
             store = helper_store(self.plan.target)
             for key, creds in self.creds.items():  # two names for one backend?
@@ -245,12 +407,37 @@ class _Run:
                 step()
             except (RegcredError, OSError) as exc:
                 failed.append(f"{what}: {exc}")
+                if what == self._config_undo:
+                    # config.json was changed by someone else after our switch, and
+                    # is left as it is: the copies made before it may be what it
+                    # routes to now.  Settle each key by what config.json says.
+                    self._settle_by_journal(failed)
+                    break
+        if not failed and self.journal is not None:
+            try:
+                self.journal.remove()
+            except ConfigError as exc:
+                failed.append(str(exc))
         if failed:
             raise CredentialStoreError(
                 f"migration failed ({str(cause) or type(cause).__name__}) and could not be fully undone: "
                 + "; ".join(failed)
                 + "; run 'regcred doctor' to see where each credential is"
             ) from cause
+
+    def _settle_by_journal(self, failed: list[str]) -> None:
+        from regcred._tools.migrate_journal import _settle
+
+        if self.journal is None:  # pragma: no cover - written before the first change
+            return
+        try:
+            failed.append(_settle(self.journal, lambda _line: None))
+        except (RegcredError, OSError) as exc:
+            failed.append(str(exc))
+
+    @property
+    def _config_undo(self) -> str:
+        return f"restore {self.path}"
 
     @property
     def _there(self) -> str:
@@ -288,6 +475,8 @@ def _restore(path: Path, original: bytes | None, written: bytes | None) -> None:
     target = Path(os.path.realpath(path))
     with Locked(target):
         current = _config.read_raw(target)
+        if current == original:
+            return  # the write never landed (or was undone already)
         if current != written:
             raise ConfigError(f"{path} was changed by someone else meanwhile; left as it is now")
         if original is None:

@@ -9,13 +9,19 @@ and ``regcred list`` never load the login network stack.
 
 Exit codes: 0 success; 1 an error regcred explains in one line on stderr
 (``--debug`` adds the traceback); 2 bad usage (argparse's own errors, and
-every :class:`~regcred.errors.UsageError`); 130 interrupted.
+every :class:`~regcred.errors.UsageError`); 130 interrupted (129 and 143 for
+SIGHUP and SIGTERM during ``migrate``, which handles them as Ctrl-C).
 ``regcred exec`` exits with its command's status (127 not found, 126 not runnable).
+
+A journal left by an interrupted ``migrate`` (see
+:mod:`regcred._tools.migrate_journal`) is settled before any command that
+reads config.json runs; checking for one costs a single ``lstat``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from regcred.cli import _exec, _login, _read, _tools
@@ -118,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the subparser from overwriting the first with its default).
     args: CommonArgs = command.args(**{"config": None, "debug": False, **vars(parsed)})
     try:
+        _settle_interrupted_migrate(args)
         return command.run(args)
     except UsageError as exc:
         _error(args, f"{exc} (see 'regcred {command.name} --help')")
@@ -125,11 +132,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RegcredError as exc:
         _error(args, str(exc))
         return 1
-    except KeyboardInterrupt:
-        print("regcred: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # migrate's Interrupted carries the signal and what was undone
+        print(f"regcred: {exc}" if str(exc) else "regcred: interrupted", file=sys.stderr)
+        return 128 + getattr(exc, "signum", 2)
     except BrokenPipeError:
         return 1
+
+
+def _settle_interrupted_migrate(args: CommonArgs) -> None:
+    """Finish or undo a migrate that was killed, unless one is running now (``migrate`` does its own)."""
+    if args.command == "migrate":
+        return
+    from regcred import _config
+
+    path = _config.config_path(args.config)
+    if not os.path.lexists(str(path) + ".migrate-journal"):
+        return
+    from regcred._tools.migrate_journal import resume
+
+    try:
+        resume(path, wait=False, say=lambda line: print(f"regcred: {line}", file=sys.stderr))
+    except RegcredError as exc:  # the command itself still runs; doctor reports the journal
+        _error(args, f"warning: {exc}")
 
 
 def _error(args: CommonArgs, message: str) -> None:

@@ -32,9 +32,10 @@ def add_doctor_arguments(doctor: argparse.ArgumentParser) -> None:
 
 
 class MigrateArgs(CommonArgs):
-    to: str
+    to: str | None
     servers: list[str]
     dry_run: bool
+    resume: bool
 
 
 def add_migrate_arguments(migrate: argparse.ArgumentParser) -> None:
@@ -42,9 +43,14 @@ def add_migrate_arguments(migrate: argparse.ArgumentParser) -> None:
         "Move every credential (or those of SERVER…) from where it is to STORE: "
         "'file' (config.json) or a helper name such as regcred-secretservice, regcred-pass, "
         "secretservice or pass. Each credential is copied, read back and compared before the "
-        "source is erased and config.json is updated; any failure leaves everything as it was."
+        "source is erased and config.json is updated; any failure, Ctrl-C, SIGTERM or SIGHUP leaves "
+        "everything as it was. A migrate that was killed is finished or undone by the next regcred "
+        "command, or by --resume."
     )
-    migrate.add_argument("--to", required=True, metavar="STORE", help="'file' or a helper name")
+    migrate.add_argument("--to", metavar="STORE", help="'file' or a helper name (required)")
+    migrate.add_argument(
+        "--resume", action="store_true", help="only finish or undo an interrupted migrate, then stop"
+    )
     migrate.add_argument("servers", metavar="SERVER", nargs="*", help="registries to move")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
@@ -88,10 +94,19 @@ def run_doctor(args: DoctorArgs) -> int:
 
 def run_migrate(args: MigrateArgs) -> int:
     from regcred._tools import migrate as _migrate
+    from regcred.errors import UsageError
 
     def say(line: str) -> None:
         print(line)
 
+    if args.resume:
+        if args.to is not None or args.servers or args.dry_run:
+            raise UsageError("--resume takes no --to, SERVER or --dry-run")
+        if not _migrate.resume_migrate(config_dir=args.config, say=say):
+            say("no interrupted migrate to resume")
+        return 0
+    if args.to is None:
+        raise UsageError("the following arguments are required: --to")
     _migrate.migrate(args.to, args.servers, dry_run=args.dry_run, config_dir=args.config, say=say)
     return 0
 
