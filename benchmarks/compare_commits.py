@@ -74,10 +74,17 @@ LIBRARY_CALLS = 2000  # per timed process; instructions per call = (I(1 + N) - I
 
 @dataclass(frozen=True)
 class Side:
-    """One checkout: its venv's interpreter and console scripts."""
+    """One checkout: the venv whose interpreter and console scripts run, and the checkout's src.
+
+    With ``pythonpath`` (``--one-venv``) the venv is the same for both sides and
+    ``PYTHONPATH`` puts this checkout's src first: the installed packages (which
+    ``site`` lists at every start) are then the same on both sides too.
+    """
 
     label: str
     venv: Path
+    src: Path
+    pythonpath: bool = False
 
     @property
     def python(self) -> str:
@@ -91,7 +98,9 @@ class Side:
     def env(self, box: Sandbox) -> dict[str, str]:
         bin_dir = str(self.venv / "bin")
         rest = [p for p in box.env["PATH"].split(os.pathsep) if p and not p.endswith("/.venv/bin")]
-        return box.with_env(PATH=os.pathsep.join([bin_dir, *rest]))
+        return box.with_env(
+            PATH=os.pathsep.join([bin_dir, *rest]), PYTHONPATH=str(self.src) if self.pythonpath else None
+        )
 
 
 @dataclass(frozen=True)
@@ -134,11 +143,10 @@ def resolve_venv(path: str) -> Path:
 
 
 def byte_compile(side: Side) -> None:
-    """Fresh .pyc files for the checkout's src, written by its own interpreter."""
-    src = side.venv.parent / "src"
-    if src.is_dir():
+    """Fresh .pyc files for the checkout's src, written by the interpreter that runs it."""
+    if side.src.is_dir():
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        subprocess.run([side.python, "-m", "compileall", "-q", str(src)], env=env, check=True)
+        subprocess.run([side.python, "-m", "compileall", "-q", str(side.src)], env=env, check=True)
 
 
 def run_once(command: list[str], env: dict[str, str], stdin: bytes) -> tuple[float, float, bytes]:
@@ -348,7 +356,7 @@ def differences(rows: list[Row]) -> list[str]:
 
 
 def _describe(side: Side) -> str:
-    checkout = side.venv.parent
+    checkout = side.src.parent
     done = subprocess.run(
         ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"],
         capture_output=True,
@@ -371,7 +379,14 @@ def _file_config(box: Sandbox) -> Path:
 
 def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     """Every measure, in one sandbox; returns the rows and the description lines."""
-    sides = [Side("old", resolve_venv(args.old)), Side("new", resolve_venv(args.new))]
+    old, new = resolve_venv(args.old), resolve_venv(args.new)
+    if args.one_venv:
+        sides = [
+            Side("old", new, old.parent / "src", pythonpath=True),
+            Side("new", new, new.parent / "src", pythonpath=True),
+        ]
+    else:
+        sides = [Side("old", old, old.parent / "src"), Side("new", new, new.parent / "src")]
     if args.icount_runs and shutil.which("valgrind") is None:
         raise BenchError("valgrind is missing (apt-get install valgrind), or pass --icount-runs 0")
     for side in sides:
@@ -380,6 +395,12 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     about = [
         f"- **old**: {_describe(sides[0])}",
         f"- **new**: {_describe(sides[1])}",
+        "- **interpreters**: "
+        + (
+            "the new checkout's venv for both, `PYTHONPATH` = each checkout's src"
+            if args.one_venv
+            else "each checkout's own venv (the first row shows what the venvs alone differ by)"
+        ),
         f"- **load average at start**: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
         (
             f"- **runs**: {args.runs} interleaved per measure ({max(5, args.runs // 2)} for 1,000 entries),"
@@ -399,6 +420,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         body = json.dumps({"ServerURL": HUB, "Username": "alice", "Secret": "s3cr3t-bench"}).encode()
         for helper in ("docker-credential-regcred-pass", "docker-credential-regcred-secretservice"):
             run_once([*sides[1].script(helper), "store"], sides[1].env(box), body)
+        add(
+            Measure("python -c pass (the interpreter alone)", "", ("-c", "pass"), check_json=False), args.runs
+        )
         for name in ("pass", "secretservice"):
             helper = f"docker-credential-regcred-{name}"
             add(Measure(f"{name} helper: get", helper, ("get",), HUB.encode()), args.runs)
@@ -477,6 +501,9 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=1000, help="entries for the big list (default 1000)")
     parser.add_argument("--icount-runs", type=int, default=3, help="callgrind runs per side (0: skip)")
     parser.add_argument("--import-runs", type=int, default=5, help="-X importtime runs per side")
+    parser.add_argument(
+        "--one-venv", action="store_true", help="run both checkouts' src with the new venv's interpreter"
+    )
     parser.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
     try:
