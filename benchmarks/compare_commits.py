@@ -412,6 +412,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     def add(measure: Measure, runs: int) -> None:
         print(f"== {measure.name}", file=sys.stderr, flush=True)
         rows.append(compare(measure, sides, box, runs, args.icount_runs, args.import_runs))
+        print(
+            table(rows[-1:], "old", "new").splitlines()[-1], file=sys.stderr, flush=True
+        )  # a partial run shows
 
     with sandbox() as box:
         box.start_keyring()
@@ -437,6 +440,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         )
         print("== get_credentials()", file=sys.stderr, flush=True)
         rows += library_rows(sides, box, config_dir, args.runs, args.icount_runs, args.import_runs)
+        print("\n".join(table(rows[-2:], "old", "new").splitlines()[2:]), file=sys.stderr, flush=True)
         for name in ("secretservice", "pass"):
             pair = bench_stores.PAIRS[name]
             pair.fill(box, args.entries)
