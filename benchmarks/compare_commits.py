@@ -69,7 +69,8 @@ LIBRARY = (
     "for _ in range({calls}): get_credentials({host!r}, config_dir=d)\n"
     "print((time.perf_counter() - t) * 1000 / max({calls}, 1))\n"
 )
-LIBRARY_CALLS = 2000  # per timed process; instructions per call = (I(1 + N) - I(1)) / N
+LIBRARY_CALLS = 2000  # per timed process
+ICOUNT_CALLS = 200  # under callgrind: instructions per call = (I(1 + N) - I(1)) / N
 
 
 @dataclass(frozen=True)
@@ -282,9 +283,9 @@ def library_rows(
         calls.wall[side.label] = statistics.median(per_call[side.label])
         calls.runs = len(per_call[side.label])
         if icount_runs:
-            many = [side.python, "-c", LIBRARY.format(host=FILE_HOST, calls=LIBRARY_CALLS), str(config_dir)]
+            many = [side.python, "-c", LIBRARY.format(host=FILE_HOST, calls=ICOUNT_CALLS), str(config_dir)]
             total = instructions(many, envs[side.label], b"", icount_runs)
-            calls.instructions[side.label] = (total - startup.instructions[side.label]) / LIBRARY_CALLS
+            calls.instructions[side.label] = (total - startup.instructions[side.label]) / ICOUNT_CALLS
     return [startup, calls]
 
 
