@@ -173,7 +173,7 @@ class Sandbox:
             if shutil.which(program) is None:
                 raise BenchError(f"{program} is missing: run scripts/setup")
         bus_dir = Path(tempfile.mkdtemp(prefix="rcb-bus-", dir=self.root))
-        (bus_dir / "bus.conf").write_text(_BUS_CONFIG.format(dir=bus_dir))
+        (bus_dir / "bus.conf").write_text(_BUS_CONFIG.format(dir=bus_dir, extra=""))
         bus = subprocess.Popen(
             ["dbus-daemon", f"--config-file={bus_dir / 'bus.conf'}", "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,

@@ -37,6 +37,7 @@ import bench_login
 import bench_profile
 import bench_slow_link
 import bench_stores
+import compare_commits
 from _common import REPO, BenchError, Comparison, Sandbox, byte_compile, sandbox
 
 if TYPE_CHECKING:
@@ -357,6 +358,7 @@ def write_doc(
         parts += profile_section(profile, results, library)
     if slow_link:
         parts += [*slow_link, ""]
+    parts += _kept_comparison()
     parts += [
         "## How it is measured",
         "",
@@ -386,6 +388,16 @@ def write_doc(
     ]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
+
+
+def _kept_comparison() -> list[str]:
+    """The old-against-new section that compare_commits.py wrote, kept as it is (or nothing)."""
+    current = DOC.read_text() if DOC.exists() else ""
+    begin, end = compare_commits.BEGIN, compare_commits.END
+    if begin not in current or end not in current:
+        return []
+    kept = current.split(begin, 1)[1].split(end, 1)[0]
+    return [begin + kept + end, ""]
 
 
 def _matplotlib() -> bool:

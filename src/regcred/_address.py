@@ -109,22 +109,25 @@ def split_repository(reference: str) -> tuple[str, str]:
     return key, path.strip("/")
 
 
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
-_ALGORITHM_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:")
-_DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}")
+# Pattern strings, compiled by re's own cache on first use: only a reference with a tag or a
+# digest needs them, and compiling the three at import cost every `regcred get` and
+# get_credentials() process about 2 million instructions (benchmarks/compare_commits.py).
+_TAG = r"[\w][\w.-]{0,127}"
+_ALGORITHM = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
 
 
 def _strip_tag_and_digest(reference: str) -> str:
     """``reference`` without its ``@digest`` and ``:tag`` (both checked); errors name the whole input."""
     name, at, digest = reference.rpartition("@") if "@" in reference else (reference, "", "")
     if at:
-        if not _ALGORITHM_RE.match(digest):
+        if not re.match(_ALGORITHM, digest):
             # Not a digest at all: "user:password@host" pasted by mistake.  Never echo it.
             raise AddressError(
                 "invalid registry address: user information ('user@host') is not allowed in "
                 + _safe(reference)
             )
-        if not _DIGEST_RE.fullmatch(digest) or (
+        if not re.fullmatch(_DIGEST, digest) or (
             digest.startswith("sha256:") and len(digest) != len("sha256:") + 64
         ):
             shown = repr(reference) if "@" not in name else _safe(reference)
@@ -138,7 +141,7 @@ def _strip_tag_and_digest(reference: str) -> str:
         before = name[:colon]
         if last_slash < 0 and tag.isdigit():
             return name  # host:port, not image:tag
-        if not _TAG_RE.fullmatch(tag):
+        if not re.fullmatch(_TAG, tag):
             raise AddressError(f"invalid image reference {_safe(reference)}: bad tag")
         name = before
     return name

@@ -308,14 +308,13 @@ def open_connection(address: str, timeout: float) -> DBusConnection:
     from jeepney.io.common import MessageFilters
 
     deadline = time.monotonic() + timeout
-    shown = address.encode("unicode_escape").decode("ascii")  # one line, whatever the variable holds
     try:
         sock = prep_socket(get_bus(address), timeout=timeout)  # connect() and SASL, bounded
     except TimeoutError as exc:
-        raise _bus_timeout(shown, timeout) from exc
+        raise _bus_timeout(_shown(address), timeout) from exc
     except AuthenticationError as exc:
         raise StoreUnavailableError(
-            f"the D-Bus session bus at {shown} refused to authenticate regcred: {_NO_BUS_HINT}"
+            f"the D-Bus session bus at {_shown(address)} refused to authenticate regcred: {_NO_BUS_HINT}"
         ) from exc
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -337,11 +336,11 @@ def open_connection(address: str, timeout: float) -> DBusConnection:
         reply = conn.send_and_get_reply(message_bus.Hello(), timeout=max(deadline - time.monotonic(), 0.0))
     except TimeoutError as exc:
         sock.close()
-        raise _bus_timeout(shown, timeout) from exc
+        raise _bus_timeout(_shown(address), timeout) from exc
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)
-        raise StoreUnavailableError(f"lost the D-Bus connection to {shown} ({reason})") from exc
+        raise StoreUnavailableError(f"lost the D-Bus connection to {_shown(address)} ({reason})") from exc
     except BaseException:
         sock.close()
         raise
@@ -349,8 +348,16 @@ def open_connection(address: str, timeout: float) -> DBusConnection:
         (conn.unique_name,) = unwrap(reply)
     except (CredentialStoreError, ValueError) as exc:
         conn.close()
-        raise StoreUnavailableError(f"the D-Bus session bus at {shown} refused Hello(): {exc}") from exc
+        raise StoreUnavailableError(
+            f"the D-Bus session bus at {_shown(address)} refused Hello(): {exc}"
+        ) from exc
     return conn
+
+
+def _shown(address: str) -> str:
+    """The bus address on one line, whatever the variable holds (only errors need it: the
+    ``unicode_escape`` codec is a module of its own, not worth loading on every call)."""
+    return address.encode("unicode_escape").decode("ascii")
 
 
 def _bus_timeout(shown: str, timeout: float) -> BusTimeoutError:
