@@ -42,7 +42,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._address import DOCKER_HUB
-from regcred._net.http import Client, Request, Response, TransportError, origin, redact_url
+from regcred._net.http import Client, Request, Response, TransportError, drive, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
@@ -505,21 +505,20 @@ class _Race:
 def _drive(
     flow: Generator[Request, Response, LoginResult], client: Client, race: _Race | None = None
 ) -> LoginResult:
-    try:
-        request = next(flow)
-        if race is not None:
+    """:func:`~regcred._net.http.drive`, with ``race``'s answer handed over when the flow asks for it."""
+    if race is None:
+        return drive(flow, client)
+    pending: _Race | None = race
+    started = False
+
+    def send(request: Request) -> Response:
+        nonlocal pending, started
+        if not started:
+            started = True
             race.start()  # the flow is under way: its first request goes out now
-        while True:
-            try:
-                if race is not None and request == race.request:
-                    taken, race = race, None
-                    response = taken.take(client)
-                else:
-                    response = client.send(request)
-            except TransportError as exc:
-                request = flow.throw(exc)
-            else:
-                request = flow.send(response)
-    except StopIteration as stop:
-        result: LoginResult = stop.value
-        return result
+        if pending is not None and request == pending.request:
+            taken, pending = pending, None
+            return taken.take(client)
+        return client.send(request)
+
+    return drive(flow, client, send)

@@ -46,7 +46,7 @@ from regcred.errors import LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Generator, Mapping, Sequence
+    from collections.abc import Callable, Generator, Mapping, Sequence
     from typing import TypeVar
 
     T = TypeVar("T")
@@ -468,17 +468,22 @@ def _getresponse_by(conn: http.client.HTTPConnection, deadline: float) -> http.c
         timer.cancel()
 
 
-def drive(flow: Generator[Request, Response, T], client: Client) -> T:
+def drive(
+    flow: Generator[Request, Response, T],
+    client: Client,
+    send: Callable[[Request], Response] | None = None,
+) -> T:
     """Run a request generator with ``client``: each request it yields is sent, each answer sent back.
 
     A transport failure is thrown into the generator, which may retry or give up; its
-    return value is the result.
+    return value is the result.  ``send`` replaces ``client.send`` (login's race).
     """
+    send = send or client.send
     try:
         request = next(flow)
         while True:
             try:
-                response = client.send(request)
+                response = send(request)
             except TransportError as exc:
                 request = flow.throw(exc)
             else:
