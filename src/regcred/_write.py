@@ -322,11 +322,11 @@ def _save(
     finished routing, and this save follows it.
     """
     for _attempt in range(5):
-        choice = _choose(Router(_config.load(path)), key, store, log)
-        creds = None
+        router = Router(_config.load(path))
+        choice = _choose(router, key, store, log)
         if choice.helper:
             creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
-            Router(_config.load(path)).helper(choice.helper).store(creds)  # fails before config.json
+            router.helper(choice.helper).store(creds)  # fails before config.json
 
         def finish(c: _config.Config, choice: StoreChoice = choice) -> None:
             named = Router(c).helper_name(key)
@@ -370,7 +370,10 @@ def _save(
 
 
 def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None:
-    """Erase the copy just stored in ``helper``, unless config.json routes ``key`` there again."""
+    """Erase the copy just stored in ``helper``, which config.json no longer routes ``key`` to.
+
+    The save then starts over and stores the credential where config.json sends it now.
+    """
     from regcred.stores._router import helper_store
 
     try:
