@@ -80,11 +80,15 @@ _ZSH = r"""
 zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z "PROMPT=''; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
-zpty -w z 'compadd() { local -a _got; builtin compadd -O _got "$@"; print -rn -- "<<${(j:|:)_got}>>" >/dev/tty; builtin compadd "$@" }'
+zpty -w z 'compadd() { local -a _got; builtin compadd -O _got "$@"; \
+  print -rn -- "<<${(j:|:)_got}>>" >/dev/tty; builtin compadd "$@" }'
 zpty -w z "zstyle ':completion:*' list-prompt ''"
 zpty -n -w z "$2"$'\t'
 out=''
-for i in {1..100}; do if zpty -r -t z line; then out+="$line"; else sleep 0.1; fi; [[ $out == *'>>'* && $i -gt 30 ]] && break; done
+for i in {1..100}; do
+  if zpty -r -t z line; then out+="$line"; else sleep 0.1; fi
+  [[ $out == *'>>'* && $i -gt 30 ]] && break
+done
 print -r -- "$out"
 zpty -d z
 """
