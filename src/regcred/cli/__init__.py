@@ -123,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     """The whole command line, built from ``_COMMANDS`` (completion and man pages read it too)."""
     from regcred._version import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="DIR",
@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"regcred {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         command.add_arguments(sub.add_parser(command.name, parents=[common], help=command.help))
     return parser
