@@ -76,7 +76,6 @@ def test_usage_errors_exit_2(docker_config: Path, seeded: bytes, argv: list[str]
     [
         (["login", "127.0.0.1:9", "-u", "u", "--password-stdin"], "\n", "password is empty"),
         (["login", "127.0.0.1:9", "-u", "u", "-p", ""], "", "password is empty"),
-        (["logout", "nothing.example"], "", "not logged in to nothing.example"),
         (["migrate", "--to", "not-installed"], "", "not found on PATH"),
     ],
 )

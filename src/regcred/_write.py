@@ -107,11 +107,33 @@ def select_store(
     return Router(config).where_new(key, log=log)
 
 
-def stored_credentials(key: str, *, config_dir: str | os.PathLike[str] | None = None) -> Credentials | None:
-    """What docker's config (not podman's) holds for ``key``, through its store."""
+def stored_credentials(
+    key: str,
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
+) -> Credentials | None:
+    """What docker's config (not podman's) holds for ``key``, through its store.
+
+    ``auth_file`` reads that file instead (podman's ``--authfile``), through the same router.
+    """
     from regcred._lookup import get_credentials
 
+    if auth_file is not None:
+        from regcred._address import split_repository
+
+        host, repo = split_repository(key)
+        return Router.for_lookup(_config.load(_config_file(config_dir, auth_file))).get(host, repo)
     return get_credentials(key, config_dir=config_dir, podman=False)
+
+
+def _config_file(config_dir: str | os.PathLike[str] | None, auth_file: str | os.PathLike[str] | None) -> Path:
+    """config.json in ``config_dir``, or ``auth_file`` itself (podman's auth file, same shape)."""
+    if auth_file is not None:
+        from pathlib import Path
+
+        return Path(os.path.abspath(os.fspath(auth_file)))
+    return _config.config_path(config_dir)
 
 
 def login(
@@ -125,6 +147,7 @@ def login(
     insecure: bool = False,
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
 ) -> LoginResult:
     """Check ``username``/``secret`` against the registry, then store them where docker looks.
 
@@ -133,7 +156,9 @@ def login(
     config.json names, else the best native store that works here, else
     config.json); ``"file"`` or a helper name (``"regcred-pass"``) forces one,
     and config.json is routed to it.  ``verify=False`` skips the registry.
-    ``log`` receives one line per step, never a secret.
+    ``log`` receives one line per step, never a secret.  ``auth_file`` stores
+    into that file instead of ``config_dir``'s config.json (podman's
+    ``--authfile``: the same ``auths``/``credHelpers`` shape).
 
     Raises :class:`~regcred.errors.LoginError` when the registry refuses (every
     store is left untouched then), :class:`~regcred.errors.AddressError`,
@@ -145,7 +170,7 @@ def login(
         raise LoginError("username is empty")
     if not secret:
         raise LoginError("password is empty")
-    path = _config.config_path(config_dir)
+    path = _config_file(config_dir, auth_file)
     config = _config.load(path)  # a malformed config fails here, before any network
     router = Router(config)
     choice = _choose(router, key, store, log)
@@ -170,10 +195,11 @@ def check_login(
     insecure: bool = False,
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
     key = normalize(server)
-    path = _config.config_path(config_dir)
+    path = _config_file(config_dir, auth_file)
     choice = Router(_config.load(path)).where_new(key, log=log)
     result = _verify(key, username, secret, insecure, cert_dirs, path, log)
     return LoginResult(
@@ -214,17 +240,19 @@ def logout(
     all: bool = False,  # noqa: A002 - the public name the CLI flag mirrors (--all)
     config_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
 ) -> LogoutResult:
     """Erase every spelling of ``server`` (or everything) from config.json and its helpers.
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
-    ``server`` together with ``all`` is a :class:`UsageError`.
+    ``server`` together with ``all`` is a :class:`UsageError`.  ``auth_file``
+    as for :func:`login`.
     """
     all_registries = all
     if all_registries and server:
         raise UsageError("give a SERVER or --all, not both")
-    path = _config.config_path(config_dir)
+    path = _config_file(config_dir, auth_file)
     config = _config.load(path)
     router = Router(config)
     if all_registries:

@@ -24,13 +24,14 @@ import argparse
 import os
 import sys
 
-from regcred.cli import _exec, _login, _read, _tools
+from regcred.cli import _completion, _exec, _login, _read, _tools
 from regcred.cli._args import Command, CommonArgs
 from regcred.errors import RegcredError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -91,13 +92,38 @@ _COMMANDS = (
         _exec.ExecArgs,
         _exec.run_exec,
     ),
+    Command(
+        "completion",
+        "print a shell completion script (bash, zsh or fish)",
+        _completion.add_completion_arguments,
+        _completion.CompletionArgs,
+        _completion.run_completion,
+    ),
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus "did you mean" for a mistyped subcommand (difflib, loaded only then)."""
+
+    def error(self, message: str) -> NoReturn:
+        if "invalid choice" in message and message.startswith("argument COMMAND"):
+            import difflib
+            import re
+
+            typed = re.search(r"invalid choice: '([^']*)'", message)
+            names = [c.name for c in _COMMANDS]
+            close = difflib.get_close_matches(typed.group(1), names, n=1) if typed else []
+            if typed:
+                message = f"unknown command '{typed.group(1)}'"
+                message += f": did you mean '{close[0]}'?" if close else f" (commands: {', '.join(names)})"
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
+    """The whole command line, built from ``_COMMANDS`` (completion and man pages read it too)."""
     from regcred._version import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="DIR",
@@ -105,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         help="location of the docker config directory (default: $DOCKER_CONFIG or ~/.docker)",
     )
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="regcred",
         description="Log in to container registries and keep the credentials safe (Docker-compatible).",
         parents=[common],
@@ -118,7 +144,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parsed = _parser().parse_args(argv)
+    parser = _parser()
+    parsed, extra = parser.parse_known_args(argv)
+    if extra:  # the subcommand's own usage, not the top level's
+        _subparser(parser, parsed.command).error(f"unrecognized arguments: {' '.join(extra)}")
     [command] = [c for c in _COMMANDS if c.name == parsed.command]
     # --config and --debug may come before or after the command (SUPPRESS keeps
     # the subparser from overwriting the first with its default).
@@ -137,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + getattr(exc, "signum", 2)
     except BrokenPipeError:
         return 1
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    found: argparse.ArgumentParser = sub.choices[name]
+    return found
 
 
 def _settle_interrupted_migrate(args: CommonArgs) -> None:

@@ -35,6 +35,9 @@ class LoginArgs(CommonArgs):
     cert_dir: list[str]
     insecure: bool
     verbose: bool
+    json: bool
+    authfile: str | None
+    get_login: bool
 
 
 def add_login_arguments(login: argparse.ArgumentParser) -> None:
@@ -60,12 +63,65 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
         help="allow plain HTTP and unverified TLS for this registry",
     )
     login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
+    _add_podman_arguments(login)
+    login.add_argument(
+        "--tls-verify=false",
+        dest="insecure",
+        action="store_true",
+        help="podman's spelling of --insecure",
+    )
+    login.add_argument(
+        "--tls-verify",
+        "--tls-verify=true",
+        dest="insecure",
+        action="store_false",
+        help="verify TLS (the default; podman's spelling)",
+    )
+    login.add_argument(
+        "--get-login",
+        action="store_true",
+        help="print the username stored for SERVER and exit (1 if none); contacts no registry",
+    )
+    login.add_argument(
+        "--json",
+        action="store_true",
+        help='print the result as JSON {"key","username","store","verified",…} (never a secret)',
+    )
+
+
+def _add_podman_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--authfile",
+        metavar="FILE",
+        help="use this auth file (podman's auth.json, same shape) instead of docker's config.json "
+        "(default: $REGISTRY_AUTH_FILE if set)",
+    )
+
+
+def _auth_file(args: LoginArgs | LogoutArgs) -> str | None:
+    """``--authfile``, else ``$REGISTRY_AUTH_FILE`` as podman reads it (said on stderr: docker ignores it)."""
+    if args.authfile is not None:
+        if not args.authfile:
+            raise UsageError("--authfile needs a file name")
+        return args.authfile
+    import os
+
+    from_env = os.environ.get("REGISTRY_AUTH_FILE")
+    if from_env:
+        print(
+            f"regcred: using REGISTRY_AUTH_FILE={from_env} (podman's auth file; docker does not read it)",
+            file=sys.stderr,
+        )
+        return from_env
+    return None
 
 
 class LogoutArgs(CommonArgs):
     server: str | None
     all: bool
     verbose: bool
+    json: bool
+    authfile: str | None
 
 
 def add_logout_arguments(logout: argparse.ArgumentParser) -> None:
@@ -76,6 +132,12 @@ def add_logout_arguments(logout: argparse.ArgumentParser) -> None:
     logout.add_argument("server", metavar="SERVER", nargs="?", help="registry")
     logout.add_argument("-a", "--all", action="store_true", help="log out of every registry")
     logout.add_argument("-v", "--verbose", action="store_true", help="explain every step")
+    _add_podman_arguments(logout)
+    logout.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"keys": [...], "removed": {store: [keys]}} (empty when nothing was stored)',
+    )
 
 
 def _log(args: LoginArgs | LogoutArgs) -> Any:
@@ -105,19 +167,24 @@ def run_login(args: LoginArgs) -> int:
     from regcred import _write as _api
     from regcred._address import normalize
 
+    auth_file = _auth_file(args)
+    if args.get_login:
+        return _get_login(args, auth_file)
     _warn_env_auth_config()
 
     username, password = _flag_credentials(args)
     log = _log(args)
     key = normalize(args.server)
-    common = {
+    common: dict[str, Any] = {
         "config_dir": args.config,
         "insecure": args.insecure,
         "cert_dirs": args.cert_dir,
         "log": log,
     }
+    if auth_file is not None:
+        common["auth_file"] = auth_file
     if username is None and password is None:
-        stored = _api.stored_credentials(key, config_dir=args.config)
+        stored = _api.stored_credentials(key, config_dir=args.config, auth_file=auth_file)
         if stored is not None and stored.username and stored.secret:
             shown = "" if stored.is_identity_token else f" [Username: {stored.username}]"
             print(f"Authenticating with existing credentials...{shown}", file=sys.stderr)
@@ -126,21 +193,38 @@ def run_login(args: LoginArgs) -> int:
             except LoginError as exc:
                 print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
-                return _succeeded(outcome)
+                return _succeeded(outcome, args, reused=True)
         default_user = stored.username if stored is not None and not stored.is_identity_token else None
         username, password = _prompt(key, default_user)
     elif username is None or password is None:
         username, password = _prompt(key, username, ask_username=username is None)
     outcome = _api.login(key, username=username, secret=password, **common)
     if outcome.plaintext:
+        import os
+
         from regcred import _config
 
-        path = _config.config_path(args.config)
+        path = _config.config_path(args.config) if auth_file is None else os.path.abspath(auth_file)
         print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
         _warn_if_readable(path)
     elif log:
         log(f"stored in {outcome.store}")
-    return _succeeded(outcome)
+    return _succeeded(outcome, args)
+
+
+def _get_login(args: LoginArgs, auth_file: str | None) -> int:
+    """podman's ``login --get-login``: the username login would reuse for SERVER; no network."""
+    from regcred import _write as _api
+    from regcred._address import normalize
+    from regcred._text import printable
+
+    key = normalize(args.server)
+    stored = _api.stored_credentials(key, config_dir=args.config, auth_file=auth_file)
+    if stored is None or not stored.username:
+        print(f"regcred: not logged in to {printable(key)}", file=sys.stderr)
+        return 1
+    print(printable(stored.username))
+    return 0
 
 
 def _warn_if_readable(path: Any) -> None:
@@ -167,16 +251,28 @@ def _warn_if_readable(path: Any) -> None:
         )
 
 
-def _succeeded(outcome: Any) -> int:
+def _succeeded(outcome: Any, args: LoginArgs, *, reused: bool = False) -> int:
     if not outcome.verified:
         print(
             f"WARNING! {outcome.endpoint} did not ask for credentials, so they could not be "
             "verified. They were stored anyway.",
             file=sys.stderr,
         )
-        print("Login Succeeded (credentials not verified)")
+    if args.json:
+        from regcred._gojson import dumps_compact
+
+        doc = {
+            "key": outcome.key,
+            "username": outcome.username,
+            "store": outcome.store,
+            "verified": outcome.verified,
+            "plaintext": outcome.plaintext,
+            "identity_token": outcome.used_identity_token,
+            "reused": reused,  # True: the stored credentials were checked, nothing was written
+        }
+        sys.stdout.write(dumps_compact(doc))
         return 0
-    print("Login Succeeded")
+    print("Login Succeeded" if outcome.verified else "Login Succeeded (credentials not verified)")
     return 0
 
 
@@ -250,13 +346,30 @@ def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) ->
 def run_logout(args: LogoutArgs) -> int:
     from regcred import _write as _api
     from regcred._address import normalize
+    from regcred.errors import CredentialsNotFoundError
 
+    auth_file = _auth_file(args)
     _warn_env_auth_config()
-    outcome = _api.logout(args.server, all=args.all, config_dir=args.config, log=_log(args))
+    try:
+        outcome = _api.logout(
+            args.server, all=args.all, config_dir=args.config, log=_log(args), auth_file=auth_file
+        )
+    except CredentialsNotFoundError as exc:
+        # docker exits 0 here, so `set -e` clean-up scripts keep going: say so, on stderr only.
+        from regcred._text import printable
+
+        print(f"regcred: {printable(str(exc))}: nothing was stored, nothing removed", file=sys.stderr)
+        outcome = _api.LogoutResult()
+    keys = sorted({k for ks in outcome.removed.values() for k in ks})
+    if args.json:
+        from regcred._gojson import dumps_compact
+
+        sys.stdout.write(dumps_compact({"keys": keys, "removed": outcome.removed}))
+        return 0
     if args.all:
-        keys = sorted({k for ks in outcome.removed.values() for k in ks})
         for key in keys:
             print(f"Removing login credentials for {key}")
         return 0
-    print(f"Removing login credentials for {normalize(args.server)}")
+    if outcome.removed:
+        print(f"Removing login credentials for {normalize(args.server)}")
     return 0

@@ -52,6 +52,7 @@ def run_get(args: GetArgs) -> int:
 class ListArgs(CommonArgs):
     json: bool
     sources: bool
+    keys: bool
 
 
 def add_list_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +69,9 @@ def add_list_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help='with --json: print [{"key","username","source"}…] for docker\'s and podman\'s stores',
     )
+    parser.add_argument(
+        "--keys", action="store_true", help="print only the keys, one per line (shell completion uses it)"
+    )
 
 
 def run_list(args: ListArgs) -> int:
@@ -80,6 +84,11 @@ def run_list(args: ListArgs) -> int:
     from regcred._lookup import list_sources
 
     rows = list_sources(config_dir=args.config)
+    if args.keys:  # the same rows as the table, keys only (completion reads them)
+        from regcred._text import printable
+
+        sys.stdout.write("".join(f"{printable(key)}\n" for key in sorted({key for key, _, _ in rows})))
+        return 0
     if args.json:
         from regcred._gojson import dumps_compact
 

@@ -1,0 +1,71 @@
+"""``docker-regcred`` as a docker CLI plugin, refereed by the real Docker CLI 28 (no daemon needed)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import VENV_BIN, require_program
+
+
+@pytest.fixture
+def plugin_config(tmp_path: Path) -> Path:
+    """A DOCKER_CONFIG with one plaintext login and cli-plugins/docker-regcred linked to the venv's script."""
+    config_dir = tmp_path / "docker"
+    (config_dir / "cli-plugins").mkdir(parents=True)
+    (config_dir / "cli-plugins" / "docker-regcred").symlink_to(VENV_BIN / "docker-regcred")
+    auth = base64.b64encode(b"alice:pw-CANARY-plugin").decode()
+    (config_dir / "config.json").write_text(json.dumps({"auths": {"reg.example": {"auth": auth}}}))
+    return config_dir
+
+
+def _docker(config_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    docker = require_program("docker", "docker-ce-cli")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env["DOCKER_CONFIG"] = str(config_dir)
+    return subprocess.run([docker, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_metadata_is_what_docker_expects() -> None:
+    """The plugin answers docker-cli-plugin-metadata with schema 0.1.0 JSON."""
+    done = subprocess.run(
+        [str(VENV_BIN / "docker-regcred"), "docker-cli-plugin-metadata"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    meta = json.loads(done.stdout)
+    assert meta["SchemaVersion"] == "0.1.0"
+    assert meta["Vendor"] == "regcred"
+    assert meta["Version"]
+    assert meta["ShortDescription"]
+
+
+def test_docker_lists_and_runs_the_plugin(plugin_config: Path) -> None:
+    """The real docker shows `regcred` among its commands and runs `docker regcred list/--help/doctor`."""
+    top = _docker(plugin_config, "--help")
+    assert top.returncode == 0, top.stderr
+    assert any(line.split()[:1] == ["regcred*"] for line in top.stdout.splitlines()), top.stdout
+    listed = _docker(plugin_config, "regcred", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "reg.example" in listed.stdout
+    assert "alice" in listed.stdout
+    assert "CANARY" not in listed.stdout + listed.stderr
+    helped = _docker(plugin_config, "regcred", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "usage: regcred" in helped.stdout
+    doctor = _docker(plugin_config, "regcred", "doctor", "--json")
+    assert doctor.returncode in (0, 1), doctor.stderr  # 1: doctor found the plaintext entry to fix
+    json.loads(doctor.stdout)
+    assert "CANARY" not in doctor.stdout + doctor.stderr
+
+
+def test_docker_plugin_errors_are_regcreds(plugin_config: Path) -> None:
+    """A typo through docker gets regcred's suggestion and exit 2."""
+    done = _docker(plugin_config, "regcred", "logn")
+    assert done.returncode == 2
+    assert "did you mean 'login'?" in done.stderr
