@@ -431,6 +431,15 @@ def test_arguments_are_refused_and_version_works() -> None:
     assert done.stdout.startswith(b"regcred-kubelet-credential-provider (regcred) v")
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_the_usage_and_exits_0(flag: str) -> None:
+    """--help answers on stdout with exit 0 (it exited 1 with "takes no arguments"), reading no stdin."""
+    done = spawn(b"", None, flag)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.startswith(b"Usage: regcred-kubelet-credential-provider [--version | --help]\n")
+    assert b"CredentialProviderRequest" in done.stdout
+
+
 # -- through the installed script, with real stores -------------------------------------------
 
 

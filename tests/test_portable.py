@@ -633,10 +633,10 @@ def test_portable_workflow_has_its_jobs_and_steps() -> None:
     assert set(jobs) == {"portable", "cross"}
     for job in jobs.values():
         assert set(job["strategy"]["matrix"]["os"]) == {"macos-latest", "windows-latest"}
-        uses = [s["uses"] for s in job["steps"] if "uses" in s]
-        assert "actions/checkout@v4" in uses
-        assert "actions/setup-python@v5" in uses
-        python = next(s for s in job["steps"] if s.get("uses") == "actions/setup-python@v5")
+        uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
+        assert "actions/checkout" in uses
+        assert "actions/setup-python" in uses
+        python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
         wanted = str(python["with"]["python-version"])
         versions = job["strategy"]["matrix"]["python"] if wanted == "${{ matrix.python }}" else [wanted]
         assert all(tuple(map(int, str(v).split("."))) >= (3, 11) for v in versions), versions

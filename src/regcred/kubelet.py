@@ -82,6 +82,15 @@ PROGRAM = "regcred-kubelet-credential-provider"
 EXPIRY_MARGIN = 60
 _MAX_REQUEST = 1024 * 1024
 _HUB_MATCH_KEY = "index.docker.io"
+_USAGE = f"""\
+Usage: {PROGRAM} [--version | --help]
+
+The kubelet's exec credential-provider plugin: reads one CredentialProviderRequest
+({", ".join(sorted(API_VERSIONS))}) on stdin and writes the
+CredentialProviderResponse on stdout, with the credentials regcred finds for the
+image (config.json and its helpers, podman's auth files; DOCKER_CONFIG as for docker).
+No credentials: an empty "auth" and exit 0. Errors: exit 1 and one line on stderr.
+"""
 
 
 class _BadRequestError(RegcredError):
@@ -95,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         from regcred._version import __version__
 
         print(f"{PROGRAM} (regcred) v{__version__}")
+        return 0
+    if args in (["--help"], ["-h"]):
+        print(_USAGE, end="")
         return 0
     if args:
         return _fail(sys.stderr, "takes no arguments (the kubelet writes the request on stdin)")
