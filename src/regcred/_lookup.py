@@ -80,8 +80,13 @@ def get_credentials(
     :class:`~regcred.errors.AddressError` for a bad address and
     :class:`~regcred.errors.CredentialStoreError` when a helper fails.
     """
+    return credentials_in(_config.config_path(config_dir), server, podman=podman)
+
+
+def credentials_in(path: Path, server: str | None, *, podman: bool | None = None) -> Credentials | None:
+    """:func:`get_credentials` with one config file: docker's config.json, or an auth file of its shape."""
     key, repo = split_repository(server) if server else (DOCKER_HUB, "")
-    router = Router.for_lookup(_config.load_cached(_config.config_path(config_dir)))
+    router = Router.for_lookup(_config.load_cached(path))
     found = router.get(key, repo)
     if found is None and _podman_enabled(podman):
         found = from_podman_files(key, repo)

@@ -117,17 +117,12 @@ def stored_credentials(
 
     ``auth_file`` reads that file instead (podman's ``--authfile``), through the same router.
     """
-    from regcred._lookup import get_credentials
+    from regcred._lookup import credentials_in
 
-    if auth_file is not None:
-        from regcred._address import split_repository
-
-        host, repo = split_repository(key)
-        return Router.for_lookup(_config.load(_config_file(config_dir, auth_file))).get(host, repo)
-    return get_credentials(key, config_dir=config_dir, podman=False)
+    return credentials_in(config_file(config_dir, auth_file), key, podman=False)
 
 
-def _config_file(config_dir: str | os.PathLike[str] | None, auth_file: str | os.PathLike[str] | None) -> Path:
+def config_file(config_dir: str | os.PathLike[str] | None, auth_file: str | os.PathLike[str] | None) -> Path:
     """config.json in ``config_dir``, or ``auth_file`` itself (podman's auth file, same shape)."""
     if auth_file is not None:
         from pathlib import Path
@@ -170,7 +165,7 @@ def login(
         raise LoginError("username is empty")
     if not secret:
         raise LoginError("password is empty")
-    path = _config_file(config_dir, auth_file)
+    path = config_file(config_dir, auth_file)
     config = _config.load(path)  # a malformed config fails here, before any network
     router = Router(config)
     choice = _choose(router, key, store, log)
@@ -199,7 +194,7 @@ def check_login(
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
     key = normalize(server)
-    path = _config_file(config_dir, auth_file)
+    path = config_file(config_dir, auth_file)
     choice = Router(_config.load(path)).where_new(key, log=log)
     result = _verify(key, username, secret, insecure, cert_dirs, path, log)
     return LoginResult(
@@ -252,7 +247,7 @@ def logout(
     all_registries = all
     if all_registries and server:
         raise UsageError("give a SERVER or --all, not both")
-    path = _config_file(config_dir, auth_file)
+    path = config_file(config_dir, auth_file)
     config = _config.load(path)
     router = Router(config)
     if all_registries:

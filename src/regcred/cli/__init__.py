@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     parsed, extra = parser.parse_known_args(argv)
     if extra:  # the subcommand's own usage, not the top level's
-        _subparser(parser, parsed.command).error(f"unrecognized arguments: {' '.join(extra)}")
+        _subparsers(parser)[parsed.command].error(f"unrecognized arguments: {' '.join(extra)}")
     [command] = [c for c in _COMMANDS if c.name == parsed.command]
     # --config and --debug may come before or after the command (SUPPRESS keeps
     # the subparser from overwriting the first with its default).
@@ -168,10 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
-    found: argparse.ArgumentParser = sub.choices[name]
-    return found
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's own parser, by name (for its usage on its errors, and for completion)."""
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps them nowhere public
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return dict(action.choices)
+    return {}
 
 
 def _settle_interrupted_migrate(args: CommonArgs) -> None:

@@ -64,7 +64,7 @@ def run_completion(args: CompletionArgs) -> int:
         from regcred.errors import RegcredError
 
         raise RegcredError("shell completion needs the shtab package: pip install shtab") from None
-    from regcred.cli import _parser
+    from regcred.cli import _parser, _subparsers
 
     parser = _parser()
     kinds = {KEYS: shtab.cmd(KEYS_COMMAND), DIRECTORY: shtab.DIRECTORY, FILE: shtab.FILE}
@@ -75,12 +75,3 @@ def run_completion(args: CompletionArgs) -> int:
                 action.complete = kinds[kind]  # type: ignore[attr-defined]
     sys.stdout.write(shtab.complete(parser, shell=args.shell))
     return 0
-
-
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    import argparse
-
-    for action in parser._actions:  # noqa: SLF001
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
-            return dict(action.choices)
-    return {}

@@ -175,14 +175,13 @@ def run_login(args: LoginArgs) -> int:
     username, password = _flag_credentials(args)
     log = _log(args)
     key = normalize(args.server)
-    common: dict[str, Any] = {
+    common = {
         "config_dir": args.config,
         "insecure": args.insecure,
         "cert_dirs": args.cert_dir,
         "log": log,
+        "auth_file": auth_file,
     }
-    if auth_file is not None:
-        common["auth_file"] = auth_file
     if username is None and password is None:
         stored = _api.stored_credentials(key, config_dir=args.config, auth_file=auth_file)
         if stored is not None and stored.username and stored.secret:
@@ -200,11 +199,7 @@ def run_login(args: LoginArgs) -> int:
         username, password = _prompt(key, username, ask_username=username is None)
     outcome = _api.login(key, username=username, secret=password, **common)
     if outcome.plaintext:
-        import os
-
-        from regcred import _config
-
-        path = _config.config_path(args.config) if auth_file is None else os.path.abspath(auth_file)
+        path = _api.config_file(args.config, auth_file)
         print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
         _warn_if_readable(path)
     elif log:
