@@ -9,6 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "regcred"
 UPPER = (
+    "regcred.helpers",
     "regcred._tools",
     "regcred.cli",
     "regcred._write",
@@ -25,14 +26,33 @@ LOWER = [
 
 
 def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function, relative ones resolved."""
+    return _imports_of(path.read_text(), ["regcred", *path.relative_to(SRC).parent.parts])
+
+
+def _imports_of(source: str, package: list[str]) -> set[str]:
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
     return names
+
+
+def test_the_walk_sees_imports_inside_functions_and_relative_ones() -> None:
+    """An upward import hidden in a function, or spelt relatively, is still seen."""
+    source = "def f():\n    from ..helpers import _protocol\n    from . import _gpg\n    import regcred.cli\n"
+    names = _imports_of(source, ["regcred", "stores"])
+    assert {"regcred.helpers._protocol", "regcred.stores._gpg", "regcred.cli"} <= names
+    assert sorted(n for n in names if n.startswith(UPPER)) == [
+        "regcred.cli",
+        "regcred.helpers",
+        "regcred.helpers._protocol",
+    ]
 
 
 @pytest.mark.parametrize("path", LOWER, ids=lambda p: str(p.relative_to(SRC)))
