@@ -136,6 +136,8 @@ def _strip_tag_and_digest(reference: str) -> str:
             )
     last_slash = name.rfind("/")
     colon = name.rfind(":")
+    if last_slash < 0 and (name.startswith("[") or _bracket_ipv6(name) is not None):
+        return name  # an IPv6 literal ([::1], [fe80::1]:5000, fe80::abcd): its colons are no tag
     if colon > last_slash:
         tag = name[colon + 1 :]
         before = name[:colon]
