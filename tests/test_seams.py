@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 import regcred
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, require_program
+from tests.fixtures.differential import (
+    INVALID,
+    Referee,
+    containers_env,
+    docker_authenticates,
+    skopeo_authenticates,
+)
 
 REGCRED = str(VENV_BIN / "regcred")
 SECRET = "seam-secret-\u00fc"
@@ -176,3 +183,206 @@ def test_an_invalid_docker_auth_config_is_named_as_the_variable(docker_config: P
     assert code == 1
     broken = [p["message"] for p in report["problems"] if p["severity"] == "broken"]
     assert any("the DOCKER_AUTH_CONFIG environment variable is not valid" in m for m in broken)
+
+
+# -- defect 4 and issue 18's per-repository logins: logout removes what list shows ----------
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "config.json").write_bytes((src / "config.json").read_bytes())
+    return dst
+
+
+def _auth_keys(config_dir: Path) -> set[str]:
+    return set(json.loads((config_dir / "config.json").read_text()).get("auths", {}))
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    docker = require_program("docker", "docker-ce-cli")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    return subprocess.run(
+        [docker, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _podman(root: Path, authfile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    podman = require_program("podman", "podman")
+    return subprocess.run(
+        [podman, "--events-backend", "none", *args],
+        capture_output=True,
+        text=True,
+        env=containers_env(root, authfile),
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_logout_of_a_repository_removes_its_key_as_docker_logout_does(tmp_path: Path) -> None:
+    """Defect 4: ``logout HOST/ns/repo`` left the namespaced key that list shows and get returns."""
+    host = "reg.example:5000"
+    seeded = tmp_path / "seed"
+    _write(seeded / "config.json", {"auths": {f"{host}/diff/img": _auth("alice", SECRET)}})
+    theirs, ours = _copy(seeded, tmp_path / "docker"), _copy(seeded, tmp_path / "regcred")
+    assert _docker("--config", str(theirs), "logout", f"{host}/diff/img").returncode == 0
+    assert _auth_keys(theirs) == set()  # the referee: docker removes the namespaced key
+    assert json.loads(run("--config", str(ours), "list", "--json").stdout) == {f"{host}/diff/img": "alice"}
+    done = run("--config", str(ours), "logout", f"{host}/diff/img")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Removing login credentials for {host}/diff/img\n"
+    assert _auth_keys(ours) == set()
+    assert regcred.get_credentials(f"{host}/diff/img", config_dir=ours) is None
+
+
+def test_logout_of_a_repository_keeps_the_host_and_other_namespaces_as_podman_does(tmp_path: Path) -> None:
+    """What we chose: ``logout HOST/ns/repo`` removes that repository's key only (podman's rule).
+
+    docker also removes the host's key (``ConvertToHostname``): a login to one
+    repository would then log out of the whole registry.  podman, whose
+    per-repository logins regcred follows, keeps it; the differential row
+    logout-path-key-beside-host shows docker's side.
+    """
+    host = "reg.example:5000"
+    seeded = tmp_path / "seed"
+    auths = {key: _auth("alice", SECRET) for key in (host, f"{host}/diff/img", f"{host}/other")}
+    _write(seeded / "config.json", {"auths": auths})
+    podmans = _copy(seeded, tmp_path / "podman")
+    done = _podman(
+        tmp_path / "containers",
+        podmans / "config.json",
+        "logout",
+        "--authfile",
+        str(podmans / "config.json"),
+        f"{host}/diff/img",
+    )
+    assert done.returncode == 0, done.stderr
+    ours = _copy(seeded, tmp_path / "regcred")
+    assert run("--config", str(ours), "logout", f"{host}/diff/img").returncode == 0
+    assert _auth_keys(ours) == _auth_keys(podmans) == {host, f"{host}/other"}
+
+
+def test_logout_all_names_the_podman_credentials_that_keep_working(
+    docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 4: ``logout --all`` said nothing of podman's credentials; ``logout R`` did."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    podman_file = tmp_path / "xdg" / "containers" / "auth.json"
+    _write(podman_file, {"auths": {"podman.example": _auth("pat", SECRET)}})
+    _write(docker_config, {"auths": {"docker.example": _auth("dan", SECRET)}})
+    done = run("logout", "--all")
+    assert done.returncode == 0
+    assert done.stdout == "Removing login credentials for docker.example\n"
+    assert "podman.example" in done.stderr
+    assert "podman logout --all" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert SECRET not in done.stderr
+    assert json.loads(run("get", "podman.example").stdout)["Username"] == "pat"  # still works: said so
+    again = run("logout", "--all")  # nothing left on docker's side: the same sentence
+    assert again.returncode == 0
+    assert "podman.example" in again.stderr
+    assert "podman logout --all" in again.stderr
+    single = run("logout", "podman.example")  # as logout R has always said it
+    assert "podman logout" in single.stderr
+
+
+# -- issue 18: per-repository logins -------------------------------------------------------
+
+
+def _login(config_dir: Path, server: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REGCRED, "--config", str(config_dir), "login", "-u", user, "--password-stdin", server],
+        input=password,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, tmp_path: Path) -> None:
+    """``regcred login HOST/diff/img`` stores that key; docker, skopeo and podman read it; logout removes it."""
+    ours, config = tmp_path / "regcred", tmp_path / "regcred" / "config.json"
+    done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
+    assert done.returncode == 0, done.stderr
+    assert "Login Succeeded" in done.stdout
+    assert "stored unencrypted" in done.stderr  # in the file, where docker and podman read it: said
+    assert _auth_keys(ours) == {f"{referee.host}/diff/img"}
+    # podman, asked to do the same, writes the same key
+    podmans = tmp_path / "podman" / "auth.json"
+    root = tmp_path / "containers"
+    pod = subprocess.run(
+        [require_program("podman", "podman"), "--events-backend", "none", "login", "--tls-verify=false"]
+        + [
+            "--authfile",
+            str(podmans),
+            "-u",
+            referee.valid[0],
+            "--password-stdin",
+            f"{referee.host}/diff/img",
+        ],
+        input=referee.valid[1],
+        capture_output=True,
+        text=True,
+        env=containers_env(root, podmans),
+        timeout=60,
+        check=False,
+    )
+    assert pod.returncode == 0, pod.stderr
+    assert set(json.loads(podmans.read_text())["auths"]) == _auth_keys(ours)
+    # list shows it, get serves its repository and never another namespace
+    assert json.loads(run("--config", str(ours), "list", "--json").stdout) == {
+        f"{referee.host}/diff/img": "alice"
+    }
+    found = regcred.get_credentials(f"{referee.host}/diff/img", config_dir=ours)
+    assert found is not None
+    assert (found.username, found.secret) == referee.valid
+    assert regcred.get_credentials(f"{referee.host}/diff/ns/img", config_dir=ours) is None
+    assert regcred.get_credentials(referee.host, config_dir=ours) is None
+    # the referees, on regcred's file: docker and skopeo authenticate for the repository
+    assert docker_authenticates(referee, ours, "diff/img")
+    assert skopeo_authenticates(referee, config, "diff/img", root)
+    assert not skopeo_authenticates(
+        referee, config, "diff/ns/img", root
+    )  # containers/image: not that namespace
+    # logout of the same path removes it, and docker is then refused
+    out = run("--config", str(ours), "logout", f"{referee.host}/diff/img")
+    assert out.returncode == 0, out.stderr
+    assert _auth_keys(ours) == set()
+    assert not docker_authenticates(referee, ours, "diff/img")
+
+
+def test_login_to_a_repository_is_refused_when_a_helper_holds_the_host(
+    referee: Referee, tmp_path: Path
+) -> None:
+    """docker and podman ask a helper only for the host: a repository's login there would serve nobody."""
+    ours = tmp_path / "regcred"
+    _write(ours / "config.json", {"auths": {}, "credsStore": "regcred-pass"})
+    before = (ours / "config.json").read_bytes()
+    done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "per-repository" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert referee.valid[1] not in done.stderr
+    assert (ours / "config.json").read_bytes() == before  # nothing written
+
+
+def test_a_repository_login_beside_the_hosts_key_says_which_one_docker_uses(
+    referee: Referee, tmp_path: Path
+) -> None:
+    """docker (and regcred, docker's reading) use the exact host key first; the login says so."""
+    ours = tmp_path / "regcred"
+    _write(ours / "config.json", {"auths": {referee.host: _auth(*INVALID)}})
+    done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
+    assert done.returncode == 0, done.stderr
+    assert "docker and regcred use" in done.stderr
+    assert _auth_keys(ours) == {referee.host, f"{referee.host}/diff/img"}
+    assert not docker_authenticates(referee, ours, "diff/img")  # the warning is true

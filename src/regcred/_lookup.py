@@ -57,6 +57,7 @@ __all__ = [
     "list_sources",
     "podman_auth_files",
     "podman_credential_helpers",
+    "podman_sources",
     "registries_conf_files",
 ]
 
@@ -126,6 +127,11 @@ def list_sources(
     if _podman_enabled(podman):
         rows += _podman_rows()
     return rows
+
+
+def podman_sources() -> list[tuple[str, str, str]]:
+    """podman's rows of :func:`list_sources`, whatever ``REGCRED_PODMAN_AUTH`` says: what podman uses."""
+    return _podman_rows()
 
 
 def _podman_rows() -> list[tuple[str, str, str]]:
