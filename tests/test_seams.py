@@ -308,7 +308,7 @@ def _login(config_dir: Path, server: str, user: str, password: str) -> subproces
 
 
 def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, tmp_path: Path) -> None:
-    """``regcred login HOST/diff/img`` stores that key; docker, skopeo and podman read it; logout removes it."""
+    """``regcred login HOST/diff/img`` stores that key; docker, skopeo and podman read it; logout drops it."""
     ours, config = tmp_path / "regcred", tmp_path / "regcred" / "config.json"
     done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
     assert done.returncode == 0, done.stderr
@@ -318,16 +318,10 @@ def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, t
     # podman, asked to do the same, writes the same key
     podmans = tmp_path / "podman" / "auth.json"
     root = tmp_path / "containers"
+    podman = require_program("podman", "podman")
+    argv = [podman, "--events-backend", "none", "login", "--tls-verify=false", "--authfile", str(podmans)]
     pod = subprocess.run(
-        [require_program("podman", "podman"), "--events-backend", "none", "login", "--tls-verify=false"]
-        + [
-            "--authfile",
-            str(podmans),
-            "-u",
-            referee.valid[0],
-            "--password-stdin",
-            f"{referee.host}/diff/img",
-        ],
+        [*argv, "-u", referee.valid[0], "--password-stdin", f"{referee.host}/diff/img"],
         input=referee.valid[1],
         capture_output=True,
         text=True,
