@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from regcred import _config
+from regcred import _config, _settings
 from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, login_key, logout_aliases, registry_of, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._record import Record
@@ -168,6 +168,12 @@ def login(
     into that file instead of ``config_dir``'s config.json (podman's
     ``--authfile``: the same ``auths``/``credHelpers`` shape).
 
+    ``server`` with a repository path (``quay.io/org/app``) is a per-repository
+    login, as podman's: the key ``quay.io/org/app`` goes into the file's
+    ``auths`` (checked against the registry ``quay.io``), the one place docker
+    and podman read such a key; it is a :class:`~regcred.errors.CredentialStoreError`
+    when config.json sends the registry to a helper, which both ask only for the host.
+
     Raises :class:`~regcred.errors.LoginError` when the registry refuses (every
     store is left untouched then), :class:`~regcred.errors.AddressError`,
     :class:`~regcred.errors.ConfigError` or
@@ -256,7 +262,10 @@ def logout(
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
     ``server`` together with ``all`` is a :class:`UsageError`.  ``auth_file``
-    as for :func:`login`.
+    as for :func:`login`.  ``server`` with a repository path removes that
+    repository's key (every spelling of it) and keeps the registry's own, as
+    podman does (docker's logout also removes the registry's).  The result's
+    ``podman`` names what podman's auth files still hold for it.
     """
     all_registries = all
     if all_registries and server:
@@ -554,10 +563,10 @@ def _podman_hint(key: str | None) -> str:
             held = sorted({k for k, _, _ in podman_sources()})
             if not held:
                 return ""
+            users = "podman, skopeo and regcred" if _settings.podman_auth() else "podman and skopeo"
             return (
                 f"podman's side ({files or 'its credential helpers'}) still holds credentials for "
-                f"{', '.join(held)}, which podman, skopeo and regcred keep using; 'podman logout --all' "
-                "removes them"
+                f"{', '.join(held)}, which {users} keep using; 'podman logout --all' removes them"
             )
         if from_podman_files(*registry_of(key)) is None:
             return ""
