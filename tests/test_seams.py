@@ -380,3 +380,36 @@ def test_a_repository_login_beside_the_hosts_key_says_which_one_docker_uses(
     assert "docker and regcred use" in done.stderr
     assert _auth_keys(ours) == {referee.host, f"{referee.host}/diff/img"}
     assert not docker_authenticates(referee, ours, "diff/img")  # the warning is true
+
+
+@pytest.mark.parametrize(
+    ("server", "key"),
+    [
+        ("quay.io/org/app", "quay.io/org/app"),
+        ("https://quay.io/org/app/", "quay.io/org/app"),
+        ("localhost:5000//team//app", "localhost:5000/team/app"),
+        ("docker.io/library/alpine", "docker.io/library/alpine"),  # podman's spelling on the Hub
+        ("https://index.docker.io/v1/", "https://index.docker.io/v1/"),
+        ("reg.example/v2/", "reg.example"),  # an API path names the registry
+        ("[::1]/ns/app", "[::1]/ns/app"),
+    ],
+)
+def test_login_and_logout_keep_a_repositorys_path(server: str, key: str) -> None:
+    """The key a per-repository login stores, and a logout of the same path removes."""
+    from regcred._address import login_key
+
+    assert login_key(server) == key
+    assert login_key(key) == key  # a fixed point: logout of what list shows removes it
+
+
+def test_doctor_states_a_missing_podman_helper(
+    docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A credHelpers entry in podman's file whose helper is missing: listed, with its state."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    _write(tmp_path / "xdg" / "containers" / "auth.json", {"credHelpers": {"reg.example": "regcred-no-such"}})
+    _, _, report = _doctor()
+    assert ("reg.example", "helper regcred-no-such", "not-on-path") in {
+        (c["key"], c["store"], c["state"]) for c in report["credentials"]
+    }

@@ -388,10 +388,12 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
     _empty_cred_helpers(report, config)
     for key, helper in config.cred_helpers.items():
         if helper:
-            report.credentials.append(Location(key, "", f"helper {helper}", where))
             from regcred.stores.helper import find_helper
 
-            if find_helper(helper) is None:
+            missing = find_helper(helper) is None
+            state = "not-on-path" if missing else "ok"
+            report.credentials.append(Location(key, "", f"helper {helper}", where, state))
+            if missing:
                 report.add(
                     "broken",
                     f"{where} names docker-credential-{helper} for {key}, which is not on PATH",
