@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script: one request on stdin, one response on stdout."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-v"]):
-        from regcred._version import __version__
+        from regcred._version import __version__, runtime
 
-        print(f"{PROGRAM} (regcred) v{__version__}")
+        print(f"{PROGRAM} (regcred) v{__version__}\n{runtime()}")
         return 0
     if args in (["--help"], ["-h"]):
         print(_USAGE, end="")
