@@ -21,6 +21,7 @@ from regcred._lookup import podman_auth_files
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import (
+    ConfigError,
     CredentialsNotFoundError,
     CredentialStoreError,
     LoginError,
@@ -48,6 +49,7 @@ __all__ = [
     "logout",
     "select_store",
     "store_credentials",
+    "store_web_login",
     "stored_credentials",
 ]
 
@@ -91,13 +93,22 @@ class LoginResult(Record):
 
 
 class LogoutResult(Record):
-    """What :func:`logout` removed: store description -> keys."""
+    """What :func:`logout` removed: store description -> keys.
 
-    __slots__ = ("removed",)
+    ``revoked``: the web sign-in's refresh token was revoked at Docker Hub's
+    tenant; ``revoke_error``: why a refresh token the CLI stored was erased
+    but not revoked ("" when there was none, or it was revoked).
+    """
+
+    __slots__ = ("removed", "revoke_error", "revoked")
     removed: dict[str, list[str]]
+    revoked: bool
+    revoke_error: str
 
-    def __init__(self, removed: dict[str, list[str]] | None = None) -> None:
-        self._set(removed=removed if removed is not None else {})
+    def __init__(
+        self, removed: dict[str, list[str]] | None = None, *, revoked: bool = False, revoke_error: str = ""
+    ) -> None:
+        self._set(removed=removed if removed is not None else {}, revoked=revoked, revoke_error=revoke_error)
 
 
 def select_store(
@@ -202,6 +213,46 @@ def check_login(
     )
 
 
+def store_web_login(
+    username: str,
+    pat: str,
+    tokens: Sequence[tuple[str, str]],
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> LoginResult:
+    """Store what Docker Hub's web sign-in yields, where and as docker 28 stores it.
+
+    The Hub credential (``username`` and the minted ``pat``) goes where a
+    login to the Hub goes (the same choice and locked write as :func:`login`);
+    ``tokens`` (``[(key, token)]``: docker's ``…/access-token`` and
+    ``…/refresh-token`` entries) go into the same store, as docker puts them in
+    the Hub's store (``GetCredentialsStore(IndexServer)``), with ``username``.
+    Nothing is written before the whole sign-in succeeded.
+    """
+    path = config_file(config_dir, auth_file)
+    _config.load(path)  # a malformed config fails here, before anything is stored
+    result = _save(path, DOCKER_HUB, username, pat, "", None, False, "", log)  # noqa: FBT003
+    router = Router(_config.load(path))
+    helper = router.helper_name(DOCKER_HUB)  # where _save put the Hub credential: the tokens follow
+    if helper:
+        for key, token in tokens:
+            router.helper(helper).store(Credentials(key, username, token))
+
+    def put(c: _config.Config) -> None:
+        for key, token in tokens:
+            if helper:
+                c.set_marker(key)
+            else:
+                c.set_auth(key, username, token)
+
+    _config.update(path, put)
+    if log:
+        log(f"stored {', '.join(k for k, _ in tokens)} in {result.store}")
+    return result
+
+
 def store_credentials(
     server: str | None,
     username: str,
@@ -236,13 +287,17 @@ def logout(
     config_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
+    revoke: bool = False,
 ) -> LogoutResult:
     """Erase every spelling of ``server`` (or everything) from config.json and its helpers.
 
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
     ``server`` together with ``all`` is a :class:`UsageError`.  ``auth_file``
-    as for :func:`login`.
+    as for :func:`login`.  ``revoke`` (the CLI's logout): once Docker Hub's
+    entries are erased, revoke the web sign-in's refresh token at the tenant,
+    as docker does, if docker's format says the CLI stored it (``<token>..<client ID>``);
+    the only network a logout uses, and only then.
     """
     all_registries = all
     if all_registries and server:
@@ -268,6 +323,7 @@ def logout(
         what = "any registry" if all_registries else normalize(server)
         hint = "" if all_registries else _podman_hint(normalize(server))
         raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
+    refresh = _stored_refresh_token(router) if revoke and (all_registries or key == DOCKER_HUB) else ""
     removed: dict[str, list[str]] = {}
     for helper, erasure in plan.items():
         store = router.helper(helper)
@@ -291,7 +347,29 @@ def logout(
     gone = _config.update(path, drop) if file_keys or plan else []
     if gone:
         removed[str(path)] = gone
-    return LogoutResult(removed)
+    if not refresh:
+        return LogoutResult(removed)
+    from regcred._net import hub_oauth
+
+    try:
+        hub_oauth.revoke(refresh)  # after the erase, as docker: a failed revoke can be retried
+    except (LoginError, ConfigError) as exc:
+        return LogoutResult(removed, revoke_error=str(exc))
+    if log:
+        log("revoked the web sign-in's refresh token at the tenant")
+    return LogoutResult(removed, revoked=True)
+
+
+def _stored_refresh_token(router: Router) -> str:
+    """The web sign-in's refresh token, read as docker reads it (the Hub's store), if the CLI stored it."""
+    from regcred._net.hub_oauth import REFRESH_TOKEN_KEY, cli_refresh_token
+
+    store = router.store_for(DOCKER_HUB)
+    try:
+        found = store.get(REFRESH_TOKEN_KEY)
+    except CredentialStoreError:
+        return ""
+    return found.secret if cli_refresh_token(found.secret) else ""
 
 
 # -- internals -----------------------------------------------------------------
