@@ -21,11 +21,15 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import VENV_BIN, missing
+from tests.conftest import VENV_BIN, installed_helper, missing
 from tests.fixtures.hub_fake import AUDIENCE, CLIENT_ID, HubFake
+
+if TYPE_CHECKING:
+    from tests.fixtures.passstore import PassEnv
 
 REGCRED = str(VENV_BIN / "regcred")
 HUB = "https://index.docker.io/v1/"
@@ -364,3 +368,95 @@ def test_docker_logout_erases_what_regcred_stored(hub_fake: HubFake, docker_conf
     )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(docker_config.read_text())["auths"]) == {"other.example"}
+
+
+def test_with_a_helper_the_tokens_go_to_the_hubs_store(
+    hub_fake: HubFake, docker_config: Path, pass_env: PassEnv
+) -> None:
+    """credsStore: all three secrets in the helper (real pass), `{}` markers in config.json, as docker.
+
+    docker then reads them through the same helper: its logout finds the refresh token there, in
+    its own form, and erases all three from pass.
+    """
+    helper = installed_helper("pass")
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"credsStore": "regcred-pass"}))
+    path = f"{VENV_BIN}:/usr/bin:/bin"
+    tty = Tty([REGCRED, "login"], _env(hub_fake, PATH=path))
+    try:
+        assert tty.wait() == 0, tty.output
+    finally:
+        tty.close()
+    config = json.loads(docker_config.read_text())
+    assert config["auths"] == {HUB: {}, ACCESS: {}, REFRESH: {}}
+    [refresh] = hub_fake.issued_refresh
+    env = _env(hub_fake, PATH=path)
+    got = subprocess.run(
+        [helper, "get"], input=REFRESH, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(got.stdout) == {
+        "ServerURL": REFRESH,
+        "Username": "hubuser",
+        "Secret": f"{refresh}..{CLIENT_ID}",
+    }
+    docker = shutil.which("docker")
+    if docker is None:
+        missing("docker", "install the docker CLI 28 (scripts/setup does)")
+    env["DOCKER_CONFIG"] = str(docker_config.parent)
+    done = subprocess.run(
+        [docker, "logout"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run(
+        [helper, "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(listed.stdout) == {}
+
+
+def test_regcred_logout_with_a_helper(hub_fake: HubFake, docker_config: Path, pass_env: PassEnv) -> None:
+    """regcred logout reads the refresh token from the Hub's helper, erases all three there, revokes."""
+    helper = installed_helper("pass")
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"credsStore": "regcred-pass"}))
+    env = _env(hub_fake, PATH=f"{VENV_BIN}:/usr/bin:/bin")
+    tty = Tty([REGCRED, "login"], env)
+    try:
+        assert tty.wait() == 0, tty.output
+    finally:
+        tty.close()
+    done = subprocess.run(
+        [REGCRED, "logout"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert hub_fake.revoked == hub_fake.issued_refresh
+    listed = subprocess.run(
+        [helper, "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(listed.stdout) == {}
+    assert json.loads(docker_config.read_text()).get("auths", {}) == {}
+
+
+def test_enter_opens_the_browser_on_a_desktop(hub_fake: HubFake, docker_config: Path, tmp_path: Path) -> None:
+    """With $DISPLAY, ENTER hands the complete verification URL to xdg-open.
+
+    xdg-open here is a FAKE (a shell script recording its argument): no desktop exists on CI.
+    """
+    _seed(docker_config)
+    bin_dir, opened = tmp_path / "fake-desktop", tmp_path / "opened"
+    bin_dir.mkdir()
+    opener = bin_dir / "xdg-open"
+    opener.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    opener.chmod(0o755)
+    hub_fake.script = ["authorization_pending"] * 3
+    tty = _login(hub_fake, DISPLAY=":99", PATH=f"{bin_dir}:/usr/bin:/bin")
+    try:
+        tty.expect("Waiting for authentication")
+        tty.send(b"\n")
+        assert tty.wait() == 0, tty.output
+    finally:
+        tty.close()
+    deadline = time.monotonic() + 10
+    while not opened.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert opened.read_text() == "https://login.docker.com/activate?user_code=WDJB-MJHT"
+    assert "No browser can be opened" not in tty.output
