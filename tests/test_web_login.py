@@ -460,3 +460,61 @@ def test_enter_opens_the_browser_on_a_desktop(hub_fake: HubFake, docker_config: 
         time.sleep(0.05)
     assert opened.read_text() == "https://login.docker.com/activate?user_code=WDJB-MJHT"
     assert "No browser can be opened" not in tty.output
+
+
+def test_logout_revokes_what_docker_stored(hub_fake: HubFake, docker_config: Path) -> None:
+    """Entries exactly as docker 28.2.2 writes them (file store): regcred's logout revokes the raw token."""
+    docker_config.parent.mkdir()
+    auths = {
+        HUB: {"auth": _b64("u:dckr_pat_from_docker")},
+        ACCESS: {"auth": _b64("u:eyJhbGciOiJSUzI1NiJ9.e30.sig")},
+        REFRESH: {"auth": _b64(f"u:v1.raw-refresh-from-docker..{CLIENT_ID}")},
+    }
+    docker_config.write_text(json.dumps({"auths": auths}))
+    done = subprocess.run(
+        [REGCRED, "logout", "--all"],
+        env=_env(hub_fake),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert hub_fake.revoked == ["v1.raw-refresh-from-docker"]
+    assert json.loads(docker_config.read_text())["auths"] == {}
+    assert "raw-refresh" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--web", "ghcr.io"), {}),
+        (("--web", "-u", "ann"), {}),
+    ],
+)
+def test_web_where_it_cannot_be_is_usage(
+    hub_fake: HubFake, docker_config: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """--web signs in to the Hub only, and takes no username: exit 2, one line."""
+    _seed(docker_config)
+    done = subprocess.run(
+        [REGCRED, "login", *args], env=_env(hub_fake, **env), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert hub_fake.requests == []
+
+
+@pytest.mark.parametrize("tenant", ["http://login.example.com", "ftp://127.0.0.1", "https://h/?q=1"])
+def test_a_tenant_that_is_not_https_is_refused(hub_fake: HubFake, docker_config: Path, tenant: str) -> None:
+    """Tokens go only over https (or http on loopback, the tests' fake): anything else is one line, exit 1."""
+    before = _seed(docker_config)
+    tty = _login(hub_fake, REGCRED_HUB_TENANT=tenant)
+    try:
+        assert tty.wait() == 1
+    finally:
+        tty.close()
+    assert "REGCRED_HUB_TENANT must be an https:// URL" in tty.output
+    assert "Traceback" not in tty.output
+    assert docker_config.read_bytes() == before
