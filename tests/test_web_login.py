@@ -518,3 +518,31 @@ def test_a_tenant_that_is_not_https_is_refused(hub_fake: HubFake, docker_config:
     assert "REGCRED_HUB_TENANT must be an https:// URL" in tty.output
     assert "Traceback" not in tty.output
     assert docker_config.read_bytes() == before
+
+
+def test_hub_helper_only_keeps_the_tokens_and_logout_erases_them(
+    hub_fake: HubFake, docker_config: Path, pass_env: PassEnv
+) -> None:
+    """credHelpers for the Hub key alone: the tokens go to that helper, as docker; logout finds them."""
+    helper = installed_helper("pass")
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"credHelpers": {HUB: "regcred-pass"}}))
+    env = _env(hub_fake, PATH=f"{VENV_BIN}:/usr/bin:/bin")
+    tty = Tty([REGCRED, "login"], env)
+    try:
+        assert tty.wait() == 0, tty.output
+    finally:
+        tty.close()
+    listed = subprocess.run(
+        [helper, "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert set(json.loads(listed.stdout)) == {HUB, ACCESS, REFRESH}
+    done = subprocess.run(
+        [REGCRED, "logout"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert hub_fake.revoked == hub_fake.issued_refresh
+    listed = subprocess.run(
+        [helper, "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(listed.stdout) == {}

@@ -314,6 +314,8 @@ def logout(
         if key == DOCKER_HUB:  # and docker's web-login tokens, wherever they are
             file_keys += [k for k in HUB_TOKEN_KEYS if k in config.auth_keys()]
         plan = _plan_aliases(router, key, file_keys)
+    if all_registries or key == DOCKER_HUB:
+        _hub_tokens_too(router, plan)
     if log:
         for helper, erasure in plan.items():
             log(f"erase from docker-credential-{helper}: {', '.join(erasure.must + erasure.maybe)}")
@@ -571,6 +573,23 @@ def _plan_all(router: Router) -> dict[str, _Erasure]:
             erasure.found = True
             plan[helper] = erasure
     return plan
+
+
+def _hub_tokens_too(router: Router, plan: dict[str, _Erasure]) -> None:
+    """The web sign-in's token entries, from the Hub's helper too (docker keeps them in the Hub's store).
+
+    With ``credHelpers`` naming a helper for the Hub key only, docker (and
+    :func:`store_web_login`) put the tokens in that helper, while config.json
+    routes their own keys elsewhere: erase them there as well, best effort.
+    """
+    hub_helper = router.helper_name(DOCKER_HUB)
+    if not hub_helper:
+        return
+    for token_key in HUB_TOKEN_KEYS:
+        if router.helper_name(token_key) != hub_helper:
+            erasure = plan.setdefault(hub_helper, _Erasure())
+            if token_key not in erasure.must and token_key not in erasure.maybe:
+                erasure.maybe.append(token_key)
 
 
 def _podman_hint(key: str) -> str:
