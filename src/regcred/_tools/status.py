@@ -219,7 +219,7 @@ def _check_all(
             row, creds = found[i]
             outcome = _check_one(row, creds, config_dir) if creds is not None else row
             with lock:
-                done[i] = outcome
+                done.setdefault(i, outcome)  # a check that timed out keeps its "unreachable"
 
     for _ in range(min(_WORKERS, len(todo))):
         threading.Thread(target=worker, daemon=True).start()  # a hung check cannot hold the exit
@@ -229,10 +229,13 @@ def _check_all(
             for i, at in started.items():
                 if i not in done and now - at > timeout:
                     done[i] = found[i][0].replace("unreachable", f"no answer within {timeout:g}s")
+                    if queue:  # its worker is stuck: another one takes the rest of the queue
+                        threading.Thread(target=worker, daemon=True).start()
             if len(done) == len(todo):
+                final = dict(done)
                 break
         time.sleep(0.01)
-    for i, row in done.items():
+    for i, row in final.items():
         results[i] = row
     return results
 
