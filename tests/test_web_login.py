@@ -168,13 +168,31 @@ def test_slow_down_adds_five_seconds(hub_fake: HubFake, docker_config: Path) -> 
     """RFC 8628 §3.5: after slow_down the interval grows by 5 s (docker would stop with an error)."""
     _seed(docker_config)
     hub_fake.script = ["slow_down"]
-    tty = _login(hub_fake)
+    tty = _login(hub_fake, "-v")
     try:
         assert tty.wait() == 0, tty.output
     finally:
         tty.close()
     first, second = hub_fake.polls()
     assert second["time"] - first["time"] >= 5.9
+    assert "regcred: " in tty.output  # -v explained the steps, without a secret
+    _assert_no_secret(hub_fake, tty.output)
+
+
+def test_a_tenant_echoing_the_device_code_is_scrubbed(hub_fake: HubFake, docker_config: Path) -> None:
+    """A hostile tenant's error_description carrying the device code: shown without it (item 3)."""
+    before = _seed(docker_config)
+    hub_fake.script = ["server_error"]
+    hub_fake.error_description = "bad device code {device_code}\x1b[2J"
+    tty = _login(hub_fake, "-v")
+    try:
+        assert tty.wait() == 1
+    finally:
+        tty.close()
+    assert "bad device code" in tty.output
+    assert "\x1b[2J" not in tty.output
+    _assert_no_secret(hub_fake, tty.output)
+    assert docker_config.read_bytes() == before
 
 
 @pytest.mark.parametrize(
