@@ -370,7 +370,7 @@ def test_logout_revokes_only_what_the_cli_stored(hub_fake: HubFake, docker_confi
 
 
 def test_docker_logout_erases_what_regcred_stored(hub_fake: HubFake, docker_config: Path) -> None:
-    """The real docker 28 reads regcred's entries as its own: its logout erases all three.
+    """The real docker 28 reads regcred's entries as its own: login reuses them, logout erases all three.
 
     docker erases the token entries only after its manager found a refresh token in its own
     `<token>..<client ID>` form, so their absence afterwards referees that form.  docker's revoke
@@ -381,6 +381,11 @@ def test_docker_logout_erases_what_regcred_stored(hub_fake: HubFake, docker_conf
         missing("docker", "install the docker CLI 28 (scripts/setup does)")
     _signed_in(hub_fake, docker_config)
     env = _env(hub_fake, DOCKER_CONFIG=str(docker_config.parent))
+    reuse = subprocess.run(
+        [docker, "login"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert "Authenticating with existing credentials... [Username: hubuser]" in reuse.stderr  # docker read it
     done = subprocess.run(
         [docker, "logout"], env=env, capture_output=True, text=True, check=False, timeout=120
     )
