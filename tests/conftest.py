@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.keyring",
     "tests.fixtures.passstore",
     "tests.fixtures.registry",
+    "tests.fixtures.hub_fake",
     "tests.fixtures.differential",  # imports registry: after it
 ]
 

@@ -109,6 +109,18 @@ SETTINGS: dict[str, Setting] = {
             doc="helpers print tracebacks of unexpected errors on stderr (`1`, `true`, `yes`, `on`)",
         ),
         Setting(
+            "REGCRED_HUB_TENANT",
+            STRING,
+            default="https://login.docker.com",
+            doc="Docker Hub's OAuth tenant (`login`'s web sign-in, `logout`'s revoke)",
+        ),
+        Setting(
+            "REGCRED_HUB_API",
+            STRING,
+            default="https://hub.docker.com",
+            doc="Docker Hub's API (where the web sign-in mints its personal access token)",
+        ),
+        Setting(
             "PASSWORD_STORE_DIR",
             PATH,
             default="~/.password-store",
@@ -246,6 +258,14 @@ def podman_auth() -> bool:
 
 def debug() -> bool:
     return flag("REGCRED_DEBUG")
+
+
+def hub_tenant() -> str:
+    return string("REGCRED_HUB_TENANT") or str(SETTINGS["REGCRED_HUB_TENANT"].default)
+
+
+def hub_api() -> str:
+    return string("REGCRED_HUB_API") or str(SETTINGS["REGCRED_HUB_API"].default)
 
 
 def password_store_dir() -> str:

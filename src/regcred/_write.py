@@ -21,6 +21,7 @@ from regcred._lookup import podman_auth_files
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
 from regcred.errors import (
+    ConfigError,
     CredentialsNotFoundError,
     CredentialStoreError,
     LoginError,
@@ -48,6 +49,7 @@ __all__ = [
     "logout",
     "select_store",
     "store_credentials",
+    "store_web_login",
     "stored_credentials",
 ]
 
@@ -96,14 +98,31 @@ class LogoutResult(Record):
     ``podman`` is ``""``, or a sentence naming the credentials podman's auth
     files still hold for what was logged out of (they keep working for podman,
     skopeo and regcred's lookups; regcred never writes podman's files).
+    ``revoked``: the web sign-in's refresh token was revoked at Docker Hub's
+    tenant; ``revoke_error``: why a refresh token the CLI stored was erased
+    but not revoked ("" when there was none, or it was revoked).
     """
 
-    __slots__ = ("podman", "removed")
+    __slots__ = ("podman", "removed", "revoke_error", "revoked")
     removed: dict[str, list[str]]
     podman: str
+    revoked: bool
+    revoke_error: str
 
-    def __init__(self, removed: dict[str, list[str]] | None = None, podman: str = "") -> None:
-        self._set(removed=removed if removed is not None else {}, podman=podman)
+    def __init__(
+        self,
+        removed: dict[str, list[str]] | None = None,
+        podman: str = "",
+        *,
+        revoked: bool = False,
+        revoke_error: str = "",
+    ) -> None:
+        self._set(
+            removed=removed if removed is not None else {},
+            podman=podman,
+            revoked=revoked,
+            revoke_error=revoke_error,
+        )
 
 
 def select_store(
@@ -222,6 +241,46 @@ def check_login(
     )
 
 
+def store_web_login(
+    username: str,
+    pat: str,
+    tokens: Sequence[tuple[str, str]],
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> LoginResult:
+    """Store what Docker Hub's web sign-in yields, where and as docker 28 stores it.
+
+    The Hub credential (``username`` and the minted ``pat``) goes where a
+    login to the Hub goes (the same choice and locked write as :func:`login`);
+    ``tokens`` (``[(key, token)]``: docker's ``…/access-token`` and
+    ``…/refresh-token`` entries) go into the same store, as docker puts them in
+    the Hub's store (``GetCredentialsStore(IndexServer)``), with ``username``.
+    Nothing is written before the whole sign-in succeeded.
+    """
+    path = config_file(config_dir, auth_file)
+    _config.load(path)  # a malformed config fails here, before anything is stored
+    result = _save(path, DOCKER_HUB, username, pat, "", None, False, "", log)  # noqa: FBT003
+    router = Router(_config.load(path))
+    helper = router.helper_name(DOCKER_HUB)  # where _save put the Hub credential: the tokens follow
+    if helper:
+        for key, token in tokens:
+            router.helper(helper).store(Credentials(key, username, token))
+
+    def put(c: _config.Config) -> None:
+        for key, token in tokens:
+            if helper:
+                c.set_marker(key)
+            else:
+                c.set_auth(key, username, token)
+
+    _config.update(path, put)
+    if log:
+        log(f"stored {', '.join(k for k, _ in tokens)} in {result.store}")
+    return result
+
+
 def store_credentials(
     server: str | None,
     username: str,
@@ -256,6 +315,7 @@ def logout(
     config_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
+    revoke: bool = False,
 ) -> LogoutResult:
     """Erase every spelling of ``server`` (or everything) from config.json and its helpers.
 
@@ -266,6 +326,10 @@ def logout(
     repository's key (every spelling of it) and keeps the registry's own, as
     podman does (docker's logout also removes the registry's).  The result's
     ``podman`` names what podman's auth files still hold for it.
+    ``revoke`` (the CLI's logout): once Docker Hub's
+    entries are erased, revoke the web sign-in's refresh token at the tenant,
+    as docker does, if docker's format says the CLI stored it (``<token>..<client ID>``);
+    the only network a logout uses, and only then.
     """
     all_registries = all
     if all_registries and server:
@@ -282,6 +346,8 @@ def logout(
         if key == DOCKER_HUB:  # and docker's web-login tokens, wherever they are
             file_keys += [k for k in HUB_TOKEN_KEYS if k in config.auth_keys()]
         plan = _plan_aliases(router, key, file_keys)
+    if all_registries or key == DOCKER_HUB:
+        _hub_tokens_too(router, plan)
     if log:
         for helper, erasure in plan.items():
             log(f"erase from docker-credential-{helper}: {', '.join(erasure.must + erasure.maybe)}")
@@ -291,6 +357,7 @@ def logout(
         what = "any registry" if all_registries else login_key(server)
         hint = _podman_hint(None if all_registries else login_key(server))
         raise CredentialsNotFoundError(f"not logged in to {what}{hint and f' ({hint})'}")
+    refresh = _stored_refresh_token(router) if revoke and (all_registries or key == DOCKER_HUB) else ""
     removed: dict[str, list[str]] = {}
     for helper, erasure in plan.items():
         store = router.helper(helper)
@@ -315,7 +382,30 @@ def logout(
     if gone:
         removed[str(path)] = gone
     # What podman's files still hold keeps working for podman, skopeo and regcred's lookups.
-    return LogoutResult(removed, _podman_hint(None if all_registries else login_key(server)))
+    podman = _podman_hint(None if all_registries else login_key(server))
+    if not refresh:
+        return LogoutResult(removed, podman)
+    from regcred._net import hub_oauth
+
+    try:
+        hub_oauth.revoke(refresh)  # after the erase, as docker: a failed revoke can be retried
+    except (LoginError, ConfigError) as exc:
+        return LogoutResult(removed, podman, revoke_error=str(exc))
+    if log:
+        log("revoked the web sign-in's refresh token at the tenant")
+    return LogoutResult(removed, podman, revoked=True)
+
+
+def _stored_refresh_token(router: Router) -> str:
+    """The web sign-in's refresh token, read as docker reads it (the Hub's store), if the CLI stored it."""
+    from regcred._net.hub_oauth import REFRESH_TOKEN_KEY, cli_refresh_token
+
+    store = router.store_for(DOCKER_HUB)
+    try:
+        found = store.get(REFRESH_TOKEN_KEY)
+    except CredentialStoreError:
+        return ""
+    return found.secret if cli_refresh_token(found.secret) else ""
 
 
 # -- internals -----------------------------------------------------------------
@@ -547,6 +637,23 @@ def _plan_all(router: Router) -> dict[str, _Erasure]:
             erasure.found = True
             plan[helper] = erasure
     return plan
+
+
+def _hub_tokens_too(router: Router, plan: dict[str, _Erasure]) -> None:
+    """The web sign-in's token entries, from the Hub's helper too (docker keeps them in the Hub's store).
+
+    With ``credHelpers`` naming a helper for the Hub key only, docker (and
+    :func:`store_web_login`) put the tokens in that helper, while config.json
+    routes their own keys elsewhere: erase them there as well, best effort.
+    """
+    hub_helper = router.helper_name(DOCKER_HUB)
+    if not hub_helper:
+        return
+    for token_key in HUB_TOKEN_KEYS:
+        if router.helper_name(token_key) != hub_helper:
+            erasure = plan.setdefault(hub_helper, _Erasure())
+            if token_key not in erasure.must and token_key not in erasure.maybe:
+                erasure.maybe.append(token_key)
 
 
 def _podman_hint(key: str | None) -> str:

@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 
-from regcred.cli import _completion, _exec, _login, _read, _tools, _version
+from regcred.cli import _completion, _exec, _login, _read, _status, _tools, _version
 from regcred.cli._args import Command, CommonArgs
 from regcred.errors import RegcredError, UsageError
 
@@ -63,6 +63,13 @@ _COMMANDS = (
         _login.add_logout_arguments,
         _login.LogoutArgs,
         _login.run_logout,
+    ),
+    Command(
+        "status",
+        "show which stored credentials still work (--check verifies them against their registries)",
+        _status.add_status_arguments,
+        _status.StatusArgs,
+        _status.run_status,
     ),
     Command(
         "doctor",

@@ -30,6 +30,7 @@ COMPLETES = {
     ("get", "server"): KEYS,
     ("export", "servers"): KEYS,
     ("migrate", "servers"): KEYS,
+    ("status", "servers"): KEYS,
     ("exec", "registries"): KEYS,
     ("login", "cert_dir"): DIRECTORY,
     ("login", "authfile"): FILE,

@@ -38,6 +38,7 @@ class LoginArgs(CommonArgs):
     json: bool
     authfile: str | None
     get_login: bool
+    web: bool | None
 
 
 def add_login_arguments(login: argparse.ArgumentParser) -> None:
@@ -63,6 +64,21 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
         help="allow plain HTTP and unverified TLS for this registry",
     )
     login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
+    login.add_argument(
+        "--web",
+        dest="web",
+        action="store_const",
+        const=True,
+        default=None,
+        help="sign in to Docker Hub in a browser (the default for Hub on a terminal without -u)",
+    )
+    login.add_argument(
+        "--no-web",
+        dest="web",
+        action="store_const",
+        const=False,
+        help="ask for a password, never the web sign-in",
+    )
     _add_podman_arguments(login)
     login.add_argument(
         "--tls-verify=false",
@@ -182,9 +198,12 @@ def run_login(args: LoginArgs) -> int:
         "log": log,
         "auth_file": auth_file,
     }
+    from regcred.cli import _login_web
+
+    web = _login_web.wanted(args, key, username, password)
     if username is None and password is None:
         stored = _api.stored_credentials(key, config_dir=args.config, auth_file=auth_file)
-        if stored is not None and stored.username and stored.secret:
+        if stored is not None and stored.username and stored.secret and args.web is not True:
             shown = "" if stored.is_identity_token else f" [Username: {stored.username}]"
             print(f"Authenticating with existing credentials...{shown}", file=sys.stderr)
             try:
@@ -193,6 +212,8 @@ def run_login(args: LoginArgs) -> int:
                 print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
                 return _succeeded(outcome, args, reused=True)
+        if web and (done := _login_web.run_web_login(args, auth_file, log)) is not None:
+            return done
         default_user = stored.username if stored is not None and not stored.is_identity_token else None
         username, password = _prompt(key, default_user)
     elif username is None or password is None:
@@ -366,7 +387,12 @@ def run_logout(args: LogoutArgs) -> int:
     _warn_env_auth_config()
     try:
         outcome = _api.logout(
-            args.server, all=args.all, config_dir=args.config, log=_log(args), auth_file=auth_file
+            args.server,
+            all=args.all,
+            config_dir=args.config,
+            log=_log(args),
+            auth_file=auth_file,
+            revoke=True,
         )
     except CredentialsNotFoundError as exc:
         # docker exits 0 here, so `set -e` clean-up scripts keep going: say so, on stderr only.
@@ -379,6 +405,15 @@ def run_logout(args: LogoutArgs) -> int:
 
         print(f"regcred: {printable(outcome.podman)}", file=sys.stderr)
     keys = sorted({k for ks in outcome.removed.values() for k in ks})
+    if outcome.revoke_error:
+        from regcred._text import printable
+
+        print(
+            "WARNING: Docker Hub's web sign-in tokens were erased, but the refresh token was not "
+            f"revoked at the tenant ({printable(outcome.revoke_error)}). It stays valid until it "
+            "expires: end the session in Docker Hub's account settings.",
+            file=sys.stderr,
+        )
     if args.json:
         from regcred._gojson import dumps_compact
 
