@@ -485,3 +485,41 @@ def test_logout_with_unreachable_keyring_fails_and_keeps_everything(
     creds = regcred.get_credentials("kr.example")
     assert creds is not None
     assert creds.secret == "CANARY-kr"
+
+
+def test_login_over_an_empty_pin_says_what_it_found_and_did(
+    registry_http: Registry, docker_config: Path
+) -> None:
+    """Issue 17 #6: credHelpers{R: ""} (doctor: broken for podman) is never passed over in silence.
+
+    With no credsStore the pin changes nothing for docker (R is in the file
+    either way), so login removes it and says so: podman then finds the entry.
+    With a credsStore the pin is docker's way to keep R out of the helper:
+    login keeps it, stores in the file as docker does, and names the way out.
+    """
+    key = registry_http.address
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"auths": {}, "credHelpers": {key: ""}}))
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if 'credHelpers["' in line]
+    assert len(notes) == 1, result.stderr
+    assert "removed" in notes[0]
+    assert "podman" in notes[0]
+    data = json.loads(docker_config.read_text())
+    assert "credHelpers" not in data
+    assert set(data["auths"]) == {key}
+
+    docker_config.write_text(
+        json.dumps({"auths": {}, "credsStore": "regcred-pass", "credHelpers": {key: ""}})
+    )
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if 'credHelpers["' in line]
+    assert len(notes) == 1, result.stderr
+    assert "kept" in notes[0]
+    assert "docker-credential-regcred-pass" in notes[0]
+    assert registry_http.password not in result.stderr
+    data = json.loads(docker_config.read_text())
+    assert data["credHelpers"] == {key: ""}
+    assert set(data["auths"]) == {key}

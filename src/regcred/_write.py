@@ -60,7 +60,16 @@ class LoginResult(Record):
     when the registry asked for no credentials (or ``verify=False``).
     """
 
-    __slots__ = ("endpoint", "key", "plaintext", "store", "used_identity_token", "username", "verified")
+    __slots__ = (
+        "endpoint",
+        "key",
+        "notes",
+        "plaintext",
+        "store",
+        "used_identity_token",
+        "username",
+        "verified",
+    )
     key: str
     username: str
     store: str
@@ -68,6 +77,8 @@ class LoginResult(Record):
     plaintext: bool
     used_identity_token: bool
     endpoint: str
+    #: one line each about what login found in config.json and did about it (for stderr)
+    notes: tuple[str, ...]
 
     def __init__(
         self,
@@ -78,6 +89,7 @@ class LoginResult(Record):
         plaintext: bool,
         used_identity_token: bool = False,
         endpoint: str = "",
+        notes: tuple[str, ...] = (),
     ) -> None:
         self._set(
             key=key,
@@ -87,6 +99,7 @@ class LoginResult(Record):
             plaintext=plaintext,
             used_identity_token=used_identity_token,
             endpoint=endpoint,
+            notes=notes,
         )
 
 
@@ -350,9 +363,15 @@ def _save(
         if choice.helper:
             creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
             router.helper(choice.helper).store(creds)  # fails before config.json
+        notes: list[str] = []
 
-        def finish(c: _config.Config, choice: StoreChoice = choice) -> None:
+        def finish(c: _config.Config, choice: StoreChoice = choice, notes: list[str] = notes) -> None:
             named = Router(c).helper_name(key)
+            pinned = c.cred_helpers.get(key) == ""
+            if pinned:
+                notes.append(_empty_pin_note(c, key, choice.helper))
+                if not choice.helper and not c.creds_store:
+                    c.remove_cred_helper(key)  # docker reads the file either way; podman now does too
             if choice.helper:
                 may_route_here = store is not None or (choice.auto_detected and not c.contains_auth())
                 if named != choice.helper and not (named == "" and may_route_here):
@@ -388,8 +407,30 @@ def _save(
             plaintext=not choice.helper,
             used_identity_token=bool(token),
             endpoint=endpoint,
+            notes=tuple(notes),
         )
     raise CredentialStoreError(f"config.json kept changing while storing {key}; run the login again")
+
+
+def _empty_pin_note(config: _config.Config, key: str, helper: str) -> str:
+    """What login found in ``credHelpers[key] == ""`` and what it does about it (issue 17 #6).
+
+    Docker reads such a key from the file; podman, skopeo and buildah run a
+    program named ``docker-credential-`` and fail (doctor calls it broken).
+    """
+    found = f'{config.path} had credHelpers["{key}"] = ""'
+    if helper:
+        return f"{found} (podman cannot follow it): replaced it with {helper}, where {key} is now stored"
+    if not config.creds_store:
+        return (
+            f"{found}, which podman, skopeo and buildah cannot follow: removed it "
+            f"(docker reads {key} from the file either way)"
+        )
+    return (
+        f"{found}, which keeps {key} out of docker-credential-{config.creds_store}: kept it and "
+        f"stored {key} in the file, as docker does; podman, skopeo and buildah cannot follow it: "
+        f"remove the entry and log in again to store {key} in the helper instead"
+    )
 
 
 def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None:

@@ -198,6 +198,11 @@ def run_login(args: LoginArgs) -> int:
     elif username is None or password is None:
         username, password = _prompt(key, username, ask_username=username is None)
     outcome = _api.login(key, username=username, secret=password, **common)
+    if outcome.notes:
+        from regcred._text import printable
+
+        for note in outcome.notes:
+            print(f"regcred: {printable(note)}", file=sys.stderr)
     if outcome.plaintext:
         path = _api.config_file(args.config, auth_file)
         print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
