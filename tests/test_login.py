@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,8 +19,10 @@ from tests.conftest import VENV_BIN, require_program
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.fixtures.keyring import Keyring
-    from tests.fixtures.registry import Registry
+    from tests.fixtures.registry import Pki, Registry
 
 
 def regcred_cli(
@@ -523,3 +526,60 @@ def test_login_over_an_empty_pin_says_what_it_found_and_did(
     data = json.loads(docker_config.read_text())
     assert data["credHelpers"] == {key: ""}
     assert set(data["auths"]) == {key}
+
+
+@pytest.fixture
+def registry_self_signed(tmp_path: Path, test_pki: Pki) -> Iterator[Registry]:
+    """A TLS registry on loopback whose certificate is self-signed (made with openssl)."""
+    openssl = require_program("openssl", "openssl")
+    pki_dir = tmp_path / "self-signed"
+    pki_dir.mkdir()
+    key, cert = pki_dir / "server.key", pki_dir / "server.crt"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    # A self-signed certificate is its own CA: the fixture's readiness check trusts it.
+    pki = dataclasses.replace(test_pki, ca_path=cert, server_cert=cert, server_key=key)
+    with start_registry(tmp_path / "registry-self-signed", pki=pki, tls=True) as registry:
+        yield registry
+
+
+def _says_tls_and_the_ways_out(stderr: str) -> None:
+    text = stderr.lower()
+    assert "certificate" in text, stderr
+    assert "verif" in text, stderr
+    assert "--cert-dir" in stderr, stderr
+    assert "certs.d" in stderr, stderr
+    assert "--insecure" in stderr, stderr
+    assert "trust" in text, stderr
+    assert "Traceback" not in stderr
+
+
+def test_self_signed_certificate_is_explained(registry_self_signed: Registry, docker_config: Path) -> None:
+    """Issue 17 #9: the refusal names the cause (certificate verification) and the ways out.
+
+    A later plain `regcred login` (stored credentials) says the login did not
+    succeed because of TLS, never "Stored credentials invalid or expired".
+    """
+    registry = registry_self_signed
+    refused = _login(registry)
+    assert refused.returncode == 1
+    _says_tls_and_the_ways_out(refused.stderr)
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert registry.password not in refused.stderr
+    assert not docker_config.exists(), "nothing stored after a refusal"
+
+    assert _login(registry, "--insecure").returncode == 0
+    stored = docker_config.read_bytes()
+    reuse = regcred_cli("login", registry.address)
+    assert reuse.returncode == 1
+    assert "Stored credentials invalid or expired" not in reuse.stderr
+    assert "Login did not succeed" in reuse.stderr
+    _says_tls_and_the_ways_out(reuse.stderr)
+    assert registry.password not in reuse.stderr
+    assert docker_config.read_bytes() == stored
+    trusted = regcred_cli("login", registry.address, "--cert-dir", str(registry.cert_dir))
+    assert trusted.returncode == 0, trusted.stderr

@@ -460,15 +460,38 @@ def _verify(
 
     early = preconnect.start(key, insecure=insecure)  # TCP handshakes overlap the import below
     from regcred._net.auth import verify_login
+    from regcred._net.http import CertificateVerifyError
 
-    return verify_login(
-        key,
-        username=username,
-        secret=password,
-        insecure=insecure,
-        cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
-        log=log,
-        preconnected=early,
+    try:
+        return verify_login(
+            key,
+            username=username,
+            secret=password,
+            insecure=insecure,
+            cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
+            log=log,
+            preconnected=early,
+        )
+    except CertificateVerifyError as exc:
+        raise type(exc)(f"{exc}; {_tls_ways_out(key, path, exc)}") from None
+
+
+def _tls_ways_out(key: str, path: Path, exc: Exception) -> str:
+    """Why a certificate was refused, and the ways out (issue 17 #9): what the user can do next."""
+    from regcred._net.http import RegistryCertificateError
+
+    trust = "trust the CA system-wide (update-ca-certificates, or SSL_CERT_FILE)"
+    if not isinstance(exc, RegistryCertificateError):
+        return (
+            f"the token server's certificate failed verification ({key}'s --cert-dir and certs.d "
+            f"apply to the registry's own host only): {trust}"
+        )
+    if key == DOCKER_HUB:
+        return f"Docker Hub's certificate failed verification (a TLS-intercepting proxy?): {trust}"
+    return (
+        f"the registry's certificate failed verification: give its CA with --cert-dir DIR "
+        f"(DIR holding ca.crt), or put it in {path.parent}/certs.d/{key}/ca.crt or "
+        f"/etc/docker/certs.d/{key}/ca.crt, or {trust}; --insecure skips the check"
     )
 
 

@@ -56,7 +56,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY",
+    "CertificateVerifyError",
     "Client",
+    "RegistryCertificateError",
     "Request",
     "Response",
     "TransportError",
@@ -74,6 +76,18 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 class TransportError(LoginError):
     """The request got no usable HTTP response (connect, TLS, timeout, size)."""
+
+
+class CertificateVerifyError(TransportError):
+    """TLS verification failed: the server's certificate is not trusted (or names another host)."""
+
+
+class RegistryCertificateError(CertificateVerifyError):
+    """:class:`CertificateVerifyError` of the registry itself (not of its token server).
+
+    ``--cert-dir`` and ``certs.d`` apply to the registry's host only, so only
+    this one can be mended with them.
+    """
 
 
 # Request and Response are plain slotted classes, not dataclasses: a login loads
@@ -381,6 +395,8 @@ class Client:
                 raise TransportError(f"{where}: {exc}") from None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 self._drop(key)
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    raise CertificateVerifyError(f"{where}: {_describe(exc)}") from None
                 raise TransportError(f"{where}: {_describe(exc)}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -190,7 +190,12 @@ def run_login(args: LoginArgs) -> int:
             try:
                 outcome = _api.check_login(key, username=stored.username, secret=stored.secret, **common)
             except LoginError as exc:
-                print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
+                from regcred._net.http import TransportError
+
+                if isinstance(exc, TransportError):  # no answer, or TLS: not the credentials' fault
+                    print(f"Login did not succeed, error: {exc}", file=sys.stderr)
+                else:
+                    print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
                 return _succeeded(outcome, args, reused=True)
         default_user = stored.username if stored is not None and not stored.is_identity_token else None
