@@ -391,10 +391,10 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
     if config is not None:
         named = set(Router(config).helpers())
     result = {}
-    defaults = _system.default_backends()
+    defaults = _catalog.default_backends()
     for known in _catalog.KNOWN:
         users = sorted(named & known.helpers)
-        if not users and (not known.auto or known.backend not in defaults):
+        if not users and known not in defaults:
             # A cloud store (probed only when used), or another system's store
             # (pass and the Secret Service on Windows, a keychain on Linux).
             continue
