@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.fixtures.keyring import Keyring
+    from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Pki, Registry
 
 
@@ -583,3 +584,62 @@ def test_self_signed_certificate_is_explained(registry_self_signed: Registry, do
     assert docker_config.read_bytes() == stored
     trusted = regcred_cli("login", registry.address, "--cert-dir", str(registry.cert_dir))
     assert trusted.returncode == 0, trusted.stderr
+
+
+def test_activatable_secret_service_falls_through_to_pass(
+    registry_http: Registry,
+    docker_config: Path,
+    activatable_bus: str,
+    pass_env: PassEnv,
+    helpers_on_path: None,
+) -> None:
+    """Issue 17 #7: a Secret Service that is only activatable, on a bare session bus (ssh).
+
+    The automatic choice probes it with a short bound, passes over it with one
+    line saying why, and stores in the initialised pass store; doctor says the
+    same thing, from the same code path.
+    """
+    import time
+
+    started = time.monotonic()
+    result = _login(registry_http)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 8, f"login took {elapsed:.1f} s"
+    data = json.loads(docker_config.read_text())
+    assert data["credsStore"] == "regcred-pass"
+    why = [line for line in result.stderr.splitlines() if "Secret Service" in line]
+    assert len(why) == 1, result.stderr
+    assert "regcred-pass" in why[0]
+    assert registry_http.password not in result.stderr
+    assert pass_env.pass_("ls").returncode == 0
+    docker_config.unlink()
+    doctor = regcred_cli("doctor")
+    assert "regcred login would store new credentials in: helper regcred-pass" in doctor.stdout, doctor.stdout
+    assert "Secret Service" in doctor.stdout.split("would store new credentials in:")[1], doctor.stdout
+
+
+def test_stalled_secret_service_is_passed_over_within_the_probe_bound(
+    registry_http: Registry,
+    docker_config: Path,
+    stalled_activation_bus: str,
+    pass_env: PassEnv,
+    helpers_on_path: None,
+) -> None:
+    """Issue 17 #7: an activatable Secret Service that never starts costs the probe's bound, not 10 s."""
+    import time
+
+    started = time.monotonic()
+    result = _login(registry_http)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 7, f"login took {elapsed:.1f} s (the probe's bound is 3 s)"
+    assert json.loads(docker_config.read_text())["credsStore"] == "regcred-pass"
+    why = [line for line in result.stderr.splitlines() if "Secret Service" in line]
+    assert len(why) == 1, result.stderr
+    assert "activatable" in why[0]
+    assert "did not start" in why[0]
+    docker_config.unlink()
+    doctor = regcred_cli("doctor")
+    assert "Secret Service: not-answering" in doctor.stdout, doctor.stdout
+    assert "regcred login would store new credentials in: helper regcred-pass" in doctor.stdout

@@ -191,7 +191,7 @@ def login(
         result = _verify(key, username, secret, insecure, cert_dirs, path, log)
         verified, endpoint = result.verified, result.endpoint
         token = result.identity_token or token
-    return _save(path, key, username, secret, token, store, verified, endpoint, log)
+    return _save(path, key, username, secret, token, store, verified, endpoint, log, earlier=choice)
 
 
 def check_login(
@@ -310,9 +310,24 @@ def logout(
 # -- internals -----------------------------------------------------------------
 
 
-def _choose(router: Router, key: str, store: str | None, log: Callable[[str], None] | None) -> StoreChoice:
-    """The store for ``key``: the router's choice, or the one asked for (checked)."""
-    if store is None:
+def _choose(
+    router: Router,
+    key: str,
+    store: str | None,
+    log: Callable[[str], None] | None,
+    earlier: StoreChoice | None = None,
+) -> StoreChoice:
+    """The store for ``key``: the router's choice, or the one asked for (checked).
+
+    ``earlier``, an automatic choice made from this config a moment ago, is
+    kept while the config still leaves the choice to the system: probing the
+    stores again would cost their bound twice (the save re-checks the routing
+    under the lock anyway).
+    """
+    config = router.config
+    if store is None and earlier is not None and earlier.auto_detected and not config.contains_auth():
+        choice = earlier
+    elif store is None:
         choice = router.where_new(key, log=log)
     elif store == FILE:
         routed = router.helper_name(key)
@@ -344,6 +359,8 @@ def _save(
     verified: bool,
     endpoint: str,
     log: Callable[[str], None] | None,
+    *,
+    earlier: StoreChoice | None = None,
 ) -> LoginResult:
     """Store the credential where config.json routes it *now*.
 
@@ -357,13 +374,15 @@ def _save(
     either sees this write (and stops, as it does for any change) or has
     finished routing, and this save follows it.
     """
-    for _attempt in range(5):
+    for attempt in range(5):
         router = Router(_config.load(path))
-        choice = _choose(router, key, store, log)
+        choice = _choose(router, key, store, log, earlier if attempt == 0 else None)
         if choice.helper:
             creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
             router.helper(choice.helper).store(creds)  # fails before config.json
         notes: list[str] = []
+        if choice.helper and choice.passed_over:  # the automatic choice fell through: say why
+            notes.append(f"{'; '.join(choice.passed_over)}; stored in docker-credential-{choice.helper}")
 
         def finish(c: _config.Config, choice: StoreChoice = choice, notes: list[str] = notes) -> None:
             named = Router(c).helper_name(key)

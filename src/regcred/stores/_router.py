@@ -57,13 +57,17 @@ __all__ = ["Router", "StoreChoice", "helper_for", "helper_store"]
 class StoreChoice(Record):
     """Where a new credential goes; ``helper == ""`` means the config file itself."""
 
-    __slots__ = ("auto_detected", "helper", "why")
+    __slots__ = ("auto_detected", "helper", "passed_over", "why")
     helper: str
     auto_detected: bool
     why: str
+    #: why the automatic choice passed over stores whose helper is installed (one phrase each)
+    passed_over: tuple[str, ...]
 
-    def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
-        self._set(helper=helper, auto_detected=auto_detected, why=why)
+    def __init__(
+        self, helper: str, auto_detected: bool = False, why: str = "", passed_over: tuple[str, ...] = ()
+    ) -> None:
+        self._set(helper=helper, auto_detected=auto_detected, why=why, passed_over=passed_over)
 
     def describe(self, path: Path) -> str:
         if self.helper:
@@ -190,18 +194,20 @@ class Router:
             return StoreChoice("", why="config.json already keeps credentials and names no helper")
         from regcred.stores.helper import find_helper
 
-        reasons = []
+        reasons, passed_over = [], []
         for name, known in _default_candidates():
             if find_helper(name) is None:
                 reasons.append(f"docker-credential-{name} is not on PATH")
                 continue
             if known is not None:
                 try:
-                    known.load().check()
+                    known.load().check()  # bounded: a store that hangs is passed over, not waited for
                 except (CredentialStoreError, ImportError) as exc:
                     reasons.append(f"{name}: {exc}")
+                    passed_over.append(f"passed over the {known.title} ({name}): {exc}")
                     continue
-            return StoreChoice(name, auto_detected=True, why="the best store that works here")
+            why = "; ".join(["the best store that works here", *passed_over])
+            return StoreChoice(name, auto_detected=True, why=why, passed_over=tuple(passed_over))
         why = "; ".join(reasons)
         if log:
             log(f"no encrypted store works here ({why})")
