@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,8 +19,11 @@ from tests.conftest import VENV_BIN, require_program
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.fixtures.keyring import Keyring
-    from tests.fixtures.registry import Registry
+    from tests.fixtures.passstore import PassEnv
+    from tests.fixtures.registry import Pki, Registry
 
 
 def regcred_cli(
@@ -485,3 +489,157 @@ def test_logout_with_unreachable_keyring_fails_and_keeps_everything(
     creds = regcred.get_credentials("kr.example")
     assert creds is not None
     assert creds.secret == "CANARY-kr"
+
+
+def test_login_over_an_empty_pin_says_what_it_found_and_did(
+    registry_http: Registry, docker_config: Path
+) -> None:
+    """Issue 17 #6: credHelpers{R: ""} (doctor: broken for podman) is never passed over in silence.
+
+    With no credsStore the pin changes nothing for docker (R is in the file
+    either way), so login removes it and says so: podman then finds the entry.
+    With a credsStore the pin is docker's way to keep R out of the helper:
+    login keeps it, stores in the file as docker does, and names the way out.
+    """
+    key = registry_http.address
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"auths": {}, "credHelpers": {key: ""}}))
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if 'credHelpers["' in line]
+    assert len(notes) == 1, result.stderr
+    assert "removed" in notes[0]
+    assert "podman" in notes[0]
+    data = json.loads(docker_config.read_text())
+    assert "credHelpers" not in data
+    assert set(data["auths"]) == {key}
+
+    docker_config.write_text(
+        json.dumps({"auths": {}, "credsStore": "regcred-pass", "credHelpers": {key: ""}})
+    )
+    result = _login(registry_http)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if 'credHelpers["' in line]
+    assert len(notes) == 1, result.stderr
+    assert "kept" in notes[0]
+    assert "docker-credential-regcred-pass" in notes[0]
+    assert registry_http.password not in result.stderr
+    data = json.loads(docker_config.read_text())
+    assert data["credHelpers"] == {key: ""}
+    assert set(data["auths"]) == {key}
+
+
+@pytest.fixture
+def registry_self_signed(tmp_path: Path, test_pki: Pki) -> Iterator[Registry]:
+    """A TLS registry on loopback whose certificate is self-signed (made with openssl)."""
+    openssl = require_program("openssl", "openssl")
+    pki_dir = tmp_path / "self-signed"
+    pki_dir.mkdir()
+    key, cert = pki_dir / "server.key", pki_dir / "server.crt"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    # A self-signed certificate is its own CA: the fixture's readiness check trusts it.
+    pki = dataclasses.replace(test_pki, ca_path=cert, server_cert=cert, server_key=key)
+    with start_registry(tmp_path / "registry-self-signed", pki=pki, tls=True) as registry:
+        yield registry
+
+
+def _says_tls_and_the_ways_out(stderr: str) -> None:
+    text = stderr.lower()
+    assert "certificate" in text, stderr
+    assert "verif" in text, stderr
+    assert "--cert-dir" in stderr, stderr
+    assert "certs.d" in stderr, stderr
+    assert "--insecure" in stderr, stderr
+    assert "trust" in text, stderr
+    assert "Traceback" not in stderr
+
+
+def test_self_signed_certificate_is_explained(registry_self_signed: Registry, docker_config: Path) -> None:
+    """Issue 17 #9: the refusal names the cause (certificate verification) and the ways out.
+
+    A later plain `regcred login` (stored credentials) says the login did not
+    succeed because of TLS, never "Stored credentials invalid or expired".
+    """
+    registry = registry_self_signed
+    refused = _login(registry)
+    assert refused.returncode == 1
+    _says_tls_and_the_ways_out(refused.stderr)
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert registry.password not in refused.stderr
+    assert not docker_config.exists(), "nothing stored after a refusal"
+
+    assert _login(registry, "--insecure").returncode == 0
+    stored = docker_config.read_bytes()
+    reuse = regcred_cli("login", registry.address)
+    assert reuse.returncode == 1
+    assert "Stored credentials invalid or expired" not in reuse.stderr
+    assert "Login did not succeed" in reuse.stderr
+    _says_tls_and_the_ways_out(reuse.stderr)
+    assert registry.password not in reuse.stderr
+    assert docker_config.read_bytes() == stored
+    trusted = regcred_cli("login", registry.address, "--cert-dir", str(registry.cert_dir))
+    assert trusted.returncode == 0, trusted.stderr
+
+
+def test_activatable_secret_service_falls_through_to_pass(
+    registry_http: Registry,
+    docker_config: Path,
+    activatable_bus: str,
+    pass_env: PassEnv,
+    helpers_on_path: None,
+) -> None:
+    """Issue 17 #7: a Secret Service that is only activatable, on a bare session bus (ssh).
+
+    The automatic choice probes it with a short bound, passes over it with one
+    line saying why, and stores in the initialised pass store; doctor says the
+    same thing, from the same code path.
+    """
+    import time
+
+    started = time.monotonic()
+    result = _login(registry_http)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 8, f"login took {elapsed:.1f} s"
+    data = json.loads(docker_config.read_text())
+    assert data["credsStore"] == "regcred-pass"
+    why = [line for line in result.stderr.splitlines() if "Secret Service" in line]
+    assert len(why) == 1, result.stderr
+    assert "regcred-pass" in why[0]
+    assert registry_http.password not in result.stderr
+    assert pass_env.pass_("ls").returncode == 0
+    docker_config.unlink()
+    doctor = regcred_cli("doctor")
+    assert "regcred login would store new credentials in: helper regcred-pass" in doctor.stdout, doctor.stdout
+    assert "Secret Service" in doctor.stdout.split("would store new credentials in:")[1], doctor.stdout
+
+
+def test_stalled_secret_service_is_passed_over_within_the_probe_bound(
+    registry_http: Registry,
+    docker_config: Path,
+    stalled_activation_bus: str,
+    pass_env: PassEnv,
+    helpers_on_path: None,
+) -> None:
+    """Issue 17 #7: an activatable Secret Service that never starts costs the probe's bound, not 10 s."""
+    import time
+
+    started = time.monotonic()
+    result = _login(registry_http)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 7, f"login took {elapsed:.1f} s (the probe's bound is 3 s)"
+    assert json.loads(docker_config.read_text())["credsStore"] == "regcred-pass"
+    why = [line for line in result.stderr.splitlines() if "Secret Service" in line]
+    assert len(why) == 1, result.stderr
+    assert "activatable" in why[0]
+    assert "did not start" in why[0]
+    docker_config.unlink()
+    doctor = regcred_cli("doctor")
+    assert "Secret Service: not-answering" in doctor.stdout, doctor.stdout
+    assert "regcred login would store new credentials in: helper regcred-pass" in doctor.stdout

@@ -278,6 +278,7 @@ def _with_row(row: KnownStore) -> tuple[KnownStore, ...]:
 
 
 def _row(backend: str, cls: type[CredentialStore]) -> KnownStore:
+    """A model row for ``backend``, on the systems its real row names (the catalogue decides where)."""
     return KnownStore(
         f"regcred-{backend}",
         others=(backend,),
@@ -286,6 +287,7 @@ def _row(backend: str, cls: type[CredentialStore]) -> KnownStore:
         backend=backend,
         title=f"{backend} (test model)",
         auto=True,
+        platforms=tuple(_catalog.by_backend(backend).platforms),
     )
 
 
@@ -351,6 +353,77 @@ def test_docker_desktop_store_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path:
     """A config Docker Desktop wrote (credsStore desktop) keeps it, whatever is installed."""
     monkeypatch.setattr(_system, "PLATFORM", platform)
     assert _where_new(tmp_path, {"auths": {}, "credsStore": "desktop"}) == "desktop"
+
+
+# -- the catalogue decides (issue 20 #1) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("linux", ["secretservice", "pass"]),
+        ("freebsd14", ["secretservice", "pass"]),
+        ("darwin", ["osxkeychain"]),  # pass works there, but login picks the keychain, as docker
+        ("win32", ["wincred"]),
+    ],
+)
+def test_the_catalogue_answers_which_stores_run_here(
+    monkeypatch: pytest.MonkeyPatch, platform: str, expected: list[str]
+) -> None:
+    """default_backends() is the catalogue's auto rows that run here; the OS stores ask their row."""
+    from regcred.stores.osxkeychain import OsxKeychainStore
+    from regcred.stores.wincred import WincredStore
+
+    monkeypatch.setattr(_system, "PLATFORM", platform)
+    assert [k.backend for k in _catalog.default_backends()] == expected
+    assert _catalog.by_backend("pass").runs_here() == (platform != "win32")
+    assert _catalog.by_backend("osxkeychain").runs_here() == (platform == "darwin")
+    for store, ours in ((OsxKeychainStore, "darwin"), (WincredStore, "win32")):
+        if platform == ours:
+            store.check()  # its row runs here: no raw sys.platform says otherwise
+        else:
+            with pytest.raises(StoreUnavailableError):
+                store.check()
+
+
+def test_an_auto_row_is_what_login_and_doctor_pick(
+    registry_http: Registry, docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A toy row added to the catalogue (first, auto) is login's choice and doctor's, from that row alone."""
+    import regcred
+
+    bin_dir = tmp_path / "bin"
+    state = portable_helper(bin_dir, "regcred-toy")  # a FAKE helper: the toy store's executable
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin")
+
+    def toy(**changes: object) -> KnownStore:
+        row: dict[str, object] = {
+            "others": (),
+            "module": __name__,
+            "class_name": WorkingModelStore.__name__,
+            "backend": "toy",
+            "title": "toy store (test model)",
+            "auto": True,
+        }
+        return KnownStore("regcred-toy", **{**row, **changes})  # type: ignore[arg-type]
+
+    for passed_over in (toy(auto=False), toy(platforms=("plan9",))):
+        monkeypatch.setattr(_catalog, "KNOWN", (passed_over, *_catalog.KNOWN))
+        assert doctor.diagnose().login_store != "helper regcred-toy"
+    monkeypatch.setattr(_catalog, "KNOWN", (toy(), *_catalog.KNOWN))
+    report = doctor.diagnose()
+    assert report.login_store == "helper regcred-toy"
+    shown = next(b for b in report.backends if b.name == "toy")
+    assert (shown.state, shown.used_by) == ("ok", ["regcred login"])
+    assert not docker_config.exists(), "doctor wrote nothing"
+    result = regcred.login(
+        registry_http.address, username=registry_http.username, secret=registry_http.password
+    )
+    assert result.store == "credential helper docker-credential-regcred-toy"
+    assert json.loads(state.read_text()) == {
+        registry_http.address: [registry_http.username, registry_http.password]
+    }
+    assert json.loads(docker_config.read_text())["credsStore"] == "regcred-toy"
 
 
 # -- doctor ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Which operating system this is, asked in one place.
 
 Every branch regcred takes on the system (the config directory, the lock,
-file modes, the default credential store, doctor's mode check, the PATH
+file modes, which stores run here (the catalogue's rows ask it), doctor's mode check, the PATH
 lookup's ``PATHEXT``) asks this module, never ``sys.platform`` or
 ``os.name`` directly.  That keeps the branches few and lets the tests run the
 Windows and macOS branches on Linux (tests/test_portable.py): they set
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["PLATFORM", "default_backends", "has_modes", "is_macos", "is_windows"]
+__all__ = ["PLATFORM", "has_modes", "is_macos", "is_windows"]
 
 #: ``sys.platform`` unless a test (named as a simulation) set another value.
 PLATFORM: str = sys.platform
@@ -34,16 +34,3 @@ def is_macos() -> bool:
 def has_modes() -> bool:
     """Whether permission bits mean anything here (Windows has ACLs; its ``st_mode`` is invented)."""
     return not is_windows()
-
-
-def default_backends() -> tuple[str, ...]:
-    """The backends docker's ``DetectDefaultStore`` picks from here, in regcred's order.
-
-    macOS ``osxkeychain``, Windows ``wincred``; elsewhere the Secret Service,
-    then pass (regcred prefers the Secret Service where docker tries pass first).
-    """
-    if is_macos():
-        return ("osxkeychain",)
-    if is_windows():
-        return ("wincred",)
-    return ("secretservice", "pass")

@@ -62,7 +62,16 @@ class LoginResult(Record):
     when the registry asked for no credentials (or ``verify=False``).
     """
 
-    __slots__ = ("endpoint", "key", "plaintext", "store", "used_identity_token", "username", "verified")
+    __slots__ = (
+        "endpoint",
+        "key",
+        "notes",
+        "plaintext",
+        "store",
+        "used_identity_token",
+        "username",
+        "verified",
+    )
     key: str
     username: str
     store: str
@@ -70,6 +79,8 @@ class LoginResult(Record):
     plaintext: bool
     used_identity_token: bool
     endpoint: str
+    #: one line each about what login found in config.json and did about it (for stderr)
+    notes: tuple[str, ...]
 
     def __init__(
         self,
@@ -80,6 +91,7 @@ class LoginResult(Record):
         plaintext: bool,
         used_identity_token: bool = False,
         endpoint: str = "",
+        notes: tuple[str, ...] = (),
     ) -> None:
         self._set(
             key=key,
@@ -89,6 +101,7 @@ class LoginResult(Record):
             plaintext=plaintext,
             used_identity_token=used_identity_token,
             endpoint=endpoint,
+            notes=notes,
         )
 
 
@@ -216,7 +229,7 @@ def login(
         result = _verify(key, username, secret, insecure, cert_dirs, path, log)
         verified, endpoint = result.verified, result.endpoint
         token = result.identity_token or token
-    return _save(path, key, username, secret, token, store, verified, endpoint, log)
+    return _save(path, key, username, secret, token, store, verified, endpoint, log, earlier=choice)
 
 
 def check_login(
@@ -411,11 +424,26 @@ def _stored_refresh_token(router: Router) -> str:
 # -- internals -----------------------------------------------------------------
 
 
-def _choose(router: Router, key: str, store: str | None, log: Callable[[str], None] | None) -> StoreChoice:
-    """The store for ``key``: the router's choice, or the one asked for (checked)."""
+def _choose(
+    router: Router,
+    key: str,
+    store: str | None,
+    log: Callable[[str], None] | None,
+    earlier: StoreChoice | None = None,
+) -> StoreChoice:
+    """The store for ``key``: the router's choice, or the one asked for (checked).
+
+    ``earlier``, an automatic choice made from this config a moment ago, is
+    kept while the config still leaves the choice to the system: probing the
+    stores again would cost their bound twice (the save re-checks the routing
+    under the lock anyway).
+    """
     if _is_repository(key):
         return _choose_for_repository(router, key, store)
-    if store is None:
+    config = router.config
+    if store is None and earlier is not None and earlier.auto_detected and not config.contains_auth():
+        choice = earlier
+    elif store is None:
         choice = router.where_new(key, log=log)
     elif store == FILE:
         routed = router.helper_name(key)
@@ -474,6 +502,8 @@ def _save(
     verified: bool,
     endpoint: str,
     log: Callable[[str], None] | None,
+    *,
+    earlier: StoreChoice | None = None,
 ) -> LoginResult:
     """Store the credential where config.json routes it *now*.
 
@@ -487,15 +517,23 @@ def _save(
     either sees this write (and stops, as it does for any change) or has
     finished routing, and this save follows it.
     """
-    for _attempt in range(5):
+    for attempt in range(5):
         router = Router(_config.load(path))
-        choice = _choose(router, key, store, log)
+        choice = _choose(router, key, store, log, earlier if attempt == 0 else None)
         if choice.helper:
             creds = Credentials(key, TOKEN_USERNAME, token) if token else Credentials(key, username, secret)
             router.helper(choice.helper).store(creds)  # fails before config.json
+        notes: list[str] = []
+        if choice.helper and choice.passed_over:  # the automatic choice fell through: say why
+            notes.append(f"{'; '.join(choice.passed_over)}; stored in docker-credential-{choice.helper}")
 
-        def finish(c: _config.Config, choice: StoreChoice = choice) -> None:
+        def finish(c: _config.Config, choice: StoreChoice = choice, notes: list[str] = notes) -> None:
             named = Router(c).helper_name(registry_of(key)[0] if _is_repository(key) else key)
+            pinned = c.cred_helpers.get(key) == ""
+            if pinned:
+                notes.append(_empty_pin_note(c, key, choice.helper))
+                if not choice.helper and not c.creds_store:
+                    c.remove_cred_helper(key)  # docker reads the file either way; podman now does too
             if choice.helper:
                 may_route_here = store is not None or (choice.auto_detected and not c.contains_auth())
                 if named != choice.helper and not (named == "" and may_route_here):
@@ -531,8 +569,30 @@ def _save(
             plaintext=not choice.helper,
             used_identity_token=bool(token),
             endpoint=endpoint,
+            notes=tuple(notes),
         )
     raise CredentialStoreError(f"config.json kept changing while storing {key}; run the login again")
+
+
+def _empty_pin_note(config: _config.Config, key: str, helper: str) -> str:
+    """What login found in ``credHelpers[key] == ""`` and what it does about it (issue 17 #6).
+
+    Docker reads such a key from the file; podman, skopeo and buildah run a
+    program named ``docker-credential-`` and fail (doctor calls it broken).
+    """
+    found = f'{config.path} had credHelpers["{key}"] = ""'
+    if helper:
+        return f"{found} (podman cannot follow it): replaced it with {helper}, where {key} is now stored"
+    if not config.creds_store:
+        return (
+            f"{found}, which podman, skopeo and buildah cannot follow: removed it "
+            f"(docker reads {key} from the file either way)"
+        )
+    return (
+        f"{found}, which keeps {key} out of docker-credential-{config.creds_store}: kept it and "
+        f"stored {key} in the file, as docker does; podman, skopeo and buildah cannot follow it: "
+        f"remove the entry and log in again to store {key} in the helper instead"
+    )
 
 
 def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None:
@@ -563,15 +623,38 @@ def _verify(
     key = registry_of(key)[0]  # a per-repository login is checked against its registry
     early = preconnect.start(key, insecure=insecure)  # TCP handshakes overlap the import below
     from regcred._net.auth import verify_login
+    from regcred._net.http import CertificateVerifyError
 
-    return verify_login(
-        key,
-        username=username,
-        secret=password,
-        insecure=insecure,
-        cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
-        log=log,
-        preconnected=early,
+    try:
+        return verify_login(
+            key,
+            username=username,
+            secret=password,
+            insecure=insecure,
+            cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
+            log=log,
+            preconnected=early,
+        )
+    except CertificateVerifyError as exc:
+        raise type(exc)(f"{exc}; {_tls_ways_out(key, path, exc)}") from None
+
+
+def _tls_ways_out(key: str, path: Path, exc: Exception) -> str:
+    """Why a certificate was refused, and the ways out (issue 17 #9): what the user can do next."""
+    from regcred._net.http import RegistryCertificateError
+
+    trust = "trust the CA system-wide (update-ca-certificates, or SSL_CERT_FILE)"
+    if not isinstance(exc, RegistryCertificateError):
+        return (
+            f"the token server's certificate failed verification ({key}'s --cert-dir and certs.d "
+            f"apply to the registry's own host only): {trust}"
+        )
+    if key == DOCKER_HUB:
+        return f"Docker Hub's certificate failed verification (a TLS-intercepting proxy?): {trust}"
+    return (
+        f"the registry's certificate failed verification: give its CA with --cert-dir DIR "
+        f"(DIR holding ca.crt), or put it in {path.parent}/certs.d/{key}/ca.crt or "
+        f"/etc/docker/certs.d/{key}/ca.crt, or {trust}; --insecure skips the check"
     )
 
 

@@ -235,6 +235,21 @@ def test_catalogue_rows_say_where_they_work() -> None:
     assert _catalog.same_backend("wincred", "regcred-wincred")
 
 
+def test_jeepney_is_required_where_the_secret_service_row_runs() -> None:
+    """pyproject's jeepney marker names the systems the catalogue's Secret Service row claims, no fewer."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    jeepney = next(Requirement(r) for r in pyproject["project"]["dependencies"] if r.startswith("jeepney"))
+    assert jeepney.marker is not None
+    row = _catalog.by_backend("secretservice")
+    for platform in ("linux", "freebsd14", "openbsd7", "netbsd10", "darwin", "win32", "cygwin"):
+        wanted = jeepney.marker.evaluate({"sys_platform": platform})
+        assert wanted == row.runs_here(platform), platform
+
+
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="there the native store is this system's")
 def test_login_never_tries_another_systems_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every helper of ours on PATH, login's choice does not try the keychain or wincred on Linux."""

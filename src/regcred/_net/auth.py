@@ -42,7 +42,17 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from regcred._address import DOCKER_HUB
-from regcred._net.http import Client, Request, Response, TransportError, drive, origin, redact_url
+from regcred._net.http import (
+    CertificateVerifyError,
+    Client,
+    RegistryCertificateError,
+    Request,
+    Response,
+    TransportError,
+    drive,
+    origin,
+    redact_url,
+)
 from regcred._net.policy import CONTROL, check_realm, login_endpoints, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
@@ -279,10 +289,19 @@ def login_flow(
         if first_error is not None and ping.status not in {200, 401}:
             # Plain http reached something that is not a registry (often the
             # TLS port itself): the https error is the one that explains it.
-            raise type(first_error)(f"{first_error} (and over plain http: {ping.status} {ping.reason})")
+            raise _registry_error(first_error, f" (and over plain http: {ping.status} {ping.reason})")
         login = _Login(endpoint, verify, username, secret, secrets, emit)
         return (yield from login.authenticate(ping))
-    raise first_error or LoginError(f"no endpoint to try for {server_key}")
+    if first_error is None:
+        raise LoginError(f"no endpoint to try for {server_key}")
+    raise _registry_error(first_error)
+
+
+def _registry_error(first: TransportError, more: str = "") -> LoginError:
+    """The registry's own transport failure, ``more`` appended; a certificate one is marked as such."""
+    if isinstance(first, CertificateVerifyError):
+        return RegistryCertificateError(f"{first}{more}")
+    return type(first)(f"{first}{more}") if more else first  # still unreachable (or TLS), for callers
 
 
 class _Login:

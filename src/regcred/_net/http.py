@@ -58,7 +58,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY",
+    "CertificateVerifyError",
     "Client",
+    "RegistryCertificateError",
     "Request",
     "Response",
     "TransportError",
@@ -78,6 +80,18 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 #: public class, under the name the network code has always used; a failed TLS
 #: handshake is its subclass :class:`~regcred.errors.TLSVerificationError`.
 TransportError = RegistryUnreachableError
+
+
+class CertificateVerifyError(TLSVerificationError):
+    """TLS verification failed: the server's certificate is not trusted (or names another host)."""
+
+
+class RegistryCertificateError(CertificateVerifyError):
+    """:class:`CertificateVerifyError` of the registry itself (not of its token server).
+
+    ``--cert-dir`` and ``certs.d`` apply to the registry's host only, so only
+    this one can be mended with them.
+    """
 
 
 # Request and Response are plain slotted classes, not dataclasses: a login loads
@@ -385,6 +399,8 @@ class Client:
                 raise type(exc)(f"{where}: {exc}") from None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 self._drop(key)
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    raise CertificateVerifyError(f"{where}: {_describe(exc)}") from None
                 error = TLSVerificationError if isinstance(exc, ssl.SSLError) else TransportError
                 raise error(f"{where}: {_describe(exc)}") from None
         raise AssertionError("unreachable")  # pragma: no cover

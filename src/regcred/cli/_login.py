@@ -209,7 +209,12 @@ def run_login(args: LoginArgs) -> int:
             try:
                 outcome = _api.check_login(key, username=stored.username, secret=stored.secret, **common)
             except LoginError as exc:
-                print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
+                from regcred._net.http import TransportError
+
+                if isinstance(exc, TransportError):  # no answer, or TLS: not the credentials' fault
+                    print(f"Login did not succeed, error: {exc}", file=sys.stderr)
+                else:
+                    print(f"Stored credentials invalid or expired ({exc})", file=sys.stderr)
             else:
                 return _succeeded(outcome, args, reused=True)
         if web and (done := _login_web.run_web_login(args, auth_file, log)) is not None:
@@ -219,6 +224,11 @@ def run_login(args: LoginArgs) -> int:
     elif username is None or password is None:
         username, password = _prompt(key, username, ask_username=username is None)
     outcome = _api.login(key, username=username, secret=password, **common)
+    if outcome.notes:
+        from regcred._text import printable
+
+        for note in outcome.notes:
+            print(f"regcred: {printable(note)}", file=sys.stderr)
     if outcome.plaintext:
         path = _api.config_file(args.config, auth_file)
         print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)

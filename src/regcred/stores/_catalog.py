@@ -3,13 +3,18 @@
 One row per backend: the helper name regcred installs for it, the other
 helper names that keep credentials in the same place (the Go helper of the
 same backend: erasing through one erases through the other), the store
-class, the title doctor shows, and whether ``regcred login`` may pick it by
-itself.  Which rows login may pick, and in which order, is the system's
-(:func:`regcred._system.default_backends`: the Secret Service then pass on
-Linux, ``osxkeychain`` on macOS, ``wincred`` on Windows); doctor shows those
-rows, the non-automatic ones and any the config names.
-Each row also names the systems (``sys.platform`` values) it can work on
-(:meth:`KnownStore.runs_here`).
+class, the title doctor shows, whether ``regcred login`` may pick it by
+itself (``auto``), and the systems (``sys.platform`` prefixes, as
+:data:`regcred._system.PLATFORM` says) it works on.
+
+This list is the one answer to "which stores run here" and "which may login
+pick by itself": :func:`default_backends` is the rows with ``auto`` that
+:meth:`KnownStore.runs_here`, in row order (the Secret Service then pass on
+Linux and the BSDs, ``osxkeychain`` on macOS, ``wincred`` on Windows).
+Login's automatic choice (:meth:`regcred.stores._router.Router.where_new`)
+tries them in that order; doctor shows them, the non-automatic ones and any
+the config names; the macOS and Windows stores ask their own row whether
+they can work here.
 
 Adding a store: its module in ``regcred/stores/`` (a
 :class:`~regcred.credentials.CredentialStore` whose ``status()`` says what
@@ -22,6 +27,7 @@ check all read this list.
 
 from __future__ import annotations
 
+from regcred import _system
 from regcred._record import Record
 from regcred.credentials import StoreStatus
 
@@ -29,22 +35,36 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred.credentials import CredentialStore
 
-__all__ = ["KNOWN", "KnownStore", "by_backend", "for_helper", "reported", "same_backend"]
+__all__ = ["KNOWN", "KnownStore", "by_backend", "default_backends", "for_helper", "reported", "same_backend"]
 
 
 class KnownStore(Record):
     """One native backend (see the module docstring)."""
 
-    __slots__ = ("auto", "backend", "class_name", "helper", "module", "others", "platforms", "title")
+    __slots__ = (
+        "auto",
+        "auto_platforms",
+        "backend",
+        "class_name",
+        "helper",
+        "module",
+        "others",
+        "platforms",
+        "title",
+    )
     helper: str
     others: frozenset[str]
     module: str
     class_name: str
     backend: str
     title: str
+    #: whether login may pick it by itself (False for anything that costs money or needs an account)
     auto: bool
-    #: ``sys.platform`` values the backend can work on; empty: any system.
+    #: ``sys.platform`` prefixes the backend can work on; empty: any system.
     platforms: frozenset[str]
+    #: where login may pick it by itself, when that is fewer systems than ``platforms``
+    #: (pass works on macOS, but there the keychain is the system's store, as for docker)
+    auto_platforms: frozenset[str]
 
     def __init__(
         self,
@@ -57,6 +77,7 @@ class KnownStore(Record):
         title: str,
         auto: bool,
         platforms: tuple[str, ...] = (),
+        auto_platforms: tuple[str, ...] = (),
     ) -> None:
         self._set(
             helper=helper,
@@ -67,6 +88,7 @@ class KnownStore(Record):
             title=title,
             auto=auto,
             platforms=frozenset(platforms),
+            auto_platforms=frozenset(auto_platforms),
         )
 
     @property
@@ -75,14 +97,12 @@ class KnownStore(Record):
         return self.others | {self.helper}
 
     def runs_here(self, platform: str | None = None) -> bool:
-        """Whether the backend can work on ``platform`` (default: this system)."""
-        if not self.platforms:
-            return True
-        if platform is None:
-            import sys
+        """Whether the backend can work on ``platform`` (default: this system, :data:`_system.PLATFORM`)."""
+        return _on(self.platforms, platform)
 
-            platform = sys.platform
-        return platform in self.platforms or any(platform.startswith(p) for p in self.platforms)
+    def auto_here(self, platform: str | None = None) -> bool:
+        """Whether login may pick the backend by itself on ``platform`` (default: this system)."""
+        return self.auto and self.runs_here(platform) and _on(self.auto_platforms, platform)
 
     def load(self) -> type[CredentialStore]:
         """The store class (imports its module, which may need an optional dependency)."""
@@ -120,6 +140,7 @@ KNOWN: tuple[KnownStore, ...] = (
         title="pass store",
         auto=True,
         platforms=("linux", "darwin", "freebsd", "openbsd", "netbsd"),
+        auto_platforms=("linux", "freebsd", "openbsd", "netbsd"),
     ),
     KnownStore(
         "regcred-osxkeychain",
@@ -154,6 +175,24 @@ KNOWN: tuple[KnownStore, ...] = (
 )
 
 
+def _on(platforms: frozenset[str], platform: str | None) -> bool:
+    """Whether ``platform`` (default: :data:`_system.PLATFORM`) is one of ``platforms`` (empty: any)."""
+    if not platforms:
+        return True
+    if platform is None:
+        platform = _system.PLATFORM
+    return any(platform.startswith(p) for p in platforms)
+
+
+def default_backends() -> tuple[KnownStore, ...]:
+    """The rows login may pick by itself here, in row order (see the module docstring).
+
+    What docker's ``DetectDefaultStore`` picks from, in regcred's order:
+    regcred prefers the Secret Service where docker tries pass first.
+    """
+    return tuple(known for known in KNOWN if known.auto_here())
+
+
 def for_helper(name: str) -> KnownStore | None:
     """The backend behind helper ``name`` (ours or the Go helper of the same backend), or None."""
     return next((k for k in KNOWN if name in k.helpers), None)
@@ -176,13 +215,11 @@ def reported(named: frozenset[str] | set[str] = frozenset()) -> list[KnownStore]
     """The rows whose state ``regcred doctor`` and ``regcred --version`` show, in catalog order.
 
     The stores login may pick by itself on this system (``auto`` rows among
-    :func:`regcred._system.default_backends`), and any row whose helpers are
+    :func:`default_backends`), and any row whose helpers are
     ``named`` (by a config).  Not the others: a cloud store is probed only
     when a config uses it (its probe is a network call), and another system's
     stores (pass and the Secret Service on Windows, a keychain on Linux) say
     nothing about this one.
     """
-    from regcred import _system
-
-    defaults = _system.default_backends()
-    return [k for k in KNOWN if named & k.helpers or (k.auto and k.backend in defaults)]
+    defaults = default_backends()
+    return [k for k in KNOWN if named & k.helpers or k in defaults]

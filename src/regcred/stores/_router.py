@@ -22,14 +22,15 @@ first by :meth:`Router.list_by_store` (a router made by :meth:`Router.for_lookup
 1. the helper the config names for K (above);
 2. when config.json names no store and holds no credentials yet (docker's
    rule for recording its default), the system's default store as docker's
-   ``DetectDefaultStore`` picks it (:func:`regcred._system.default_backends`:
-   ``osxkeychain`` on macOS, ``wincred`` on Windows, the Secret Service then
-   pass elsewhere), to be recorded as ``credsStore``.  For each backend,
-   regcred's own helper (its :data:`~regcred.stores._catalog.KNOWN` row) when
-   it is on PATH and its backend works here; on macOS and Windows then the Go
-   helper of that name when it is on PATH, as docker takes it (docker checks
-   nothing more).  A config that names a store keeps it: Docker Desktop's
-   ``"credsStore": "desktop"`` is step 1 and is never changed;
+   ``DetectDefaultStore`` picks it, to be recorded as ``credsStore``: the
+   catalogue's automatic rows for this system, in row order
+   (:func:`regcred.stores._catalog.default_backends`: ``osxkeychain`` on
+   macOS, ``wincred`` on Windows, the Secret Service then pass elsewhere).
+   For each row, regcred's own helper when it is on PATH and its backend
+   works here; on macOS and Windows then the Go helper of that name when it
+   is on PATH, as docker takes it (docker checks nothing more).  A config
+   that names a store keeps it: Docker Desktop's ``"credsStore": "desktop"``
+   is step 1 and is never changed;
 3. otherwise the file, with the "stored unencrypted" warning.
 """
 
@@ -61,13 +62,17 @@ ENV = "$DOCKER_AUTH_CONFIG"
 class StoreChoice(Record):
     """Where a new credential goes; ``helper == ""`` means the config file itself."""
 
-    __slots__ = ("auto_detected", "helper", "why")
+    __slots__ = ("auto_detected", "helper", "passed_over", "why")
     helper: str
     auto_detected: bool
     why: str
+    #: why the automatic choice passed over stores whose helper is installed (one phrase each)
+    passed_over: tuple[str, ...]
 
-    def __init__(self, helper: str, auto_detected: bool = False, why: str = "") -> None:
-        self._set(helper=helper, auto_detected=auto_detected, why=why)
+    def __init__(
+        self, helper: str, auto_detected: bool = False, why: str = "", passed_over: tuple[str, ...] = ()
+    ) -> None:
+        self._set(helper=helper, auto_detected=auto_detected, why=why, passed_over=passed_over)
 
     def describe(self, path: Path) -> str:
         if self.helper:
@@ -202,18 +207,20 @@ class Router:
             return StoreChoice("", why="config.json already keeps credentials and names no helper")
         from regcred.stores.helper import find_helper
 
-        reasons = []
+        reasons, passed_over = [], []
         for name, known in _default_candidates():
             if find_helper(name) is None:
                 reasons.append(f"docker-credential-{name} is not on PATH")
                 continue
             if known is not None:
                 try:
-                    known.load().check()
+                    known.load().check()  # bounded: a store that hangs is passed over, not waited for
                 except (CredentialStoreError, ImportError) as exc:
                     reasons.append(f"{name}: {exc}")
+                    passed_over.append(f"passed over the {known.title} ({name}): {exc}")
                     continue
-            return StoreChoice(name, auto_detected=True, why="the best store that works here")
+            why = "; ".join(["the best store that works here", *passed_over])
+            return StoreChoice(name, auto_detected=True, why=why, passed_over=tuple(passed_over))
         why = "; ".join(reasons)
         if log:
             log(f"no encrypted store works here ({why})")
@@ -234,23 +241,17 @@ class Router:
 def _default_candidates() -> list[tuple[str, _catalog.KnownStore | None]]:
     """The helpers :meth:`Router.where_new` may pick, in order, with the row to check (or None).
 
-    Regcred's own helper of each default backend (checked), and on macOS and
-    Windows the Go helpers of the same backend after it (taken as docker
-    takes them).  A backend with no catalog row yet is looked for under
-    both names, ``regcred-<backend>`` and ``<backend>``.
+    Regcred's own helper of each of the catalogue's automatic rows for this
+    system (checked), and on macOS and Windows the Go helpers of the same
+    backend after it (taken as docker takes them).
     """
     from regcred import _system
     from regcred.stores import _catalog
 
     native = _system.is_macos() or _system.is_windows()
     found: list[tuple[str, _catalog.KnownStore | None]] = []
-    for backend in _system.default_backends():
-        known = next((k for k in _catalog.KNOWN if k.backend == backend), None)
-        if known is None:
-            found += [(f"regcred-{backend}", None), (backend, None)] if native else []
-            continue
-        if known.auto:
-            found.append((known.helper, known))
+    for known in _catalog.default_backends():
+        found.append((known.helper, known))
         if native:  # docker takes its default helper whenever it is on PATH
             found += [(other, None) for other in sorted(known.others)]
     return found

@@ -101,20 +101,26 @@ def bus_address() -> str:
     )
 
 
-def _can_prompt() -> bool:
+def can_prompt() -> bool:
     """True when an unlock prompt can be answered: a graphical display is set."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class BusTimeoutError(StoreUnavailableError):
-    """The session bus or the Secret Service did not answer within ``REGCRED_DBUS_TIMEOUT``."""
+    """The session bus or the Secret Service did not answer within ``timeout`` s (REGCRED_DBUS_TIMEOUT)."""
+
+    def __init__(self, message: str, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout
 
 
 class Client:
     """One connection to the Secret Service; every call is bounded by a timeout."""
 
-    def __init__(self) -> None:
-        self.timeout = dbus_timeout()  # a bad REGCRED_DBUS_TIMEOUT is reported even with no bus
+    def __init__(self, timeout: float | None = None) -> None:
+        limit = dbus_timeout()  # a bad REGCRED_DBUS_TIMEOUT is reported even with no bus
+        #: every call's bound: REGCRED_DBUS_TIMEOUT, or ``timeout`` when that is shorter (a probe)
+        self.timeout = limit if timeout is None else min(limit, timeout)
         address = bus_address()
         self.conn: DBusConnection = open_connection(address, self.timeout)
 
@@ -188,7 +194,8 @@ class Client:
     def _timed_out(timeout: float) -> BusTimeoutError:
         return BusTimeoutError(
             f"the Secret Service did not answer within {timeout:g} s "
-            "(REGCRED_DBUS_TIMEOUT); is the keyring daemon stuck?"
+            "(REGCRED_DBUS_TIMEOUT); is the keyring daemon stuck?",
+            timeout,
         )
 
     # --- Secret Service operations -------------------------------------------------
@@ -254,7 +261,7 @@ class Client:
 
     def prompt(self, path: str, what: str) -> object:
         """Show the service's prompt, wait for it to complete, return its result."""
-        if not _can_prompt():
+        if not can_prompt():
             raise StoreUnavailableError(
                 f"the keyring is locked; to {what} it must be unlocked, but nobody can answer "
                 "an unlock prompt here (DISPLAY and WAYLAND_DISPLAY are unset): unlock it in "
@@ -363,7 +370,8 @@ def _shown(address: str) -> str:
 def _bus_timeout(shown: str, timeout: float) -> BusTimeoutError:
     return BusTimeoutError(
         f"the D-Bus session bus at {shown} did not answer within {timeout:g} s "
-        "(REGCRED_DBUS_TIMEOUT); is dbus-daemon stuck?"
+        "(REGCRED_DBUS_TIMEOUT); is dbus-daemon stuck?",
+        timeout,
     )
 
 

@@ -39,8 +39,6 @@ model of the keychain's rules (a fake, named as one).
 
 from __future__ import annotations
 
-import sys
-
 from regcred._gojson import encode_utf8, go_decode
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -198,13 +196,18 @@ class OsxKeychainStore(CredentialStore):
             self.check()
             from regcred.stores._security import SecurityFramework
 
-            self._keychain = SecurityFramework()
+            try:
+                self._keychain = SecurityFramework()
+            except OSError as exc:  # a system that says it is macOS (a simulation) but is not
+                raise StoreUnavailableError(f"cannot load the Security framework: {exc}") from None
         return self._keychain
 
     @classmethod
     def check(cls) -> None:
-        """Raise StoreUnavailableError anywhere but macOS."""
-        if sys.platform != "darwin":
+        """Raise StoreUnavailableError where the catalogue row does not run (anywhere but macOS)."""
+        from regcred.stores._catalog import by_backend  # the row says where it works
+
+        if not by_backend("osxkeychain").runs_here():
             raise StoreUnavailableError("the macOS keychain exists only on macOS")
 
     def status(self) -> StoreStatus:

@@ -45,6 +45,7 @@ from regcred.stores._secretservice_dbus import (
     SERVICE_PATH,
     Client,
     DBusError,
+    can_prompt,
     unwrap,
 )
 
@@ -60,6 +61,10 @@ SCHEMA = "io.docker.Credentials"
 DOCKER_LABEL = "Docker Credentials"
 
 _ATTEMPTS = 5  # lookups by get while concurrent stores keep replacing the item
+#: Seconds that doctor's status, and login's automatic choice (:meth:`SecretServiceStore.check`),
+#: wait for each answer (``REGCRED_DBUS_TIMEOUT`` when that is shorter): an activatable
+#: Secret Service that does not start within it is passed over, not waited for.
+PROBE_TIMEOUT = 3.0
 _SCHEMA_ATTRIBUTES = {"xdg:schema": SCHEMA, "docker_cli": "1"}
 NO_KEYRING_HINT = (
     "the Secret Service has no default collection (keyring); create one, "
@@ -93,36 +98,45 @@ class SecretServiceStore(CredentialStore):
 
     @classmethod
     def check(cls) -> None:
-        """Raise StoreUnavailableError unless a Secret Service is (or can be) on the bus."""
-        from jeepney import message_bus
+        """Raise StoreUnavailableError unless storing would work now, found out within a short bound.
 
-        client = Client()
-        try:
-            (owned,) = unwrap(client.send_and_get_reply(message_bus.NameHasOwner(BUS_NAME)))
-            if owned:
-                return
-            (names,) = unwrap(client.send_and_get_reply(message_bus.ListActivatableNames()))
-            if BUS_NAME not in names:
-                raise StoreUnavailableError(NO_SERVICE_HINT)
-        finally:
-            client.close()
+        What login's automatic choice asks.  It is :meth:`status` (doctor's
+        answer, the same stages), each call bounded by :data:`PROBE_TIMEOUT`
+        (or ``REGCRED_DBUS_TIMEOUT`` when that is shorter), so a Secret Service
+        that is only activatable (gnome-keyring installed, not running: a
+        server reached over ssh) is started and must answer in time, have a
+        default keyring, and have it unlocked or unlockable by a prompt that
+        someone can answer.  Otherwise the detail is the reason.
+        """
+        found = cls().status()
+        if found.state == "ok" or (found.state == "locked" and can_prompt()):
+            return
+        raise StoreUnavailableError(found.detail)
 
     def status(self) -> StoreStatus:
-        """What doctor shows; reads no secret.
+        """What doctor shows; reads no secret.  Every call is bounded by :data:`PROBE_TIMEOUT`.
 
         ``no-bus`` (no session bus here), ``unreachable`` (a bus address that
         cannot be reached), ``not-answering`` (a bus or service that went
-        silent: every call times out), ``no-service``, ``failing`` (a Secret
-        Service that errs), ``no-keyring``, ``locked`` or ``ok``.
+        silent, or an activatable one that did not start in time), ``no-service``,
+        ``failing`` (a Secret Service that errs), ``no-keyring``, ``locked`` or ``ok``.
         """
         from regcred.stores._secretservice_dbus import BusTimeoutError
 
+        activatable: list[bool] = []
         try:
-            return self._status()
+            return self._status(activatable)
         except BusTimeoutError as exc:  # at any stage: the bus or the service went silent
+            if activatable and activatable[0]:
+                return StoreStatus(
+                    "not-answering",
+                    f"{BUS_NAME} is activatable on the session bus but did not start and answer "
+                    f"within {exc.timeout:g} s (no keyring daemon runs in this session): start "
+                    "gnome-keyring-daemon here, or use docker-credential-regcred-pass",
+                )
             return StoreStatus("not-answering", str(exc))
 
-    def _status(self) -> StoreStatus:
+    def _status(self, activatable: list[bool]) -> StoreStatus:
         from regcred.stores._secretservice_dbus import BusTimeoutError, bus_address
 
         # The store's own rules, stage by stage: is there a bus, does it answer,
@@ -132,31 +146,33 @@ class SecretServiceStore(CredentialStore):
         except StoreUnavailableError as exc:
             return StoreStatus("no-bus", str(exc))
         try:
-            Client().close()
+            client = Client(timeout=PROBE_TIMEOUT)
         except BusTimeoutError:
             raise
         except StoreUnavailableError as exc:
             return StoreStatus("unreachable", str(exc))
         try:
-            self.check()
-        except DBusError as exc:
-            return StoreStatus("failing", f"the session bus failed: {exc.name}")
-        except StoreUnavailableError as exc:
-            if str(exc) == NO_SERVICE_HINT:
-                return StoreStatus("no-service", str(exc))
-            return StoreStatus("failing", str(exc))
-        client = Client()
-        try:
-            collection = client.default_collection()
-            if collection is None:
-                return StoreStatus("no-keyring", NO_KEYRING_HINT)
-            (value,) = client.call(
-                collection, "org.freedesktop.DBus.Properties", "Get", "ss", IFACE + "Collection", "Locked"
-            )
-        except DBusError as exc:
-            return StoreStatus("failing", f"the Secret Service failed: {exc.name}")
-        except StoreUnavailableError as exc:
-            return StoreStatus("failing", str(exc))
+            try:
+                activatable.append(_activatable_only(client))
+            except DBusError as exc:
+                return StoreStatus("failing", f"the session bus failed: {exc.name}")
+            except StoreUnavailableError as exc:
+                if str(exc) == NO_SERVICE_HINT:
+                    return StoreStatus("no-service", str(exc))
+                return StoreStatus("failing", str(exc))
+            try:
+                collection = client.default_collection()  # starts an activatable service
+                if collection is None:
+                    return StoreStatus("no-keyring", NO_KEYRING_HINT)
+                (value,) = client.call(
+                    collection, "org.freedesktop.DBus.Properties", "Get", "ss", IFACE + "Collection", "Locked"
+                )
+            except DBusError as exc:
+                return StoreStatus("failing", f"the Secret Service failed: {exc.name}")
+            except BusTimeoutError:
+                raise
+            except StoreUnavailableError as exc:
+                return StoreStatus("failing", str(exc))
         finally:
             client.close()
         if value[1]:
@@ -248,6 +264,19 @@ class SecretServiceStore(CredentialStore):
             return result
         finally:
             client.close()
+
+
+def _activatable_only(client: Client) -> bool:
+    """False when a Secret Service owns its name, True when it can only be activated; else raise."""
+    from jeepney import message_bus
+
+    (owned,) = unwrap(client.send_and_get_reply(message_bus.NameHasOwner(BUS_NAME)))
+    if owned:
+        return False
+    (names,) = unwrap(client.send_and_get_reply(message_bus.ListActivatableNames()))
+    if BUS_NAME not in names:
+        raise StoreUnavailableError(NO_SERVICE_HINT)
+    return True
 
 
 def _store_lock(timeout: float) -> int | None:

@@ -35,8 +35,6 @@ model of Credential Manager's rules (a fake, named as one).
 
 from __future__ import annotations
 
-import sys
-
 from regcred._gojson import encode_utf8, go_decode
 from regcred._record import Record
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
@@ -200,13 +198,18 @@ class WincredStore(CredentialStore):
             self.check()
             from regcred.stores._advapi32 import Advapi32
 
-            self._manager = Advapi32()
+            try:
+                self._manager = Advapi32()
+            except (OSError, AttributeError) as exc:  # says it is Windows (a simulation) but is not
+                raise StoreUnavailableError(f"cannot load advapi32.dll: {exc}") from None
         return self._manager
 
     @classmethod
     def check(cls) -> None:
-        """Raise StoreUnavailableError anywhere but Windows."""
-        if sys.platform != "win32":
+        """Raise StoreUnavailableError where the catalogue row does not run (anywhere but Windows)."""
+        from regcred.stores._catalog import by_backend  # the row says where it works
+
+        if not by_backend("wincred").runs_here():
             raise StoreUnavailableError("the Windows Credential Manager exists only on Windows")
 
     def status(self) -> StoreStatus:
