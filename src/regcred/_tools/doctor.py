@@ -123,6 +123,7 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
     backends = _backends(config, report)
     if config is not None:
         _docker_credentials(report, config, backends)
+        _podman_blind(report, config)
         _login_store(report, config, backends)
     docker_users = {_registry_key(c.key): c.username for c in report.credentials}
     for podman_config in podman:
@@ -246,6 +247,28 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                 )
     _orphans(report, router, backends)
     report.credentials.sort(key=lambda c: c.key)
+
+
+def _podman_blind(report: Report, config: _config.Config) -> None:
+    """Credentials podman, skopeo and buildah cannot see: routed by ``credsStore`` alone (issue 17 #1).
+
+    containers/image reads ``credHelpers`` from docker's config.json but ignores
+    ``credsStore``; ``regcred migrate --to STORE KEY…`` writes the routes it reads.
+    """
+    helper = config.creds_store
+    where = str(config.path)
+    keys = sorted(
+        c.key
+        for c in report.credentials
+        if helper and c.source == where and c.store == f"helper {helper}" and c.key not in config.cred_helpers
+    )
+    if keys:
+        report.add(
+            "warning",
+            f"podman, skopeo and buildah cannot see the credentials for {', '.join(keys)}: {where} "
+            f"sends them to docker-credential-{helper} through credsStore, which they ignore; "
+            f"'regcred migrate --to {helper} {' '.join(keys)}' adds the credHelpers routes they read",
+        )
 
 
 def _orphans(report: Report, router: Router, backends: dict[str, Backend]) -> None:

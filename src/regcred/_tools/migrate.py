@@ -16,14 +16,18 @@ moved; other spellings with the same credentials are removed, different ones
 are left where they are and reported.
 
 config.json afterwards routes every moved registry to the new store, as docker
-reads it (``credHelpers[key]``, else ``credsStore``):
+reads it (``credHelpers[key]``, else ``credsStore``), and as podman, skopeo and
+buildah read it (``credHelpers[key]`` only: they ignore ``credsStore``):
 
 * no SERVER, to a helper: ``credsStore`` = STORE;
 * no SERVER, to ``file``: ``credsStore`` is removed;
-* then, per moved key, if that routing would not reach STORE:
-  ``credHelpers[key]`` = STORE (``""`` pins a key to the file, which docker
-  honours), or the ``credHelpers`` entry is removed when ``credsStore`` already
-  is STORE.
+* SERVER… to ``file`` beside a ``credsStore``: ``credsStore`` is removed too
+  (docker would go on asking its helper for them, and the one exemption docker
+  knows, ``credHelpers[key] = ""``, breaks podman for the key); every other key
+  that helper holds gets a ``credHelpers`` route to it, so nothing else moves;
+* then, per moved key, to a helper: ``credHelpers[key]`` = STORE, the route
+  ``regcred login`` writes, even where ``credsStore`` already is STORE; to
+  ``file``: the key's ``credHelpers`` entry is removed.
 
 A helper-held key keeps docker's ``{}`` marker in ``auths``, an entry moved to
 the file gets ``auth`` (or ``identitytoken`` for an identity token); unknown
@@ -155,6 +159,8 @@ def _migrate(
         say(f"{key} is already in {there}")
     for key, why in plan.skipped.items():
         say(f"leaving {key}: {why}")
+    for note in plan.notes:
+        say(note)
     changes = describe_config(plan)
     if dry_run:
         say(f"would update {path}: {'; '.join(changes)}" if changes else f"{path}: no change")
