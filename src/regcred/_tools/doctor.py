@@ -136,15 +136,15 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
 
 
 def _pending_migrate(report: Report, path: Path) -> None:
-    """A journal left by a migrate that is running, or was killed and could not be settled."""
-    from regcred._tools.migrate_journal import journal_path, pending
+    """A journal left by a migrate that is running or was killed, or a file there regcred cannot trust.
 
-    if pending(path):
-        report.add(
-            "broken",
-            f"an interrupted migrate is pending ({journal_path(path)}): credentials may sit in two "
-            "stores; 'regcred migrate --resume' finishes or undoes it",
-        )
+    Read only: the journal is checked (``migrate_journal.inspect``), never acted on.
+    """
+    from regcred._tools.migrate_journal import inspect
+
+    line = inspect(path)
+    if line:
+        report.add("broken", line)
 
 
 def _load(report: Report, path: Path, role: str) -> _config.Config | None:

@@ -48,7 +48,8 @@ the switch, it is left as it is and each registry is settled by what it says.
 
 Before the first change a journal without secrets is written, and one
 migrate at a time holds its lock: a migrate killed outright (SIGKILL) is
-finished or undone by the next command (:mod:`regcred._tools.migrate_journal`).
+finished or undone by the next writing command, or ``migrate --resume``, once
+the journal proves it is regcred's own (:mod:`regcred._tools.migrate_journal`).
 """
 
 from __future__ import annotations
@@ -112,12 +113,14 @@ def migrate(
     path = _config.config_path(config_dir)
     # A FIFO or a device: refused (as _config.update does) before a lock file is made beside it.
     _config._is_regular(path)  # noqa: SLF001
-    with _Interruptible() as signals, _migrate_lock(path):
+    with _Interruptible() as signals, _migrate_lock(path) as lock:
         if dry_run and pending(path):
-            say("an interrupted migrate is pending; 'regcred migrate --resume' settles it")
+            from regcred._tools.migrate_journal import inspect
+
+            say(inspect(path) or "an interrupted migrate is pending; 'regcred migrate --resume' settles it")
         elif not dry_run:
-            _settle_pending(path, say)
-        return _migrate(target, servers, path, config_dir, dry_run, say, signals)
+            _settle_pending(path, lock, say)  # a journal regcred cannot trust stops the migrate here
+        return _migrate(target, servers, path, config_dir, dry_run, say, signals, lock)
 
 
 def resume_migrate(
@@ -125,14 +128,14 @@ def resume_migrate(
 ) -> bool:
     """Settle an interrupted migrate (``regcred migrate --resume``); False when none was pending."""
     path = _config.config_path(config_dir)
-    with _Interruptible(), _migrate_lock(path):
-        return _settle_pending(path, say)
+    with _Interruptible(), _migrate_lock(path) as lock:
+        return _settle_pending(path, lock, say)
 
 
-def _settle_pending(path: Path, say: Callable[[str], None]) -> bool:
+def _settle_pending(path: Path, lock: MigrateLock, say: Callable[[str], None]) -> bool:
     from regcred._tools.migrate_journal import Journal, _settle
 
-    journal = Journal.read(path)
+    journal = Journal.read(path, lock)
     if journal is None:
         return False
     _settle(journal, say)
@@ -147,6 +150,7 @@ def _migrate(
     dry_run: bool,
     say: Callable[[str], None],
     signals: _Interruptible,
+    lock: MigrateLock,
 ) -> Plan:
     config = _config.load(path)
     plan = make_plan(config, target, [normalize(s) for s in servers])
@@ -168,7 +172,7 @@ def _migrate(
     if not plan.moves and not changes:
         say("nothing to migrate")
         return plan
-    run = _Run(plan, path, config, config_dir)
+    run = _Run(plan, path, config, config_dir, lock)
     run.execute(signals)
     for source in run.left:
         say(f"left {source.key} in {_where(source.store, path)}: it holds other credentials "
@@ -244,13 +248,13 @@ class _Interruptible:
 
 
 @contextlib.contextmanager
-def _migrate_lock(path: Path) -> Iterator[None]:
+def _migrate_lock(path: Path) -> Iterator[MigrateLock]:
     """One migrate (or resume) at a time per config.json; see :mod:`regcred._tools.migrate_journal`."""
     lock = MigrateLock(path, wait=True)
     if not lock.acquire():
         raise ConfigError(f"timed out waiting for another regcred migrate of {path} to finish")
     try:
-        yield
+        yield lock
     finally:
         lock.release()
 
@@ -274,8 +278,10 @@ class _Run:
         path: Path,
         config: _config.Config,
         config_dir: str | os.PathLike[str] | None,
+        lock: MigrateLock,
     ) -> None:
         self.plan, self.path, self.config, self.config_dir = plan, path, config, config_dir
+        self.lock = lock  # held: the journal's run id is recorded in it
         self.undo: list[tuple[str, Callable[[], None]]] = []
         self.creds: dict[str, Credentials] = {}  # canonical key -> what must arrive
         self.erase: list[tuple[Source, Credentials]] = []  # sources to remove
@@ -310,7 +316,7 @@ class _Run:
         for move in self.plan.moves:
             erase = [[s.store, s.key] for s, _ in self.erase if s.store and canonical(s.key) == move.key]
             moves.append({"key": move.key, "prior": self.priors.get(move.key) is not None, "erase": erase})
-        self.journal = Journal(self.path, self.plan.target, moves)
+        self.journal = Journal.start(self.path, self.plan.target, moves, self.lock)
         self.journal.write("copying" if self.plan.target else "switching")
 
     def _end_journal(self) -> None:
