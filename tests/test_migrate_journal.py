@@ -136,6 +136,14 @@ def test_a_planted_journal_is_reported_and_never_executed(
                  "--", "true"], ["logout", "nobody.example"]):  # fmt: skip
         done = regcred(*argv)
         assert done.stderr.count("regcred did not act on it") == 1, (argv, done.stderr)
+    request = '{"kind":"CredentialProviderRequest","apiVersion":"%s","image":"r0.example/app"}'
+    kubelet = subprocess.run(
+        [str(VENV_BIN / "regcred-kubelet-credential-provider")],
+        input=request % "credentialprovider.kubelet.k8s.io/v1",
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert kubelet.returncode == 0, kubelet.stderr
+    assert SECRETS["r0.example"] in kubelet.stdout
     done = regcred("doctor")
     assert done.returncode == 1
     assert "broken: " in done.stdout
