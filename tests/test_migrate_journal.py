@@ -188,6 +188,7 @@ def _tamper(path: Path, change: str) -> None:
         ("copied", "names a run that the migrate lock file does not record"),
         ("other-run", "names a run that the migrate lock file does not record"),
         ("lock-cleared", "names a run that the migrate lock file does not record"),
+        ("lock-0644", "names a run that the migrate lock file does not record"),
         ("old-format", "was written by a regcred with another journal format (1)"),
         ("foreign-erase", "is not a regcred migrate journal"),
         ("symlink", "is a symlink, not a regular file"),
@@ -209,6 +210,8 @@ def test_each_check_refuses_a_forged_or_copied_journal(
         _copied(path)
     elif forgery == "lock-cleared":
         path.with_name(path.name + ".lock").write_bytes(b"")
+    elif forgery == "lock-0644":
+        path.with_name(path.name + ".lock").chmod(0o644)
     elif forgery == "symlink":
         real = path.with_name("elsewhere")
         path.rename(real)

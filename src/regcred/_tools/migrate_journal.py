@@ -54,6 +54,7 @@ explicitly), ``login`` and ``logout``.  The read-only ones (``get``, ``list``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -134,6 +135,8 @@ class MigrateLock:
             raise ConfigError(f"{self.path} is not held")
         record = _RECORD % run.encode() if run else b" " * _RECORD_SIZE
         try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(self.fd, 0o600)  # a journal is trusted only beside a private lock file
             os.lseek(self.fd, 0, os.SEEK_SET)
             os.write(self.fd, record)
             os.ftruncate(self.fd, _RECORD_SIZE)
@@ -209,7 +212,8 @@ class Journal:
         except OSError as exc:
             raise ConfigError(f"cannot remove {self.path}: {exc.strerror}") from None
         if self.lock is not None and self.lock.fd >= 0:
-            self.lock.stamp("")  # no journal names this run any more
+            with contextlib.suppress(ConfigError):  # tidiness only: no journal names this run now
+                self.lock.stamp("")
 
     @classmethod
     def read(cls, config_path: Path, lock: MigrateLock | None = None) -> Journal | None:
@@ -358,15 +362,19 @@ def _lock_record(path: str, lock: MigrateLock | None) -> tuple[int, bytes] | Non
     """(inode, record) of the lock file: through the held ``lock``, else read-only; None if absent."""
     if lock is not None and lock.fd >= 0:
         try:
+            st = os.fstat(lock.fd)
+            _check_owner(path, st)  # the same rules as when it is read without the lock
             os.lseek(lock.fd, 0, os.SEEK_SET)
-            return os.fstat(lock.fd).st_ino, os.read(lock.fd, _RECORD_SIZE)
+            return st.st_ino, os.read(lock.fd, _RECORD_SIZE)
+        except UntrustedJournalError:
+            return None
         except OSError as exc:
             raise _untrusted(path, f"cannot be checked ({exc.strerror})") from None
     try:
         raw = _read_private(path, _RECORD_SIZE)
         inode = os.lstat(path).st_ino
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, UntrustedJournalError):
+        return None  # no lock file, or one that is not ours: it records no run
     return None if raw is None else (inode, raw)
 
 
