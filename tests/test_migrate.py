@@ -266,8 +266,15 @@ def test_podman_sees_what_migrate_moved_and_doctor_says_what_it_cannot(
     assert data["credHelpers"] == {**routes, HUB: "regcred-secretservice"}
     assert _skopeo_login(docker_config, "a.example", root) == "alice"
     assert _skopeo_login(docker_config, "b.example:5000", root) == "bob"
+    # Docker Hub: containers/image asks for docker.io, a key docker never routes; doctor says so.
+    assert _skopeo_login(docker_config, "docker.io", root) == ""
+    hub_warning = (
+        "warning: podman, skopeo and buildah cannot see the Docker Hub credentials in "
+        "docker-credential-regcred-secretservice: they look Docker Hub up as docker.io"
+    )
     code, out, _ = run(capsys, "doctor")
-    assert "cannot see" not in out
+    assert out.count("cannot see") == 1
+    assert hub_warning in out
     assert code == 0, out
 
     # credsStore alone (docker login, or an older migrate): doctor warns and names the fix.
@@ -275,19 +282,20 @@ def test_podman_sees_what_migrate_moved_and_doctor_says_what_it_cannot(
     assert _skopeo_login(docker_config, "a.example", root) == ""
     code, out, _ = run(capsys, "doctor")
     warning = (
-        "podman, skopeo and buildah cannot see the credentials for a.example, b.example:5000, "
-        f"{HUB}: {docker_config} sends them to docker-credential-regcred-secretservice through "
+        "podman, skopeo and buildah cannot see the credentials for a.example, b.example:5000: "
+        f"{docker_config} sends them to docker-credential-regcred-secretservice through "
         "credsStore, which they ignore; 'regcred migrate --to regcred-secretservice a.example "
-        f"b.example:5000 {HUB}' adds the credHelpers routes they read"
+        "b.example:5000' adds the credHelpers routes they read"
     )
     assert f"warning: {warning}" in out
     assert code == 0  # docker and regcred still work: a warning, not broken
     fix = warning.split("'")[1].split()[1:]
     code, out, err = run(capsys, *fix)
     assert code == 0, err
-    assert config(docker_config)["credHelpers"] == {**routes, HUB: "regcred-secretservice"}
+    assert config(docker_config)["credHelpers"] == routes
     assert _skopeo_login(docker_config, "a.example", root) == "alice"
-    assert "cannot see" not in run(capsys, "doctor")[1]
+    assert _skopeo_login(docker_config, "b.example:5000", root) == "bob"
+    assert run(capsys, "doctor")[1].count("cannot see") == 1  # Docker Hub's, as above
     all_readable()
 
     # Back to the file: the routes go with credsStore.
