@@ -27,10 +27,10 @@ from __future__ import annotations
 import sys
 
 from regcred import _settings
-from regcred._gojson import dumps_compact, encode_utf8
+from regcred._gojson import dumps_compact, encode_utf8, go_decode
 from regcred.credentials import Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
-from regcred.helpers._godecode import GoError, decode_credentials, go_decode
+from regcred.helpers._godecode import GoError, decode_credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
