@@ -104,6 +104,15 @@ class Ctx:
         """JSON text of ``value``, for rows that write raw text."""
         return json.dumps(value)
 
+    def migrate(self, doc: dict[str, Any], *argv: str) -> None:
+        """Write docker's config.json, then run the installed ``regcred migrate ARGV…`` on it."""
+        self.docker(doc)
+        done = subprocess.run(
+            [str(VENV_BIN / "regcred"), "--config", str(self.config_dir), "migrate", *argv],
+            capture_output=True, text=True, env=self.helper_env, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
 
 @dataclass(frozen=True)
 class Row:
@@ -115,6 +124,10 @@ class Row:
     #: keys ("{host}" is replaced) stored in our pass helper before ``write`` runs
     helper_valid: tuple[str, ...] = ()
     helper_invalid: tuple[str, ...] = ()
+    #: the row runs our pass helper itself (``regcred migrate``), with nothing stored first
+    uses_helper: bool = False
+    #: docker, skopeo and podman must all find the valid credentials (what migrate promises)
+    everyone: bool = False
     #: ``$DOCKER_AUTH_CONFIG`` for docker and regcred (skopeo and podman do not read it)
     env: Callable[[Ctx], str] | None = None
     #: ``docker logout`` and ``regcred logout`` of this ("{host}" replaced), each on its own copy
@@ -127,7 +140,7 @@ class Row:
 
     @property
     def helper(self) -> bool:
-        return bool(self.helper_valid or self.helper_invalid)
+        return bool(self.helper_valid or self.helper_invalid or self.uses_helper)
 
 
 def _dup(ctx: Ctx, first: dict[str, str], second: dict[str, str]) -> str:
@@ -321,6 +334,21 @@ _ROWS: list[Row] = [
         lambda c: c.docker({"auths": {c.host: c.good}, "credsStore": HELPER, "credHelpers": {c.host: ""}}),
         'docker reads "" as "use the file"; containers/image runs docker-credential- and fails (#2)',
         helper_invalid=("{host}",),
+    ),
+    # ------------------------------------------------------------------ after regcred migrate
+    Row(
+        "migrate-to-helper",
+        lambda c: c.migrate({"auths": {c.host: c.good}}, "--to", HELPER),
+        "issue 17 #1: migrate used to write credsStore alone, which containers/image ignores",
+        uses_helper=True,
+        everyone=True,
+    ),
+    Row(
+        "migrate-one-back-to-file",
+        lambda c: c.migrate({"auths": {c.host: {}}, "credsStore": HELPER}, "--to", "file", c.host),
+        "issue 18: refused before (credsStore); now credsStore goes, and no credHelpers pin is written",
+        helper_valid=("{host}",),
+        everyone=True,
     ),
     # ------------------------------------------------------------------ podman's own auth file
     Row("podman-exact", lambda c: c.podman({"auths": {c.host: c.good}}), podman_file=True),
@@ -578,6 +606,8 @@ def test_row(
             text for text in (_KNOWN.get(row.id, ""), _DELIBERATE.get(row.id, ""), row.note) if text
         ),
         deliberate=row.id in _DELIBERATE,
+        # containers/image must find them too (skopeo authenticates, podman names the user)
+        containers_agree=not row.everyone or (skopeo is True and podman == referee.valid[0]),
     )
     if row.podman_file:
         # podman's host lookup is a referee too: `regcred get HOST` reports its username.
@@ -600,6 +630,7 @@ def test_row(
     assert result.agree, (
         f"regcred {'authenticates' if answer.ok else 'does not authenticate'} ({result.regcred_detail}), "
         f"{result.referee} {'does' if result.expected else 'does not'}"
+        + ("" if result.containers_agree else f"; but skopeo: {skopeo}, podman --get-login: {podman!r}")
     )
 
 

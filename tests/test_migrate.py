@@ -141,6 +141,7 @@ def test_file_to_secret_service_and_back(
     data = config(docker_config)
     assert data["credsStore"] == "regcred-secretservice"
     assert data["auths"] == {"a.example": {"email": "alice@example.com"}, "b.example:5000": {}, HUB: {}}
+    assert data["credHelpers"] == dict.fromkeys(("a.example", "b.example:5000", HUB), "regcred-secretservice")
     assert data["psFormat"] == "table {{.ID}}"
     assert data["x-unknown"] == {"keep": [1, 2]}
     all_readable()
@@ -201,28 +202,148 @@ def test_named_server_gets_a_cred_helper(
     assert 'set credHelpers["a.example"] to "regcred-secretservice"' in out
 
 
-def test_named_server_to_file_beside_a_creds_store_is_refused(
+def test_named_server_to_file_beside_a_creds_store_drops_it(
     docker_config: Path, keyring: Keyring, bin_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """One key out of credsStore into the file: refused, nothing changed (issue 10 #2).
+    """One key out of credsStore into the file: credsStore goes, every other key keeps its route.
 
     The only exemption docker knows, credHelpers[key] = "", makes podman, skopeo and
-    buildah run "docker-credential-" and fail every request to that registry.
+    buildah run "docker-credential-" and fail every request to that registry (issue
+    10 #2), so it is never written; docker would go on asking credsStore's helper for
+    the key, so credsStore goes, and the keys it still holds get credHelpers routes.
     """
     seed(docker_config)
     assert run(capsys, "migrate", "--to", "regcred-secretservice")[0] == 0
-    before = docker_config.read_bytes()
-    code, _, err = run(capsys, "migrate", "--to", "file", "b.example:5000")
-    assert code == 1
-    assert "breaks podman, skopeo and buildah" in err
-    assert len(err.strip().splitlines()) == 1
-    assert docker_config.read_bytes() == before
-    assert "credHelpers" not in config(docker_config)
+    # As an older migrate or docker login left it: credsStore alone routes everything.
+    _config.update(docker_config, lambda c: c.data.pop("credHelpers"))
+    code, out, err = run(capsys, "migrate", "--to", "file", "b.example:5000")
+    assert code == 0, err
+    data = config(docker_config)
+    assert "credsStore" not in data
+    assert data["credHelpers"] == {"a.example": "regcred-secretservice", HUB: "regcred-secretservice"}
+    assert base64.b64decode(data["auths"]["b.example:5000"]["auth"]).decode() == f"bob:{SECRET_B}"
+    assert sorted(attrs["server"] for _, attrs in keyring.items()) == sorted(["a.example", HUB])
+    assert "credsStore goes, or docker would keep asking docker-credential-regcred-secretservice" in out
     all_readable()
-    # Everything back to the file works, and leaves no credsStore behind.
+    # With credsStore gone, those routes are per-registry choices: moved when named.
     assert run(capsys, "migrate", "--to", "file")[0] == 0
-    assert "credsStore" not in config(docker_config)
+    assert config(docker_config)["credHelpers"] == data["credHelpers"]
+    assert run(capsys, "migrate", "--to", "file", "a.example", "docker.io")[0] == 0
+    data = config(docker_config)
+    assert "credsStore" not in data
+    assert "credHelpers" not in data
+    assert keyring.items() == []
     all_readable()
+
+
+def _skopeo_login(authfile: Path, key: str, root: Path) -> str:
+    """The username ``skopeo login --get-login`` finds for ``key`` in ``authfile`` ("" for none)."""
+    from tests.fixtures.differential import containers_env
+
+    skopeo = require_program("skopeo", "skopeo")
+    done = subprocess.run(
+        [skopeo, "login", "--get-login", "--authfile", str(authfile), key],
+        capture_output=True, text=True, timeout=60, check=False, env=containers_env(root, authfile),
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def test_podman_sees_what_migrate_moved_and_doctor_says_what_it_cannot(
+    docker_config: Path, keyring: Keyring, bin_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """migrate --to HELPER writes login's credHelpers routes; doctor names keys podman cannot see (#17.1).
+
+    Referee: the real skopeo (containers/image ignores credsStore).  Before the
+    fix, migrate wrote credsStore alone: skopeo said "not logged into", and doctor
+    said Healthy.
+    """
+    seed(docker_config)
+    root = tmp_path / "containers"
+    assert _skopeo_login(docker_config, "a.example", root) == "alice"
+    assert run(capsys, "migrate", "--to", "regcred-secretservice")[0] == 0
+    data = config(docker_config)
+    routes = {"a.example": "regcred-secretservice", "b.example:5000": "regcred-secretservice"}
+    assert data["credHelpers"] == {**routes, HUB: "regcred-secretservice"}
+    assert _skopeo_login(docker_config, "a.example", root) == "alice"
+    assert _skopeo_login(docker_config, "b.example:5000", root) == "bob"
+    # Docker Hub: containers/image asks for docker.io, a key docker never routes; doctor says so.
+    assert _skopeo_login(docker_config, "docker.io", root) == ""
+    hub_warning = (
+        "warning: podman, skopeo and buildah cannot see the Docker Hub credentials in "
+        "docker-credential-regcred-secretservice: they look Docker Hub up as docker.io"
+    )
+    code, out, _ = run(capsys, "doctor")
+    assert out.count("cannot see") == 1
+    assert hub_warning in out
+    assert code == 0, out
+
+    # credsStore alone (docker login, or an older migrate): doctor warns and names the fix.
+    _config.update(docker_config, lambda c: c.data.pop("credHelpers"))
+    assert _skopeo_login(docker_config, "a.example", root) == ""
+    code, out, _ = run(capsys, "doctor")
+    warning = (
+        "podman, skopeo and buildah cannot see the credentials for a.example, b.example:5000: "
+        f"{docker_config} sends them to docker-credential-regcred-secretservice through "
+        "credsStore, which they ignore; 'regcred migrate --to regcred-secretservice a.example "
+        "b.example:5000' adds the credHelpers routes they read"
+    )
+    assert f"warning: {warning}" in out
+    assert code == 0  # docker and regcred still work: a warning, not broken
+    fix = warning.split("'")[1].split()[1:]
+    code, out, err = run(capsys, *fix)
+    assert code == 0, err
+    assert config(docker_config)["credHelpers"] == routes
+    assert _skopeo_login(docker_config, "a.example", root) == "alice"
+    assert _skopeo_login(docker_config, "b.example:5000", root) == "bob"
+    assert run(capsys, "doctor")[1].count("cannot see") == 1  # Docker Hub's, as above
+    all_readable()
+
+    # Back to the file: the routes go with credsStore.
+    assert run(capsys, "migrate", "--to", "file")[0] == 0
+    assert "credHelpers" not in config(docker_config)
+    assert _skopeo_login(docker_config, "b.example:5000", root) == "bob"
+    all_readable()
+
+
+def test_the_readme_example_one_registry_back_to_the_file_after_a_first_login(
+    docker_config: Path,
+    keyring: Keyring,
+    bin_dir: Path,
+    registry_http: Registry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """README: `regcred migrate --to file R` in the state regcred's own first login creates (#18).
+
+    It used to be refused ("breaks podman, skopeo and buildah").  Now R is in the
+    file and read there by docker and skopeo; another registry stays in the keyring.
+    """
+    docker = require_program("docker", "docker-ce-cli")
+    address, user = registry_http.address, registry_http.username
+    code = main(["login", address, "-u", user, "-p", registry_http.password])
+    capsys.readouterr()
+    assert code == 0
+    assert config(docker_config)["credsStore"] == "regcred-secretservice"  # the first login's choice
+    from regcred import store_credentials
+
+    store_credentials("other.example", "olga", "o-secret")  # one more, where login would put it
+    code, out, err = run(capsys, "migrate", "--to", "file", address)
+    assert code == 0, err
+    assert registry_http.password not in out + err
+    data = config(docker_config)
+    assert "credsStore" not in data
+    assert data["credHelpers"] == {"other.example": "regcred-secretservice"}
+    assert base64.b64decode(data["auths"][address]["auth"]).decode() == f"{user}:{registry_http.password}"
+    assert [attrs["server"] for _, attrs in keyring.items()] == ["other.example"]
+    assert creds("other.example") == ("olga", "o-secret")
+    assert creds(address) == (user, registry_http.password)
+    done = subprocess.run(
+        [docker, "--config", str(docker_config.parent), "login", address],
+        input="", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.stderr.startswith(f"Authenticating with existing credentials... [Username: {user}]")
+    assert _skopeo_login(docker_config, address, tmp_path / "containers") == user
+    assert _skopeo_login(docker_config, "other.example", tmp_path / "containers") == "olga"
 
 
 def test_dry_run_changes_nothing(
@@ -417,7 +538,11 @@ def test_rekey_inside_one_helper(
     assert code == 0, err
     assert "ok.example is already in docker-credential-vault" in out
     assert json.loads(state.read_text()) == {"ok.example": ["o", "s"], "reg.example": ["rita", "r-secret"]}
-    assert config(docker_config) == {"auths": {"reg.example": {}}, "credsStore": "vault"}
+    assert config(docker_config) == {
+        "auths": {"reg.example": {}},
+        "credHelpers": {"ok.example": "vault", "reg.example": "vault"},  # podman reads these, not credsStore
+        "credsStore": "vault",
+    }
     assert creds("reg.example") == ("rita", "r-secret")
 
 
@@ -450,7 +575,7 @@ def test_docker_cli_logs_in_with_migrated_credentials(
 
     _config.update(docker_config, lambda c: c.set_auth("other.example", "o", "o-secret"))
     assert run(capsys, "migrate", "--to", "regcred-secretservice", "other.example")[0] == 0
-    assert run(capsys, "migrate", "--to", "file")[0] == 0  # one key alone: refused (issue 10 #2)
+    assert run(capsys, "migrate", "--to", "file")[0] == 0
     assert "credHelpers" not in config(docker_config)
     assert "credsStore" not in config(docker_config)
     assert [attrs["server"] for _, attrs in keyring.items()] == []

@@ -11,12 +11,12 @@ uses: every credential readable where config.json says it is (0 lost),
 no keyring item that config.json does not route to (0 orphaned), and no
 plaintext left when config.json routes everything to the keyring.
 SIGKILL leaves a journal: the next ``regcred migrate --resume`` (or a plain
-``regcred list`` / ``login``) must finish or undo the job.
+``regcred logout`` / ``login``) must finish or undo the job; a read-only
+``regcred list`` before it leaves the journal alone and says so.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -88,8 +88,8 @@ def audit(
             )
             if figures is not None:
                 figures.orphaned += 1
-    if config.creds_store == HELPER and not config.cred_helpers:
-        plain = [e.key for e in config.entries() if e.has_secret]
+    if config.creds_store == HELPER:
+        plain = [e.key for e in config.entries() if e.has_secret and _route(config, e.key) == HELPER]
         if plain:
             problems.append(f"plaintext left beside credsStore: {plain}")
             if figures is not None:
@@ -325,8 +325,9 @@ def test_sigkill_at_every_step_then_the_next_command_settles_it(
 ) -> None:
     """SIGKILL as the journal appears, after each keyring change and as config.json is replaced.
 
-    Then the next command (``migrate --resume``, ``list`` or ``logout``) must
-    finish or undo the migrate, and the stores pass the audit.
+    Then the next writing command (``migrate --resume`` or ``logout``) must
+    finish or undo the migrate, and the stores pass the audit.  A ``list``
+    before it (read-only) leaves the journal as it is (issue 17 #10).
     """
     seed_file(docker_config)
     env = _shim(tmp_path)
@@ -337,7 +338,7 @@ def test_sigkill_at_every_step_then_the_next_command_settles_it(
     assert regcred("migrate", "--to", back).returncode == 0
     start = docker_config.read_bytes()
     figures = Figures(f"SIGKILL {direction}")
-    nexts = [("migrate", "--resume"), ("list",), ("logout", "nobody.example")]
+    nexts = [("migrate", "--resume"), ("logout", "nobody.example")]
     # 0: killed by the test as the journal appears; -1: as config.json is replaced.
     for kill_at in [0, *range(1, steps + 1), -1]:
         assert docker_config.read_bytes() == start
@@ -351,6 +352,12 @@ def test_sigkill_at_every_step_then_the_next_command_settles_it(
         figures.signals += code == -signal.SIGKILL
         # Right after the kill: everything is readable where config.json says it is.
         assert [p for p in audit(docker_config, ring, SEEDED) if p.startswith("lost")] == []
+        if journal(docker_config).exists():
+            left = journal(docker_config).read_bytes()
+            done = regcred("list")
+            assert done.returncode == 0, done.stderr
+            assert "an interrupted migrate is pending" in done.stderr
+            assert journal(docker_config).read_bytes() == left  # read-only: not settled
         after = nexts[kill_at % len(nexts)]
         done = regcred(*after)
         assert done.returncode in {0, 1}, done.stderr  # logout of an unknown registry is 1
@@ -379,21 +386,28 @@ def test_resume_with_nothing_pending(docker_config: Path) -> None:
 
 
 def test_doctor_reports_a_journal_it_cannot_settle(ring: Keyring, docker_config: Path) -> None:
-    """A journal that names a helper which fails: doctor says a migrate is pending, exit 1."""
+    """A journal (regcred's own) naming a helper that fails: doctor reports it, and leaves it."""
+    from regcred._tools.migrate_journal import Journal, MigrateLock
+
     seed_file(docker_config)
-    journal(docker_config).write_text(
-        json.dumps({"regcredMigrate": 1, "to": "missing-helper", "step": "copying",
-                    "moves": [{"key": "a.example", "prior": False, "erase": []}]})
-    )  # fmt: skip
+    lock = MigrateLock(docker_config, wait=False)
+    assert lock.acquire()
+    moves = [{"key": "a.example", "prior": False, "erase": []}]
+    Journal.start(docker_config, "missing-helper", moves, lock).write("copying")
+    lock.release()
+    left = journal(docker_config).read_bytes()
     done = regcred("doctor")
     assert done.returncode == 1
     assert "an interrupted migrate is pending" in done.stdout
-    assert "could not finish the interrupted migrate" in done.stderr
-    assert journal(docker_config).exists()
+    assert done.stderr.count("an interrupted migrate is pending") == 1
+    assert "could not finish" not in done.stderr  # doctor is read-only: it tried nothing
+    assert journal(docker_config).read_bytes() == left
     assert audit(docker_config, ring, SEEDED) == []
     done = regcred("migrate", "--resume")
     assert done.returncode == 1
+    assert "could not finish the interrupted migrate" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    assert journal(docker_config).exists()
 
 
 def test_a_journal_is_private_and_holds_no_secret(ring: Keyring, docker_config: Path) -> None:

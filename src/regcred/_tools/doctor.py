@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from regcred import _config, _settings, _system
-from regcred._address import HUB_TOKEN_KEYS, normalize, stored_host
+from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, normalize, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._text import printable
 from regcred.credentials import StoreStatus
@@ -131,6 +131,8 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
     for podman_config in podman:
         if podman_config is not None and podman_config.exists:
             _podman_credentials(report, podman_config, docker_users)
+    if config is not None:
+        _podman_blind(report, config)
     return report
 
 
@@ -138,15 +140,15 @@ def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
 
 
 def _pending_migrate(report: Report, path: Path) -> None:
-    """A journal left by a migrate that is running, or was killed and could not be settled."""
-    from regcred._tools.migrate_journal import journal_path, pending
+    """A journal left by a migrate that is running or was killed, or a file there regcred cannot trust.
 
-    if pending(path):
-        report.add(
-            "broken",
-            f"an interrupted migrate is pending ({journal_path(path)}): credentials may sit in two "
-            "stores; 'regcred migrate --resume' finishes or undoes it",
-        )
+    Read only: the journal is checked (``migrate_journal.inspect``), never acted on.
+    """
+    from regcred._tools.migrate_journal import inspect
+
+    line = inspect(path)
+    if line:
+        report.add("broken", line)
 
 
 def _load(report: Report, path: Path, role: str) -> _config.Config | None:
@@ -259,6 +261,49 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                 )
     _orphans(report, router, backends)
     report.credentials.sort(key=lambda c: c.key)
+
+
+def _podman_blind(report: Report, config: _config.Config) -> None:
+    """Credentials podman, skopeo and buildah cannot see in docker's config.json (issue 17 #1).
+
+    containers/image reads ``credHelpers`` but ignores ``credsStore``, so a key
+    routed by ``credsStore`` alone is invisible to it (``regcred migrate --to
+    STORE KEY…`` writes the routes it reads).  And it looks Docker Hub up as
+    ``docker.io``, never as docker's ``https://index.docker.io/v1/``, so Hub
+    credentials held by a helper reach it under no route at all, unless a
+    podman auth file has its own copy.
+    """
+    where = str(config.path)
+    held = [c for c in report.credentials if c.source == where and c.store.startswith("helper ")]
+    helper = config.creds_store
+    keys = sorted(
+        c.key
+        for c in held
+        if helper
+        and c.store == f"helper {helper}"
+        and c.key not in config.cred_helpers
+        and c.key != DOCKER_HUB
+    )
+    if keys:
+        report.add(
+            "warning",
+            f"podman, skopeo and buildah cannot see the credentials for {', '.join(keys)}: {where} "
+            f"sends them to docker-credential-{helper} through credsStore, which they ignore; "
+            f"'regcred migrate --to {helper} {' '.join(keys)}' adds the credHelpers routes they read",
+        )
+    podman_has_hub = any(
+        c.source != where and c.store == "file" and _registry_key(c.key) == DOCKER_HUB
+        for c in report.credentials
+    )
+    hub = next((c for c in held if c.key == DOCKER_HUB), None)
+    if hub is not None and not podman_has_hub:
+        report.add(
+            "warning",
+            f"podman, skopeo and buildah cannot see the Docker Hub credentials in "
+            f"docker-credential-{hub.store.removeprefix('helper ')}: they look Docker Hub up as "
+            f"docker.io, and docker's config.json routes only {DOCKER_HUB}; "
+            "'podman login docker.io' gives them their own copy",
+        )
 
 
 def _env_credentials(report: Report, router: Router) -> None:

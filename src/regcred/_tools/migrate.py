@@ -16,14 +16,18 @@ moved; other spellings with the same credentials are removed, different ones
 are left where they are and reported.
 
 config.json afterwards routes every moved registry to the new store, as docker
-reads it (``credHelpers[key]``, else ``credsStore``):
+reads it (``credHelpers[key]``, else ``credsStore``), and as podman, skopeo and
+buildah read it (``credHelpers[key]`` only: they ignore ``credsStore``):
 
 * no SERVER, to a helper: ``credsStore`` = STORE;
 * no SERVER, to ``file``: ``credsStore`` is removed;
-* then, per moved key, if that routing would not reach STORE:
-  ``credHelpers[key]`` = STORE (``""`` pins a key to the file, which docker
-  honours), or the ``credHelpers`` entry is removed when ``credsStore`` already
-  is STORE.
+* SERVER… to ``file`` beside a ``credsStore``: ``credsStore`` is removed too
+  (docker would go on asking its helper for them, and the one exemption docker
+  knows, ``credHelpers[key] = ""``, breaks podman for the key); every other key
+  that helper holds gets a ``credHelpers`` route to it, so nothing else moves;
+* then, per moved key, to a helper: ``credHelpers[key]`` = STORE, the route
+  ``regcred login`` writes, even where ``credsStore`` already is STORE; to
+  ``file``: the key's ``credHelpers`` entry is removed.
 
 A helper-held key keeps docker's ``{}`` marker in ``auths``, an entry moved to
 the file gets ``auth`` (or ``identitytoken`` for an identity token); unknown
@@ -44,7 +48,8 @@ the switch, it is left as it is and each registry is settled by what it says.
 
 Before the first change a journal without secrets is written, and one
 migrate at a time holds its lock: a migrate killed outright (SIGKILL) is
-finished or undone by the next command (:mod:`regcred._tools.migrate_journal`).
+finished or undone by the next writing command, or ``migrate --resume``, once
+the journal proves it is regcred's own (:mod:`regcred._tools.migrate_journal`).
 """
 
 from __future__ import annotations
@@ -108,12 +113,14 @@ def migrate(
     path = _config.config_path(config_dir)
     # A FIFO or a device: refused (as _config.update does) before a lock file is made beside it.
     _config._is_regular(path)  # noqa: SLF001
-    with _Interruptible() as signals, _migrate_lock(path):
+    with _Interruptible() as signals, _migrate_lock(path) as lock:
         if dry_run and pending(path):
-            say("an interrupted migrate is pending; 'regcred migrate --resume' settles it")
+            from regcred._tools.migrate_journal import inspect
+
+            say(inspect(path) or "an interrupted migrate is pending; 'regcred migrate --resume' settles it")
         elif not dry_run:
-            _settle_pending(path, say)
-        return _migrate(target, servers, path, config_dir, dry_run, say, signals)
+            _settle_pending(path, lock, say)  # a journal regcred cannot trust stops the migrate here
+        return _migrate(target, servers, path, config_dir, dry_run, say, signals, lock)
 
 
 def resume_migrate(
@@ -121,14 +128,14 @@ def resume_migrate(
 ) -> bool:
     """Settle an interrupted migrate (``regcred migrate --resume``); False when none was pending."""
     path = _config.config_path(config_dir)
-    with _Interruptible(), _migrate_lock(path):
-        return _settle_pending(path, say)
+    with _Interruptible(), _migrate_lock(path) as lock:
+        return _settle_pending(path, lock, say)
 
 
-def _settle_pending(path: Path, say: Callable[[str], None]) -> bool:
+def _settle_pending(path: Path, lock: MigrateLock, say: Callable[[str], None]) -> bool:
     from regcred._tools.migrate_journal import Journal, _settle
 
-    journal = Journal.read(path)
+    journal = Journal.read(path, lock)
     if journal is None:
         return False
     _settle(journal, say)
@@ -143,6 +150,7 @@ def _migrate(
     dry_run: bool,
     say: Callable[[str], None],
     signals: _Interruptible,
+    lock: MigrateLock,
 ) -> Plan:
     config = _config.load(path)
     plan = make_plan(config, target, [normalize(s) for s in servers])
@@ -155,6 +163,8 @@ def _migrate(
         say(f"{key} is already in {there}")
     for key, why in plan.skipped.items():
         say(f"leaving {key}: {why}")
+    for note in plan.notes:
+        say(note)
     changes = describe_config(plan)
     if dry_run:
         say(f"would update {path}: {'; '.join(changes)}" if changes else f"{path}: no change")
@@ -162,7 +172,7 @@ def _migrate(
     if not plan.moves and not changes:
         say("nothing to migrate")
         return plan
-    run = _Run(plan, path, config, config_dir)
+    run = _Run(plan, path, config, config_dir, lock)
     run.execute(signals)
     for source in run.left:
         say(f"left {source.key} in {_where(source.store, path)}: it holds other credentials "
@@ -238,13 +248,13 @@ class _Interruptible:
 
 
 @contextlib.contextmanager
-def _migrate_lock(path: Path) -> Iterator[None]:
+def _migrate_lock(path: Path) -> Iterator[MigrateLock]:
     """One migrate (or resume) at a time per config.json; see :mod:`regcred._tools.migrate_journal`."""
     lock = MigrateLock(path, wait=True)
     if not lock.acquire():
         raise ConfigError(f"timed out waiting for another regcred migrate of {path} to finish")
     try:
-        yield
+        yield lock
     finally:
         lock.release()
 
@@ -268,8 +278,10 @@ class _Run:
         path: Path,
         config: _config.Config,
         config_dir: str | os.PathLike[str] | None,
+        lock: MigrateLock,
     ) -> None:
         self.plan, self.path, self.config, self.config_dir = plan, path, config, config_dir
+        self.lock = lock  # held: the journal's run id is recorded in it
         self.undo: list[tuple[str, Callable[[], None]]] = []
         self.creds: dict[str, Credentials] = {}  # canonical key -> what must arrive
         self.erase: list[tuple[Source, Credentials]] = []  # sources to remove
@@ -304,7 +316,7 @@ class _Run:
         for move in self.plan.moves:
             erase = [[s.store, s.key] for s, _ in self.erase if s.store and canonical(s.key) == move.key]
             moves.append({"key": move.key, "prior": self.priors.get(move.key) is not None, "erase": erase})
-        self.journal = Journal(self.path, self.plan.target, moves)
+        self.journal = Journal.start(self.path, self.plan.target, moves, self.lock)
         self.journal.write("copying" if self.plan.target else "switching")
 
     def _end_journal(self) -> None:

@@ -13,7 +13,6 @@ from regcred._address import normalize, stored_host
 from regcred.errors import (
     AddressError,
     CredentialsNotFoundError,
-    CredentialStoreError,
     RegcredError,
     StoreUnavailableError,
 )
@@ -63,6 +62,7 @@ class Plan:
     creds_store: str | None = None  # new credsStore; "" removes it; None leaves it
     routes: dict[str, str | None] = field(default_factory=dict)  # credHelpers; None deletes
     skipped: dict[str, str] = field(default_factory=dict)  # key -> why it stays
+    notes: list[str] = field(default_factory=list)  # what else the user should know
 
 
 def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
@@ -79,7 +79,8 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
     plan = Plan(target)
     for key in list(groups):
         pinned = config.cred_helpers.get(key)
-        if not wanted and pinned is not None:
+        # credHelpers[key] == credsStore is the route login writes for podman's sake, not a choice.
+        if not wanted and pinned is not None and pinned != config.creds_store:
             # An explicit per-registry choice: moved only when named.
             del groups[key]
             where = f'"{pinned}"' if pinned else '"" (the file)'
@@ -94,25 +95,58 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
             plan.moves.append(Move(key, primary, group[1:]))
     if not wanted:
         plan.creds_store = target
-    new_store = config.creds_store if plan.creds_store is None else plan.creds_store
-    helpers = config.cred_helpers
-    for key in groups:
-        route = helpers.get(key, new_store)
-        if route != target:
-            if not target and new_store:
-                # credHelpers[key] = "" would exempt the key for docker, but podman,
-                # skopeo and buildah run a helper named "docker-credential-" and fail
-                # every request to it, anonymous pulls included (issue 10 #2).
-                raise CredentialStoreError(
-                    f"cannot keep {key} in config.json alone: credsStore sends every registry to "
-                    f'docker-credential-{new_store}, and exempting one (credHelpers[{key!r}] = "") '
-                    "breaks podman, skopeo and buildah for it; move everything with "
-                    "'regcred migrate --to file', or leave it in a helper"
-                )
-            plan.routes[key] = None if new_store == target else target
+    elif not target and config.creds_store:
+        _leave_creds_store(config, plan, sources, groups)
+    _route(config, plan, groups)
     if plan.creds_store == config.creds_store:
         plan.creds_store = None
     return plan
+
+
+def _leave_creds_store(
+    config: _config.Config, plan: Plan, sources: list[Source], groups: dict[str, list[Source]]
+) -> None:
+    """Named registries to the file beside a ``credsStore``: drop it, keeping every other key's route.
+
+    docker would go on asking the ``credsStore`` helper for a key moved to the
+    file; the one exemption it knows, ``credHelpers[key] = ""``, makes podman,
+    skopeo and buildah run a program named ``docker-credential-`` and fail every
+    request to that registry, anonymous pulls included (issue 10 #2).  So
+    ``credsStore`` goes, and every other key it answered for gets the
+    ``credHelpers`` route ``regcred login`` writes: docker reads each of them
+    where it did, and podman now sees them too.
+    """
+    helper = config.creds_store
+    plan.creds_store = ""
+    for source in sources:
+        moved = canonical(source.key) in groups
+        if source.store == helper and not moved and source.key not in config.cred_helpers:
+            plan.routes[source.key] = helper
+    plan.notes.append(
+        f"credsStore goes, or docker would keep asking docker-credential-{helper} for "
+        f"{', '.join(groups)}; the registries it still holds keep credHelpers routes to it, "
+        f"and a new login goes to the file until credsStore is set again"
+    )
+
+
+def _route(config: _config.Config, plan: Plan, groups: dict[str, list[Source]]) -> None:
+    """The ``credHelpers`` changes: each moved key routed to the target as login routes it.
+
+    To a helper: ``credHelpers[key]`` = the helper for every key, even where
+    ``credsStore`` already names it, because podman, skopeo and buildah ignore
+    ``credsStore`` (issue 17 #1).  To the file: the key's ``credHelpers`` entry
+    goes (``""`` pins too, once no ``credsStore`` is left to exempt the key from).
+    """
+    target = plan.target
+    new_store = config.creds_store if plan.creds_store is None else plan.creds_store
+    helpers = config.cred_helpers
+    for key in groups:
+        route = helpers.get(key)
+        if target:
+            if route != target:
+                plan.routes[key] = target
+        elif route is not None and (route or not new_store):
+            plan.routes[key] = None
 
 
 def canonical(key: str) -> str:

@@ -14,8 +14,9 @@ SIGHUP and SIGTERM during ``migrate``, which handles them as Ctrl-C).
 ``regcred exec`` exits with its command's status (127 not found, 126 not runnable).
 
 A journal left by an interrupted ``migrate`` (see
-:mod:`regcred._tools.migrate_journal`) is settled before any command that
-reads config.json runs; checking for one costs a single ``lstat``.
+:mod:`regcred._tools.migrate_journal`) is settled before ``login`` and
+``logout`` run, once it proves it is regcred's own; the read-only commands only
+report it.  Checking for one costs a single ``lstat``.
 """
 
 from __future__ import annotations
@@ -185,8 +186,17 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+#: The commands that change stores, and so may settle an interrupted migrate's journal.
+_WRITING = frozenset({"login", "logout"})
+
+
 def _settle_interrupted_migrate(args: CommonArgs) -> None:
-    """Finish or undo a migrate that was killed, unless one is running now (``migrate`` does its own)."""
+    """Finish or undo a migrate that was killed, before a writing command (``migrate`` does its own).
+
+    A read-only command (get, list, doctor, export, exec, completion) never acts
+    on a journal: it says in one line that one is pending, or that the file there
+    is not a journal regcred can trust (issue 17 #10).
+    """
     if args.command == "migrate":
         return
     from regcred import _config
@@ -194,8 +204,13 @@ def _settle_interrupted_migrate(args: CommonArgs) -> None:
     path = _config.config_path(args.config)
     if not os.path.lexists(str(path) + ".migrate-journal"):
         return
-    from regcred._tools.migrate_journal import resume
+    from regcred._tools.migrate_journal import inspect, resume
 
+    if args.command not in _WRITING:
+        line = inspect(path)
+        if line:
+            _error(args, f"warning: {line}")
+        return
     try:
         resume(path, wait=False, say=lambda line: print(f"regcred: {line}", file=sys.stderr))
     except RegcredError as exc:  # the command itself still runs; doctor reports the journal

@@ -45,7 +45,7 @@ def add_migrate_arguments(migrate: argparse.ArgumentParser) -> None:
         "secretservice or pass. Each credential is copied, read back and compared before the "
         "source is erased and config.json is updated; any failure, Ctrl-C, SIGTERM or SIGHUP leaves "
         "everything as it was. A migrate that was killed is finished or undone by the next regcred "
-        "command, or by --resume."
+        "login, logout or migrate, or by --resume."
     )
     migrate.add_argument("--to", metavar="STORE", help="'file' or a helper name (required)")
     migrate.add_argument(
