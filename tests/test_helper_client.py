@@ -290,3 +290,20 @@ def test_echoing_helper_every_spelling_is_redacted(
             "b'<redacted>'",
             '{"Secret": "<redacted>"}',
         }, (form, message)
+
+
+def test_a_not_found_answer_passes_on_the_first_line_of_its_hint(
+    bin_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """ "Not found" with a hint on stderr (as our helpers explain why): the hint's first line is shown."""
+    _fake(
+        bin_dir,
+        "hinting",
+        "print('docker-credential-hinting: no session bus (answering not found)', file=sys.stderr)\n"
+        "print('second line', file=sys.stderr)\n"
+        "print('credentials not found in native keychain'); sys.exit(1)",
+    )
+    with pytest.raises(CredentialsNotFoundError):
+        HelperStore("hinting").get("reg.example")
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "docker-credential-hinting: no session bus (answering not found)\n")

@@ -11,7 +11,8 @@
 * Of a helper's output, at most one bounded line is ever shown
   (:func:`regcred._redact.shown_line`): the error of a failing helper
   carries the first line of its stdout (else of its stderr), and a helper
-  that succeeds gets the first line of its stderr passed on.  The secret we
+  that succeeds (or answers "not found") gets the first line of its stderr
+  passed on.  The secret we
   sent is redacted in every spelling and case, and output that still holds
   it once line breaks are removed (an echo split across lines) is withheld.
 * The process handling (absolute path, timeout, cap, process-group kill) is
@@ -128,13 +129,12 @@ class HelperStore(CredentialStore):
         except _process.CannotStartError as exc:
             raise HelperError(f"cannot run {self.program}: {exc.reason}") from None
         stderr = shown_line(result.stderr.decode("utf-8", "replace"), secrets, usernames=usernames)
-        if result.returncode == 0:
-            if stderr:
-                sys.stderr.write(f"{self.program}: {stderr}\n")
-            return result.stdout
         stdout = result.stdout.decode("utf-8", "replace")
-        if not_found_ok and stdout.strip() == NOT_FOUND:
-            return None
+        found_nothing = not_found_ok and result.returncode != 0 and stdout.strip() == NOT_FOUND
+        if result.returncode == 0 or found_nothing:
+            if stderr:  # a hint (our helpers: why they answer "not found"), its first line only
+                sys.stderr.write(stderr + "\n")
+            return None if found_nothing else result.stdout
         text = shown_line(stdout, secrets, usernames=usernames) or stderr
         detail = f": {text}" if text else f" (exit status {result.returncode})"
         verb = {"store": "storing", "get": "getting", "erase": "erasing", "list": "listing"}[action]
