@@ -86,7 +86,8 @@ _KEPT = {
     signal.SIGTTIN,
     signal.SIGTTOU,
 }
-# What a shell passes on: the set the handler fallback (no sigtimedwait) forwards.
+# What a shell passes on: the set the handler fallback (no sigtimedwait) forwards.  Not SIGTSTP
+# there: with its default action regcred stops with its child, as a shell expects of a job.
 _SHELL = (
     signal.SIGINT,
     signal.SIGTERM,
@@ -96,8 +97,6 @@ _SHELL = (
     signal.SIGUSR2,
     signal.SIGALRM,
     signal.SIGWINCH,
-    signal.SIGCONT,
-    signal.SIGTSTP,
 )
 _SI_KERNEL = 0x80  # si_code of a signal the kernel sent: the terminal's Ctrl-C, a hangup
 
@@ -324,8 +323,8 @@ def _run_in_job(
             return COMMAND_NOT_FOUND if isinstance(exc, FileNotFoundError) else CANNOT_RUN
         try:  # for the sweep of a later run, should regcred be killed while the command runs
             write_private(os.path.join(job, _CHILD_RECORD), f"{child} {_start_time(child)}\n".encode())
-        except OSError as exc:
-            say(f"warning: cannot record the command's pid in {job}: {exc.strerror or exc}")
+        except (OSError, RegcredError) as exc:  # the job runs on; only a later sweep could err
+            say(f"warning: cannot record the command's pid in {job}: {getattr(exc, 'strerror', None) or exc}")
         status = waiter.wait(child)
     finally:
         try:
