@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = [
     "tests.fixtures.dbus_hostile",
@@ -27,6 +28,13 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Hypothesis: CI runs derandomized, so a run is reproducible and a property never
+# fails at random.  Developers explore new inputs with `--hypothesis-profile=random`
+# (README, "Development").  The default profile is the "ci" one everywhere else too.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("random", derandomize=False, print_blob=True)
+settings.load_profile("ci")
 #: Where ``pip install -e .`` put regcred's console scripts (next to the interpreter).
 VENV_BIN = Path(sys.executable).parent
 

@@ -149,6 +149,7 @@ def test_bash_completes_commands_flags_and_stored_keys(stored: Path, tmp_path: P
     assert bash_complete(script, "regcred", "logout", "gh") == {"ghcr.io"}
 
 
+@pytest.mark.slow
 def test_zsh_completes_through_compinit(stored: Path, tmp_path: Path) -> None:
     """zsh's own completion system, loading ``_regcred`` from $fpath as a user installs it."""
     functions = tmp_path / "zfunc"

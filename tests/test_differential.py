@@ -37,7 +37,7 @@ import pytest
 
 import regcred
 from regcred.errors import RegcredError
-from tests.conftest import VENV_BIN, installed_helper
+from tests.conftest import VENV_BIN, installed_helper, require_program
 from tests.fixtures.differential import (
     INVALID,
     RESULTS,
@@ -115,6 +115,15 @@ class Row:
     #: keys ("{host}" is replaced) stored in our pass helper before ``write`` runs
     helper_valid: tuple[str, ...] = ()
     helper_invalid: tuple[str, ...] = ()
+    #: ``$DOCKER_AUTH_CONFIG`` for docker and regcred (skopeo and podman do not read it)
+    env: Callable[[Ctx], str] | None = None
+    #: ``docker logout`` and ``regcred logout`` of this ("{host}" replaced), each on its own copy
+    #: of the file, before anyone looks (docker's copy is the one docker and skopeo then read)
+    logout: str = ""
+    #: the registry on ``[::1]`` port 80 (key ``[::1]``, no port) instead of 127.0.0.1:PORT
+    ipv6: bool = False
+    #: ``regcred get HOST`` (the registry's own key) must answer as docker does for the image
+    host_lookup: bool = False
 
     @property
     def helper(self) -> bool:
@@ -356,6 +365,59 @@ _ROWS: list[Row] = [
         lambda c: c.podman({"auths": {f"https://{c.host}": c.good}}),
         podman_file=True,
     ),
+    # ------------------------------------------------------------------ issue 17: the seams
+    Row(
+        "env-exact-key",
+        lambda c: c.docker({"auths": {c.host: c.bad}}),
+        "DOCKER_AUTH_CONFIG holds the valid credentials; list and doctor name its user, as get does (#17.3)",
+        env=lambda c: c.j({"auths": {c.host: c.good}}),
+    ),
+    Row(
+        "env-other-spelling",
+        lambda c: c.docker({"auths": {c.host: c.good}}),
+        "DOCKER_AUTH_CONFIG is read by exact key only: https://HOST there does not answer for HOST",
+        env=lambda c: c.j({"auths": {f"https://{c.host}": c.bad}}),
+    ),
+    Row(
+        "env-invalid-json",
+        lambda c: c.docker({"auths": {c.host: c.good}}),
+        "the error names the variable (#17.3)",
+        env=lambda _: '{"auths": ',
+    ),
+    Row(
+        "logout-path-key",
+        lambda c: c.docker({"auths": {f"{c.host}/diff/img": c.good}}),
+        "docker logout HOST/diff/img removes the namespaced key, and so does regcred (#17.4)",
+        logout="{host}/diff/img",
+    ),
+    Row(
+        "logout-path-key-beside-host",
+        lambda c: c.docker({"auths": {c.host: c.good, f"{c.host}/diff/img": c.bad}}),
+        "docker logout HOST/diff/img also removes HOST's key; podman's logout keeps it",
+        logout="{host}/diff/img",
+    ),
+    Row(
+        "logout-host-keeps-path-key",
+        lambda c: c.docker(
+            {"auths": {c.host: c.bad, f"https://{c.host}": c.bad, f"{c.host}/diff/img": c.good}}
+        ),
+        "logout HOST removes the host's spellings, not a repository's key (docker: the same)",
+        logout="{host}",
+    ),
+    Row(
+        "ipv6-no-port",
+        lambda c: c.docker({"auths": {c.host: c.good}}),
+        "the registry on [::1] port 443: the key [::1], and regcred get [::1] answers too (#17.5)",
+        ipv6=True,
+        host_lookup=True,
+    ),
+    Row(
+        "ipv6-no-port-legacy-https",
+        lambda c: c.docker({"auths": {f"https://{c.host}/v1/": c.good}}),
+        "a legacy spelling of [::1] (#17.5)",
+        ipv6=True,
+        host_lookup=True,
+    ),
 ]
 
 #: Rows where regcred disagrees with the referee today: row id -> the defect.
@@ -376,6 +438,24 @@ _DELIBERATE: dict[str, str] = {
     "credsStore-missing-helper": (
         "on purpose, as credHelpers-missing-helper: a missing helper is an error, never a silent "
         "fallback to other credentials"
+    ),
+    "env-exact-key": (
+        "docker 28.3+ reads DOCKER_AUTH_CONFIG first (docker/cli#6008), as regcred does; the docker "
+        "here is older and ignores the variable (docs/differential.md names the version)"
+    ),
+    "env-invalid-json": (
+        "on purpose: docker prints 'Failed to create credential store from DOCKER_AUTH_CONFIG' (28.3+; "
+        "older ignores it) and carries on with the stores; regcred fails closed with one line naming "
+        "the variable, as for a config.json it cannot read"
+    ),
+    "ipv6-no-port-legacy-https": (
+        "on purpose: docker's ConvertToHostname takes url.Hostname(), which drops the brackets, so "
+        "https://[::1]/v1/ never matches the key [::1] (nor https://[::1]:5000 the key [::1]:5000); regcred "
+        "reads the spelling as the same registry, as podman --get-login does"
+    ),
+    "logout-path-key-beside-host": (
+        "on purpose: regcred logout of a repository removes that repository's key only, as podman "
+        "logout does (its per-repository logins are podman's); docker's also logs out of the host"
     ),
 }
 
@@ -449,6 +529,8 @@ def test_row(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
+    if row.ipv6:
+        referee = request.getfixturevalue("referee_v6")
     ctx = Ctx(referee, tmp_path / "docker-config", tmp_path / "podman" / "auth.json")
     # regcred must read only what the row wrote: no podman file of the host's.
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
@@ -466,10 +548,21 @@ def test_row(
     if row.podman_file:
         monkeypatch.setenv("REGISTRY_AUTH_FILE", str(ctx.podman_file))
     row.write(ctx)
+    docker_env = {}
+    if row.env is not None:
+        docker_env["DOCKER_AUTH_CONFIG"] = row.env(ctx)
+        monkeypatch.setenv("DOCKER_AUTH_CONFIG", docker_env["DOCKER_AUTH_CONFIG"])
+    docker_dir = ctx.config_dir
+    if row.logout:
+        docker_dir = _logout_both(
+            row.logout.format(host=referee.host), ctx.config_dir, tmp_path / "docker-copy"
+        )
 
-    authfile = ctx.podman_file if row.podman_file else ctx.config_dir / "config.json"
+    authfile = ctx.podman_file if row.podman_file else docker_dir / "config.json"
     containers_root = tmp_path / "containers"
-    docker = None if row.podman_file else docker_authenticates(referee, ctx.config_dir, row.repository)
+    docker = (
+        None if row.podman_file else docker_authenticates(referee, docker_dir, row.repository, docker_env)
+    )
     skopeo = skopeo_authenticates(referee, authfile, row.repository, containers_root)
     podman = podman_login(referee, authfile, containers_root)
     answer = _regcred(f"{referee.host}/{row.repository}", ctx.config_dir, referee.valid)
@@ -492,6 +585,14 @@ def test_row(
         result.host_agrees = host.username == podman
         if not result.host_agrees:
             result.regcred_detail += f"; get HOST: {host.detail}"
+    elif row.host_lookup:
+        # docker's key for every image on the registry is the registry's: `regcred get HOST` answers the same.
+        host = _regcred(referee.host, ctx.config_dir, referee.valid)
+        result.host_agrees = host.ok == docker
+        if not result.host_agrees:
+            result.regcred_detail += f"; get HOST: {host.detail}"
+    if row.env is not None:
+        _assert_list_agrees_with_get(referee.host, ctx.config_dir, referee.valid)
     RESULTS.append(result)
     if result.deliberate:
         assert not result.agree, f"{row.id} was a deliberate difference, and now agrees: update _DELIBERATE"
@@ -500,6 +601,39 @@ def test_row(
         f"regcred {'authenticates' if answer.ok else 'does not authenticate'} ({result.regcred_detail}), "
         f"{result.referee} {'does' if result.expected else 'does not'}"
     )
+
+
+def _logout_both(server: str, config_dir: Path, docker_dir: Path) -> Path:
+    """``docker logout`` on a copy of the row's file (returned) and ``regcred logout`` on the file itself."""
+    docker_dir.mkdir(parents=True)
+    (docker_dir / "config.json").write_bytes((config_dir / "config.json").read_bytes())
+    docker = require_program("docker", "docker-ce-cli")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    for argv, env_used in (
+        ([docker, "--config", str(docker_dir), "logout", server], env),
+        ([str(VENV_BIN / "regcred"), "--config", str(config_dir), "logout", server], None),
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env=env_used)
+        assert done.returncode == 0, f"{argv[0]} logout: {done.stderr}"
+    return docker_dir
+
+
+def _assert_list_agrees_with_get(host: str, config_dir: Path, valid: tuple[str, str]) -> None:
+    """The seam of #17.3: ``regcred list --json`` names the user ``regcred get`` returns, or both fail."""
+    got = _regcred(host, config_dir, valid)
+    listed = subprocess.run(
+        [str(VENV_BIN / "regcred"), "--config", str(config_dir), "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if not got.ok and "error" in got.detail:
+        assert listed.returncode == 1, listed.stdout
+        assert "DOCKER_AUTH_CONFIG environment variable" in listed.stderr
+        return
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout).get(host, "") == got.username
 
 
 def test_docs_table_is_current() -> None:

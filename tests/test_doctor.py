@@ -93,7 +93,13 @@ def test_plaintext_world_readable_is_unsafe(docker_config: Path, capsys: pytest.
     assert any("plaintext credentials for reg.example" in m and "mode 0644" in m for m in unsafe)
     assert any("readable by others" in m for m in unsafe)
     assert report["credentials"] == [
-        {"key": "reg.example", "username": "alice", "store": "file", "source": str(docker_config)}
+        {
+            "key": "reg.example",
+            "username": "alice",
+            "store": "file",
+            "source": str(docker_config),
+            "state": "ok",
+        }
     ]
     assert "unsafe: plaintext credentials for reg.example" in text
 

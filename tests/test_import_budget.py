@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+import tomllib
+from pathlib import Path
 
 import pytest
 
-if TYPE_CHECKING:
-    from pathlib import Path
+from regcred.stores._catalog import KNOWN
 
 # Never acceptable in any helper process: HTTP/TLS stacks, entry-point scanning,
 # CLI and logging frameworks, and the library half of regcred.
@@ -38,39 +38,39 @@ FORBIDDEN = {
     "botocore",
 }
 
-HELPERS = {
-    # helper module: modules of *other* stores that it must not load
-    "regcred.helpers.pass_": {
-        "regcred.stores.secretservice",
-        "regcred.stores._secretservice_dbus",
-        "jeepney",
-        "secretstorage",
-    },
-    "regcred.helpers.secretservice": {"regcred.stores.pass_", "regcred.stores._gpg"},
-    "regcred.helpers.aws": {
-        "regcred.stores.pass_",
-        "regcred.stores._gpg",
-        "regcred.stores.secretservice",
-        "regcred.stores._secretservice_dbus",
-        "jeepney",
-        "subprocess",
-    },
-    # The macOS and Windows helpers: no other store, and ctypes only inside an action.
-    "regcred.helpers.osxkeychain": {
-        "regcred.stores.pass_",
-        "regcred.stores.secretservice",
-        "regcred.stores.wincred",
-        "jeepney",
-        "subprocess",
-    },
-    "regcred.helpers.wincred": {
-        "regcred.stores.pass_",
-        "regcred.stores.secretservice",
-        "regcred.stores.osxkeychain",
-        "jeepney",
-        "subprocess",
-    },
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What each store brings in beside its own module: its private seams and the third-party
+#: or heavy modules only it needs.  Every catalogue row has an entry (a test checks), so a
+#: new store cannot be left out of the budget below.
+COMPANIONS = {
+    "regcred.stores.secretservice": {"regcred.stores._secretservice_dbus", "jeepney", "secretstorage"},
+    "regcred.stores.pass_": {"regcred.stores._gpg", "subprocess"},
+    "regcred.stores.osxkeychain": {"regcred.stores._security"},
+    "regcred.stores.wincred": {"regcred.stores._advapi32"},
+    "regcred.stores.aws": {"boto3", "botocore"},
 }
+
+
+def _helper_modules() -> dict[str, str]:
+    """Catalogue row's store module -> its helper's module, from [project.scripts]."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    return {row.module: scripts[f"docker-credential-{row.helper}"].split(":")[0] for row in KNOWN}
+
+
+#: helper module: modules of *other* stores that it must not load, derived from the catalogue
+HELPERS = {
+    helper: set().union(*({other} | COMPANIONS[other] for other in COMPANIONS if other != store))
+    for store, helper in _helper_modules().items()
+}
+
+
+def test_the_budget_covers_every_catalogue_row() -> None:
+    """A store added to the catalogue gets a helper budget: its companions must be named."""
+    assert sorted(COMPANIONS) == sorted(row.module for row in KNOWN)
+    assert len(HELPERS) == len(KNOWN)
+    assert HELPERS["regcred.helpers.pass_"] >= {"regcred.stores.secretservice", "jeepney", "secretstorage"}
+
 
 # Loaded lazily, only by the action that needs it.
 LAZY = {

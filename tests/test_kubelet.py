@@ -398,6 +398,29 @@ def test_bad_requests_are_one_line_and_exit_1(docker_config: Path, request_text:
     assert message in err
 
 
+@pytest.mark.parametrize(
+    "image", ["a@b/x", "a@b", "reg.example/app@sha256:short", "UPPER/app", "app:bad:tag"]
+)
+def test_an_invalid_image_is_an_error_never_another_registrys_credential(
+    docker_config: Path, image: str
+) -> None:
+    """Defect 8 (issue 17): ``a@b/x`` used to get Docker Hub's credential; now exit 1, one line."""
+    write_config(
+        docker_config,
+        {"https://index.docker.io/v1/": ("hubuser", SECRET), "reg.example": ("reguser", SECRET)},
+    )
+    code, out, err = ask(REQUESTS[V1] % image)
+    assert (code, out) == (1, b"")
+    assert err.count("\n") == 1
+    assert err.startswith("regcred-kubelet-credential-provider: invalid ")
+    assert SECRET not in err
+    assert "hubuser" not in err
+    done = spawn((REQUESTS[V1] % image).encode())
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert b"Traceback" not in done.stderr
+    assert SECRET.encode() not in done.stderr
+
+
 def test_a_failing_helper_is_an_error_without_secrets(docker_config: Path, tmp_path: Path) -> None:
     """credsStore naming a helper that is not on PATH: exit 1, one line; no secret in it."""
     write_config(docker_config, {"reg.example": ("u", SECRET)}, credsStore="nonexistent-helper-xyz")

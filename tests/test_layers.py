@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "regcred"
 UPPER = (
+    "regcred.helpers",
     "regcred._tools",
     "regcred.cli",
     "regcred._write",
@@ -25,14 +27,33 @@ LOWER = [
 
 
 def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function, relative ones resolved."""
+    return _imports_of(path.read_text(), ["regcred", *path.relative_to(SRC).parent.parts])
+
+
+def _imports_of(source: str, package: list[str]) -> set[str]:
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
     return names
+
+
+def test_the_walk_sees_imports_inside_functions_and_relative_ones() -> None:
+    """An upward import hidden in a function, or spelt relatively, is still seen."""
+    source = "def f():\n    from ..helpers import _protocol\n    from . import _gpg\n    import regcred.cli\n"
+    names = _imports_of(source, ["regcred", "stores"])
+    assert {"regcred.helpers._protocol", "regcred.stores._gpg", "regcred.cli"} <= names
+    assert sorted(n for n in names if n.startswith(UPPER)) == [
+        "regcred.cli",
+        "regcred.helpers",
+        "regcred.helpers._protocol",
+    ]
 
 
 @pytest.mark.parametrize("path", LOWER, ids=lambda p: str(p.relative_to(SRC)))
@@ -40,3 +61,39 @@ def test_lower_layers_never_import_upper_ones(path: Path) -> None:
     """stores/, _config/ and the mechanisms use nothing from the tools, the CLI, login or lookup."""
     upward = sorted(n for n in _imports(path) if n.startswith(UPPER))
     assert upward == []
+
+
+DOC = SRC.parents[1] / "docs" / "architecture.md"
+
+
+def _documented_modules() -> set[str]:
+    """Module paths the layer tree of docs/architecture.md names, ``"stores/_gpg.py"`` style.
+
+    A line at the tree's first level names a top-level module or opens a package
+    (``├── stores/``); the ``│   ├──`` lines under it name that package's modules,
+    every ``x.py`` on the line counting (``http.py, tls.py, proxy.py``, ``(+ _gpg.py)``).
+    """
+    text = DOC.read_text()
+    start = text.index("```\nregcred/")
+    tree = text[start + 4 : text.index("```", start + 4)].splitlines()
+    found, package = set(), ""
+    for line in tree[1:]:
+        branch = re.match(r"^(?:├── |└── )(\S+)", line)
+        if branch:
+            name = branch.group(1)
+            package = name if name.endswith("/") else ""
+            if name == "mechanisms,":
+                package = ""
+            if name.endswith("/"):
+                found.add(name + "__init__.py")
+        prefix = package if line.startswith(("│ ", "  ", "    ")) or not branch else ""
+        found |= {prefix + module for module in re.findall(r"(?<![\w/<])(\w+\.py)\b", line)}
+    return found
+
+
+def test_the_architecture_tree_names_every_module() -> None:
+    """docs/architecture.md's tree is the map: each module in src/regcred is on it, none invented."""
+    modules = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py")}
+    documented = _documented_modules()
+    assert sorted(modules - documented) == [], "add these to docs/architecture.md's tree"
+    assert sorted(documented - modules) == [], "docs/architecture.md names modules that do not exist"

@@ -31,8 +31,10 @@ __all__ = [
     "is_hub",
     "is_ipv6",
     "is_loopback_host",
+    "login_key",
     "logout_aliases",
     "normalize",
+    "registry_of",
     "split_repository",
     "stored_host",
     "to_hostname",
@@ -78,6 +80,34 @@ def normalize(server: str | None) -> str:
     if host.lower() in HUB_HOSTS:
         return DOCKER_HUB
     return host
+
+
+def login_key(server: str | None) -> str:
+    """The key ``login`` and ``logout`` use for ``server``: :func:`normalize`'s, or a per-repository key.
+
+    A path that names a repository (``quay.io/org/app``) is kept, as podman
+    keeps it: ``host[:port]/org/app`` (``docker.io/org/app`` on Docker Hub,
+    podman's spelling), with the scheme, empty components and a trailing
+    ``/`` dropped.  An API path (``/v1/``, ``/v2/``) names the registry itself.
+    """
+    if server is None or server == "":
+        return DOCKER_HUB
+    host, path = _split(server)
+    if path:
+        _check_path(server, path)
+    parts = [part for part in path.split("/") if part]
+    if parts in ([], ["v1"], ["v2"]):
+        return normalize(server)
+    base = "docker.io" if host.lower() in HUB_HOSTS else host
+    return f"{base}/{'/'.join(parts)}"
+
+
+def registry_of(key: str) -> tuple[str, str]:
+    """``(registry key, "ns/repo")`` of a :func:`login_key` (the path is ``""`` for a registry key)."""
+    if key == DOCKER_HUB:
+        return key, ""
+    host, path = _split(key)
+    return (DOCKER_HUB if host.lower() in HUB_HOSTS else host), path.strip("/")
 
 
 def split_repository(reference: str) -> tuple[str, str]:
@@ -136,6 +166,8 @@ def _strip_tag_and_digest(reference: str) -> str:
             )
     last_slash = name.rfind("/")
     colon = name.rfind(":")
+    if last_slash < 0 and (name.startswith("[") or _bracket_ipv6(name) is not None):
+        return name  # an IPv6 literal ([::1], [fe80::1]:5000, fe80::abcd): its colons are no tag
     if colon > last_slash:
         tag = name[colon + 1 :]
         before = name[:colon]

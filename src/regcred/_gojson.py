@@ -111,6 +111,17 @@ def _indent(obj: Any, pad: str, out: list[str], encode: Callable[[str], str]) ->
         out.append(json.dumps(obj))
 
 
+def go_decode(data: bytes) -> str:
+    """Decode UTF-8 as Go does: every byte of an invalid sequence becomes U+FFFD."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        import re  # only for invalid UTF-8: see regcred.helpers._godecode on what ``re`` costs
+
+        # Bytes of invalid UTF-8 come back surrogate-escaped, U+DC80..U+DCFF.
+        return re.sub("[\udc80-\udcff]", "\ufffd", data.decode("utf-8", "surrogateescape"))
+
+
 def encode_utf8(text: str) -> bytes:
     """UTF-8 bytes; lone surrogates become U+FFFD, as Go does for invalid UTF-8."""
     try:

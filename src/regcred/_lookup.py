@@ -57,6 +57,7 @@ __all__ = [
     "list_sources",
     "podman_auth_files",
     "podman_credential_helpers",
+    "podman_sources",
     "registries_conf_files",
 ]
 
@@ -96,9 +97,11 @@ def credentials_in(path: Path, server: str | None, *, podman: bool | None = None
 def list_credentials(*, config_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
     """``{key: username}`` for every credential in config.json and its helpers.
 
-    Reads no secret: helpers are asked with ``list``.
+    ``$DOCKER_AUTH_CONFIG``'s keys too, with its usernames where it overrides
+    the stores (as :func:`get_credentials` reads it).  Reads no secret: helpers
+    are asked with ``list``.
     """
-    return Router(_config.load(_config.config_path(config_dir))).list()
+    return Router.for_lookup(_config.load(_config.config_path(config_dir))).list()
 
 
 def list_sources(
@@ -106,20 +109,29 @@ def list_sources(
 ) -> list[tuple[str, str, str]]:
     """``(key, username, source)`` for every credential, in lookup order; reads no secret.
 
-    Docker's side first (:meth:`Router.list_by_store`: ``docker:<config.json>``
-    or ``docker:docker-credential-<name>``), then podman's, in the order
+    Docker's side first (:meth:`Router.list_by_store`: ``docker:$DOCKER_AUTH_CONFIG``,
+    ``docker:<config.json>`` or ``docker:docker-credential-<name>``), then podman's, in the order
     :func:`from_podman_files` reads it (``podman:<auth.json>`` or
     ``podman:docker-credential-<name>``).  A key may appear more than once;
     its first row is the one :func:`get_credentials` returns.
     """
+    from regcred.stores._router import ENV
+
     config = _config.load(_config.config_path(config_dir))
     rows = []
-    for name, held in Router(config).list_by_store():
+    for name, held in Router.for_lookup(config).list_by_store():
         source = f"docker:docker-credential-{name}" if name else f"docker:{config.path}"
+        if name == ENV:
+            source = f"docker:{ENV}"
         rows += [(key, user, source) for key, user in sorted(held.items())]
     if _podman_enabled(podman):
         rows += _podman_rows()
     return rows
+
+
+def podman_sources() -> list[tuple[str, str, str]]:
+    """podman's rows of :func:`list_sources`, whatever ``REGCRED_PODMAN_AUTH`` says: what podman uses."""
+    return _podman_rows()
 
 
 def _podman_rows() -> list[tuple[str, str, str]]:

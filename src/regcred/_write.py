@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 
-from regcred import _config
-from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, logout_aliases, normalize
+from regcred import _config, _settings
+from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, login_key, logout_aliases, registry_of, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._record import Record
 from regcred.credentials import TOKEN_USERNAME, Credentials
@@ -91,13 +91,19 @@ class LoginResult(Record):
 
 
 class LogoutResult(Record):
-    """What :func:`logout` removed: store description -> keys."""
+    """What :func:`logout` removed: store description -> keys.
 
-    __slots__ = ("removed",)
+    ``podman`` is ``""``, or a sentence naming the credentials podman's auth
+    files still hold for what was logged out of (they keep working for podman,
+    skopeo and regcred's lookups; regcred never writes podman's files).
+    """
+
+    __slots__ = ("podman", "removed")
     removed: dict[str, list[str]]
+    podman: str
 
-    def __init__(self, removed: dict[str, list[str]] | None = None) -> None:
-        self._set(removed=removed if removed is not None else {})
+    def __init__(self, removed: dict[str, list[str]] | None = None, podman: str = "") -> None:
+        self._set(removed=removed if removed is not None else {}, podman=podman)
 
 
 def select_store(
@@ -119,7 +125,14 @@ def stored_credentials(
     """
     from regcred._lookup import credentials_in
 
-    return credentials_in(config_file(config_dir, auth_file), key, podman=False)
+    path = config_file(config_dir, auth_file)
+    if _is_repository(key):  # a per-repository key: its own entry, never the host's
+        config = _config.load(path)
+        entry = config.entry(key)
+        if entry is None or Router(config).helper_name(registry_of(key)[0]):
+            return None
+        return entry.credentials(key)
+    return credentials_in(path, key, podman=False)
 
 
 def config_file(config_dir: str | os.PathLike[str] | None, auth_file: str | os.PathLike[str] | None) -> Path:
@@ -155,12 +168,18 @@ def login(
     into that file instead of ``config_dir``'s config.json (podman's
     ``--authfile``: the same ``auths``/``credHelpers`` shape).
 
+    ``server`` with a repository path (``quay.io/org/app``) is a per-repository
+    login, as podman's: the key ``quay.io/org/app`` goes into the file's
+    ``auths`` (checked against the registry ``quay.io``), the one place docker
+    and podman read such a key; it is a :class:`~regcred.errors.CredentialStoreError`
+    when config.json sends the registry to a helper, which both ask only for the host.
+
     Raises :class:`~regcred.errors.LoginError` when the registry refuses (every
     store is left untouched then), :class:`~regcred.errors.AddressError`,
     :class:`~regcred.errors.ConfigError` or
     :class:`~regcred.errors.CredentialStoreError`.  Prints nothing.
     """
-    key = normalize(server)
+    key = login_key(server)
     if not username:
         raise LoginError("username is empty")
     if not secret:
@@ -193,9 +212,10 @@ def check_login(
     auth_file: str | os.PathLike[str] | None = None,
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
-    key = normalize(server)
+    key = login_key(server)
     path = config_file(config_dir, auth_file)
-    choice = Router(_config.load(path)).where_new(key, log=log)
+    router = Router(_config.load(path))
+    choice = _choose(router, key, None, log) if _is_repository(key) else router.where_new(key, log=log)
     result = _verify(key, username, secret, insecure, cert_dirs, path, log)
     return LoginResult(
         key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
@@ -242,7 +262,10 @@ def logout(
     Raises :class:`CredentialsNotFoundError` when there was nothing to
     remove; a helper that fails to erase raises and leaves config.json as it was.
     ``server`` together with ``all`` is a :class:`UsageError`.  ``auth_file``
-    as for :func:`login`.
+    as for :func:`login`.  ``server`` with a repository path removes that
+    repository's key (every spelling of it) and keeps the registry's own, as
+    podman does (docker's logout also removes the registry's).  The result's
+    ``podman`` names what podman's auth files still hold for it.
     """
     all_registries = all
     if all_registries and server:
@@ -254,7 +277,7 @@ def logout(
         plan = _plan_all(router)
         file_keys = config.auth_keys()
     else:
-        key = normalize(server)
+        key = login_key(server)  # HOST/ns/repo: that repository's key, as docker and podman remove it
         file_keys = [k for k in config.auth_keys() if same_registry(k, key)]
         if key == DOCKER_HUB:  # and docker's web-login tokens, wherever they are
             file_keys += [k for k in HUB_TOKEN_KEYS if k in config.auth_keys()]
@@ -265,9 +288,9 @@ def logout(
         if file_keys:
             log(f"remove from {path}: {', '.join(file_keys)}")
     if not file_keys and not any(e.found for e in plan.values()):
-        what = "any registry" if all_registries else normalize(server)
-        hint = "" if all_registries else _podman_hint(normalize(server))
-        raise CredentialsNotFoundError(f"not logged in to {what}{hint}")
+        what = "any registry" if all_registries else login_key(server)
+        hint = _podman_hint(None if all_registries else login_key(server))
+        raise CredentialsNotFoundError(f"not logged in to {what}{hint and f' ({hint})'}")
     removed: dict[str, list[str]] = {}
     for helper, erasure in plan.items():
         store = router.helper(helper)
@@ -291,7 +314,8 @@ def logout(
     gone = _config.update(path, drop) if file_keys or plan else []
     if gone:
         removed[str(path)] = gone
-    return LogoutResult(removed)
+    # What podman's files still hold keeps working for podman, skopeo and regcred's lookups.
+    return LogoutResult(removed, _podman_hint(None if all_registries else login_key(server)))
 
 
 # -- internals -----------------------------------------------------------------
@@ -299,6 +323,8 @@ def logout(
 
 def _choose(router: Router, key: str, store: str | None, log: Callable[[str], None] | None) -> StoreChoice:
     """The store for ``key``: the router's choice, or the one asked for (checked)."""
+    if _is_repository(key):
+        return _choose_for_repository(router, key, store)
     if store is None:
         choice = router.where_new(key, log=log)
     elif store == FILE:
@@ -315,6 +341,33 @@ def _choose(router: Router, key: str, store: str | None, log: Callable[[str], No
     if choice.helper:
         router.require_helper(choice.helper)  # fail before any credential goes on the wire
     return choice
+
+
+def _is_repository(key: str) -> bool:
+    """A per-repository key (``host/ns/repo``), as :func:`~regcred._address.login_key` makes it."""
+    return key != DOCKER_HUB and stored_host(key) is None
+
+
+def _choose_for_repository(router: Router, key: str, store: str | None) -> StoreChoice:
+    """A per-repository key lives in config.json's ``auths``: the one place docker and podman read it.
+
+    A helper is asked only for a registry's host, by docker and by podman alike
+    (containers/image refuses a namespaced key for a helper), so a repository's
+    credential in a helper would serve nobody: refused, and so is a config that
+    sends the host to a helper (the entry in the file would never be read).
+    """
+    registry = registry_of(key)[0]
+    routed = router.helper_name(registry)
+    if store not in (None, FILE) or routed:
+        helper = routed if store in (None, FILE) else store
+        shown = "Docker Hub" if registry == DOCKER_HUB else registry
+        raise CredentialStoreError(
+            f"cannot log in to the repository {key} with docker-credential-{helper}: docker and "
+            f"podman ask a credential helper only for a registry's host, and read a per-repository "
+            f"login only from the file's auths; log in to {shown} "
+            "instead, or keep this config's credentials in the file ('regcred migrate --to file')"
+        )
+    return StoreChoice("", why="a per-repository login is kept in the file, where docker and podman read it")
 
 
 class _RoutingChangedError(Exception):
@@ -352,7 +405,7 @@ def _save(
             router.helper(choice.helper).store(creds)  # fails before config.json
 
         def finish(c: _config.Config, choice: StoreChoice = choice) -> None:
-            named = Router(c).helper_name(key)
+            named = Router(c).helper_name(registry_of(key)[0] if _is_repository(key) else key)
             if choice.helper:
                 may_route_here = store is not None or (choice.auto_detected and not c.contains_auth())
                 if named != choice.helper and not (named == "" and may_route_here):
@@ -417,6 +470,7 @@ def _verify(
 ) -> Verification:
     from regcred._net import preconnect
 
+    key = registry_of(key)[0]  # a per-repository login is checked against its registry
     early = preconnect.start(key, insecure=insecure)  # TCP handshakes overlap the import below
     from regcred._net.auth import verify_login
 
@@ -495,16 +549,27 @@ def _plan_all(router: Router) -> dict[str, _Erasure]:
     return plan
 
 
-def _podman_hint(key: str) -> str:
-    if not key:
-        return ""
-    from regcred._lookup import from_podman_files
+def _podman_hint(key: str | None) -> str:
+    """What podman's side still answers for ``key`` (None: for any registry), as one sentence, or ``""``.
 
+    The same lookups as ``regcred get`` and ``regcred list`` (:func:`~regcred._lookup.from_podman_files`,
+    :func:`~regcred._lookup.podman_sources`), so the warning and the lookup cannot disagree.
+    """
+    from regcred._lookup import from_podman_files, podman_sources
+
+    files = ", ".join(str(p) for p in podman_auth_files() if p.exists())
     try:
-        found = from_podman_files(key, "")
+        if key is None:
+            held = sorted({k for k, _, _ in podman_sources()})
+            if not held:
+                return ""
+            users = "podman, skopeo and regcred" if _settings.podman_auth() else "podman and skopeo"
+            return (
+                f"podman's side ({files or 'its credential helpers'}) still holds credentials for "
+                f"{', '.join(held)}, which {users} keep using; 'podman logout --all' removes them"
+            )
+        if from_podman_files(*registry_of(key)) is None:
+            return ""
     except RegcredError:
         return ""
-    if found is None:
-        return ""
-    files = ", ".join(str(p) for p in podman_auth_files() if p.exists())
-    return f" (credentials for it exist in podman's auth file {files}; use 'podman logout')"
+    return f"credentials for it exist in podman's auth file {files}; use 'podman logout'"

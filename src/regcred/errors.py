@@ -6,7 +6,10 @@ The tree::
     ├── ConfigError                  config.json, an auth file or a REGCRED_* setting unusable
     ├── AddressError (ValueError)    a server address regcred refuses to use
     ├── UsageError (ValueError)      arguments that contradict each other or name nothing valid
-    ├── LoginError                   the registry refused the login, or could not be reached
+    ├── LoginError                   the login failed (any of the below, or a registry off the protocol)
+    │   ├── CredentialsRejectedError the registry or its token server refused the credentials (401/403)
+    │   ├── RegistryUnreachableError no usable HTTP answer: refused, no such host, timeout, proxy
+    │   │   └── TLSVerificationError the TLS connection failed: untrusted certificate, handshake
     │   └── InsecureRedirectError    the registry tried to send credentials elsewhere
     └── CredentialStoreError         a credential store failed
         ├── CredentialsNotFoundError (LookupError)
@@ -25,11 +28,14 @@ __all__ = [
     "ConfigError",
     "CredentialStoreError",
     "CredentialsNotFoundError",
+    "CredentialsRejectedError",
     "HelperError",
     "InsecureRedirectError",
     "LoginError",
     "RegcredError",
+    "RegistryUnreachableError",
     "StoreUnavailableError",
+    "TLSVerificationError",
     "UsageError",
 ]
 
@@ -58,7 +64,38 @@ class UsageError(RegcredError, ValueError):
 
 
 class LoginError(RegcredError):
-    """The registry refused the credentials, or could not be reached."""
+    """The login failed: the subclasses say why, when it is one of the common reasons.
+
+    A plain ``LoginError`` is everything else: a registry or token server that
+    answered off the protocol (a 5xx, a malformed token), or credentials that
+    cannot be sent (empty, or an identity token to a Basic-only registry).
+    """
+
+
+class CredentialsRejectedError(LoginError):
+    """The registry, or its token server, answered 401 or 403 to the credentials sent.
+
+    Retrying with the same credentials will fail the same way.
+    """
+
+
+class RegistryUnreachableError(LoginError):
+    """No usable HTTP answer from the registry (or its token server, or the proxy).
+
+    The connection was refused or reset, the host name does not resolve, the
+    request timed out, the proxy setting is unusable, or the answer was not
+    HTTP (malformed, too large).  Often worth a retry later.
+    """
+
+
+class TLSVerificationError(RegistryUnreachableError):
+    """The TLS connection could not be set up, so nothing was sent.
+
+    The certificate is not trusted (self-signed, another CA: put the CA in
+    ``certs.d``), expired or for another host, the handshake failed, or the
+    server speaks plain HTTP on that port.  A retry will not help; catch it
+    before :class:`RegistryUnreachableError` to tell the two apart.
+    """
 
 
 class InsecureRedirectError(LoginError):

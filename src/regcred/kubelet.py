@@ -47,8 +47,8 @@ The response::
   which can only send a username and password: it is skipped.
 
 No credentials: ``"auth":{}`` with ``cacheKeyType`` ``Registry``, exit 0.
-Errors (an unreadable request, an unreadable config, a failing helper): exit 1
-and one line on stderr, which the kubelet logs; it never holds a secret.
+Errors (an unreadable request, an invalid image reference, an unreadable config, a failing
+helper): exit 1 and one line on stderr, which the kubelet logs; it never holds a secret.
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script: one request on stdin, one response on stdout."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-v"]):
-        from regcred._version import __version__
+        from regcred._version import __version__, runtime
 
-        print(f"{PROGRAM} (regcred) v{__version__}")
+        print(f"{PROGRAM} (regcred) v{__version__}\n{runtime()}")
         return 0
     if args in (["--help"], ["-h"]):
         print(_USAGE, end="")
@@ -136,6 +136,11 @@ def respond(request: bytes, *, now: float | None = None, hint: Any = None) -> st
     if len(request) > _MAX_REQUEST:
         raise _BadRequestError("the request is larger than 1 MiB")
     api_version, image = _parse(request)
+    from regcred._address import split_repository
+
+    # docker's reference grammar, strictly: an invalid image ("a@b/x") is an error, never
+    # the credential of whatever registry a lenient reading would land on (Docker Hub).
+    split_repository(image)
     reference = _strip_tag(image)
     host, _, path = reference.partition("/") if _has_registry(reference) else ("", "", reference)
     from regcred._lookup import get_credentials

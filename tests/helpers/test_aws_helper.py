@@ -142,6 +142,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_migrate_to_aws_and_back(
     aws_env: AwsEnv, docker_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

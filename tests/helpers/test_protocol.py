@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import platform
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -140,11 +142,24 @@ def test_list_empty() -> None:
     assert run(["list"]).out == b"{}\n"
 
 
-@pytest.mark.parametrize("flag", ["version", "-v", "--version"])
-def test_version(flag: str) -> None:
-    """version, -v and --version print `<program> (regcred) v<version>`, exit 0."""
-    result = run([flag], b"never read")
+def test_version() -> None:
+    """The protocol's ``version``: the Go helpers' one line, `<program> (regcred) v<version>`, exit 0."""
+    result = run(["version"], b"never read")
     assert (result.code, result.out) == (0, f"{PROG} (regcred) v{__version__}\n".encode())
+    assert result.stdin_left == b"never read"
+
+
+@pytest.mark.parametrize("flag", ["-v", "--version"])
+def test_version_flag_adds_what_a_bug_report_needs(flag: str) -> None:
+    """-v and --version: that line, then Python (version, implementation, interpreter) and the platform."""
+    result = run([flag], b"never read")
+    first, second = result.out.decode().splitlines()
+    assert result.code == 0
+    assert first == f"{PROG} (regcred) v{__version__}"
+    assert second == (
+        f"Python {platform.python_version()} ({platform.python_implementation()}, {sys.executable})"
+        f" on {platform.platform()}"
+    )
     assert result.stdin_left == b"never read"
 
 

@@ -174,6 +174,7 @@ def test_bad_settings_are_one_clear_error(
     assert store.status().state == "unavailable"
 
 
+@pytest.mark.slow
 def test_forty_parallel_stores_lose_nothing(aws_env: AwsEnv) -> None:
     """40 threads, each with its own store, store 40 registries at once; all are there."""
 

@@ -455,3 +455,24 @@ def test_a_refusal_is_not_taken_for_a_deleted_object() -> None:
     with pytest.raises(DBusError) as info:
         unwrap(new_error(call, unknown, "s", (gone_text,)))
     assert not info.value.refused
+
+
+def test_jeepney_is_a_dependency_wherever_the_catalogue_runs_the_secret_service() -> None:
+    """pyproject's marker for jeepney and the catalogue's platforms for the store agree."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    from regcred.stores._catalog import KNOWN
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    (jeepney,) = [r for r in map(Requirement, pyproject["project"]["dependencies"]) if r.name == "jeepney"]
+    (row,) = [row for row in KNOWN if row.backend == "secretservice"]
+    assert jeepney.marker is not None
+    spellings = {"linux": "linux", "freebsd": "freebsd14", "openbsd": "openbsd7", "netbsd": "netbsd10"}
+    for platform in ("linux", "freebsd", "openbsd", "netbsd", "darwin", "win32", "cygwin"):
+        wanted = platform in row.platforms
+        assert jeepney.marker.evaluate({"sys_platform": spellings.get(platform, platform)}) == wanted, (
+            platform
+        )

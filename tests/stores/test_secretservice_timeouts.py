@@ -165,3 +165,28 @@ def test_a_send_the_bus_never_reads_is_bounded(
         assert "did not answer within 2 s" in str(outcome[0])
     finally:
         client.close()
+
+
+def test_our_bounded_connection_is_the_one_jeepney_builds(session_bus: str) -> None:
+    """open_connection() rebuilds DBusConnection.__init__ so that Hello() has a deadline.
+
+    jeepney has no public way to bound the Hello its constructor sends, so regcred sets
+    the same attributes itself (one of them private, ``_filters``), under the version
+    bound in pyproject.toml.  If a jeepney release changes what its constructor sets,
+    this fails before a user meets a half-built connection.
+    """
+    from jeepney.io.blocking import open_dbus_connection
+
+    from regcred.stores._secretservice_dbus import open_connection
+
+    theirs = open_dbus_connection(session_bus)
+    ours = open_connection(session_bus, timeout=5.0)
+    try:
+        assert sorted(vars(ours)) == sorted(vars(theirs))
+        assert {name: type(value) for name, value in vars(ours).items()} == {
+            name: type(value) for name, value in vars(theirs).items()
+        }
+        assert ours.unique_name.startswith(":")
+    finally:
+        ours.close()
+        theirs.close()

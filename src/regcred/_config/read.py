@@ -140,10 +140,6 @@ def _as_go_reads_it(top: _Pairs, reasons: list[str]) -> dict[str, Any]:
     return out
 
 
-def _twice(key: str) -> str:
-    return f'the key "{key}" appears twice in one object (docker uses the last; keep one)'
-
-
 def _plain(value: Any, reasons: list[str]) -> Any:
     """``value`` with every nested object a dict in which the last of a repeated key wins."""
     if isinstance(value, _Pairs):

@@ -48,7 +48,7 @@ from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred._record import Record
 from regcred._redact import redact
 from regcred.credentials import TOKEN_USERNAME
-from regcred.errors import InsecureRedirectError, LoginError
+from regcred.errors import CredentialsRejectedError, InsecureRedirectError, LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,10 +113,16 @@ def _describe_challenge(challenge: Challenge, secrets: _Secrets) -> str:
     return " ".join([challenge.scheme.capitalize(), *params])
 
 
-def _login_failed(endpoint: str, response: Response) -> LoginError:
-    return LoginError(
-        f"login attempt to {endpoint}/v2/ failed with status: {response.status} {response.reason}"
-    )
+def _login_failed(endpoint: str, response: Response, *, sent_credentials: bool = True) -> LoginError:
+    """The error for a /v2/ answer that is not 200; a 401 or 403 to credentials is a rejection."""
+    message = f"login attempt to {endpoint}/v2/ failed with status: {response.status} {response.reason}"
+    if sent_credentials and response.status in _REJECTED:
+        return CredentialsRejectedError(message)
+    return LoginError(message)
+
+
+#: What a registry or token server answers to credentials it refuses.
+_REJECTED = frozenset({401, 403})
 
 
 def _fetch(
@@ -273,7 +279,7 @@ def login_flow(
         if first_error is not None and ping.status not in {200, 401}:
             # Plain http reached something that is not a registry (often the
             # TLS port itself): the https error is the one that explains it.
-            raise LoginError(f"{first_error} (and over plain http: {ping.status} {ping.reason})")
+            raise type(first_error)(f"{first_error} (and over plain http: {ping.status} {ping.reason})")
         login = _Login(endpoint, verify, username, secret, secrets, emit)
         return (yield from login.authenticate(ping))
     raise first_error or LoginError(f"no endpoint to try for {server_key}")
@@ -310,7 +316,7 @@ class _Login:
             self.emit("the registry asked for no credentials: they could not be verified")
             return LoginResult(self.endpoint, verified=False, identity_token=None)
         if ping.status != 401:
-            raise _login_failed(self.endpoint, ping)
+            raise _login_failed(self.endpoint, ping, sent_credentials=False)
         challenges = parse_headers(ping.get_all("www-authenticate"))
         for challenge in challenges:
             self.emit(f"challenge: {_describe_challenge(challenge, self.secrets)}")
@@ -325,7 +331,7 @@ class _Login:
         if bearer is not None:
             return (yield from self._bearer(bearer))
         if not challenges:
-            raise _login_failed(self.endpoint, ping)
+            raise _login_failed(self.endpoint, ping, sent_credentials=False)
         if basic is not None:
             raise LoginError(
                 f"{self.endpoint} only accepts Basic authentication, so an identity token "
@@ -344,7 +350,8 @@ class _Login:
         response = yield from _fetch(request, self.emit, " (token request)")
         if not 200 <= response.status < 300:
             reason = _token_error(response, self.secrets)
-            raise LoginError(f'Get "{self.endpoint}/v2/": {reason}')
+            error = CredentialsRejectedError if response.status in _REJECTED else LoginError
+            raise error(f'Get "{self.endpoint}/v2/": {reason}')
         token, refresh, _ = _parse_token(response, self.secrets)
         self.emit("token received" + (" with a refresh token" if refresh else ""))
         response = yield from _fetch(self._v2(f"Bearer {token}"), self.emit)

@@ -51,7 +51,7 @@ from regcred._net.auth import _basic, _fetch, _parse_token, _safe_log, _Secrets,
 from regcred._net.http import Client, drive, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, same_host
 from regcred._net.www_authenticate import Challenge, parse_headers
-from regcred.errors import AddressError, LoginError
+from regcred.errors import AddressError, CredentialsRejectedError, LoginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -420,7 +420,8 @@ class TokenFlow:
             response = drive(_fetch(request, emit, f" (token request: {shown})"), self._client)
         if not 200 <= response.status < 300:
             reason = _token_error(response, secrets)
-            raise LoginError(f"token request to {redact_url(job.realm)} for {shown} failed: {reason}")
+            error = CredentialsRejectedError if response.status in {401, 403} else LoginError
+            raise error(f"token request to {redact_url(job.realm)} for {shown} failed: {reason}")
         token, _, body = _parse_token(response, secrets)
         emit(f"token received for {CONTROL.sub(' ', shown)}")
         return token, body

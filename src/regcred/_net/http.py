@@ -24,9 +24,11 @@ whole ``docker login``).  What it does, and deliberately does not do:
   connections to those hosts and ports from it (login opens them while this
   module is still being imported).
 
-Errors become :class:`TransportError` (a :class:`~regcred.errors.LoginError`)
-with a docker-like message (``Get "https://reg/v2/": connect: connection
-refused``) whose URL has its query values and userinfo redacted.
+Errors become :class:`TransportError` (the public
+:class:`~regcred.errors.RegistryUnreachableError`; a failed TLS handshake its
+subclass :class:`~regcred.errors.TLSVerificationError`) with a docker-like
+message (``Get "https://reg/v2/": connect: connection refused``) whose URL
+has its query values and userinfo redacted.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from regcred._net.proxy import proxy_url
 from regcred._net.tls import client_context
 from regcred._settings import http_timeout
 from regcred._version import __version__
-from regcred.errors import LoginError
+from regcred.errors import RegistryUnreachableError, TLSVerificationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,8 +74,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class TransportError(LoginError):
-    """The request got no usable HTTP response (connect, TLS, timeout, size)."""
+#: The request got no usable HTTP response (connect, TLS, timeout, size).  The
+#: public class, under the name the network code has always used; a failed TLS
+#: handshake is its subclass :class:`~regcred.errors.TLSVerificationError`.
+TransportError = RegistryUnreachableError
 
 
 # Request and Response are plain slotted classes, not dataclasses: a login loads
@@ -378,10 +382,11 @@ class Client:
                 raise TransportError(f"{where}: {_describe(exc)}") from None
             except TransportError as exc:
                 self._drop(key)
-                raise TransportError(f"{where}: {exc}") from None
+                raise type(exc)(f"{where}: {exc}") from None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 self._drop(key)
-                raise TransportError(f"{where}: {_describe(exc)}") from None
+                error = TLSVerificationError if isinstance(exc, ssl.SSLError) else TransportError
+                raise error(f"{where}: {_describe(exc)}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _drop(self, key: tuple[str, str, int, bool]) -> None:

@@ -40,9 +40,9 @@ from regcred._address import HUB_TOKEN_KEYS, normalize, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._text import printable
 from regcred.credentials import StoreStatus
-from regcred.errors import AddressError, CredentialStoreError, RegcredError
+from regcred.errors import AddressError, ConfigError, CredentialStoreError, RegcredError
 from regcred.stores import _catalog
-from regcred.stores._router import Router
+from regcred.stores._router import ENV, Router
 from regcred.stores.file import FileStore
 
 __all__ = ["Problem", "Report", "diagnose", "render_text"]
@@ -69,9 +69,12 @@ class FileInfo:
 @dataclass(frozen=True, slots=True)
 class Location:
     key: str
-    username: str
-    store: str  # "file" or "helper NAME"
-    source: str  # the config file that names or holds it
+    username: str  # "" when the store cannot say (it is broken: see state)
+    store: str  # "file", "helper NAME" or "env" ($DOCKER_AUTH_CONFIG)
+    source: str  # the config file that names or holds it, or "$DOCKER_AUTH_CONFIG"
+    #: the state of the store: "ok", or why it cannot serve the key now (its backend's
+    #: state, "not-on-path", "error"); a key config.json routes is listed either way
+    state: str = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +220,12 @@ def _mode(mode: int) -> str:
 
 def _docker_credentials(report: Report, config: _config.Config, backends: dict[str, Backend]) -> None:
     where = str(config.path)
-    router = Router(config)
+    try:  # the router `get` and `list` use, $DOCKER_AUTH_CONFIG included
+        router = Router.for_lookup(config)
+    except ConfigError as exc:  # only the variable can fail here: it names itself
+        report.add("broken", str(exc))
+        router = Router(config)
+    _env_credentials(report, router)
     _empty_cred_helpers(report, config)
     for key, user in router.file.list().items():
         report.credentials.append(Location(key, user, "file", where))
@@ -230,11 +238,16 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                 f"'regcred logout {key}' and log in again, or remove the entry",
             )
     for helper in router.helpers():
-        held = _list_helper(report, router, helper, backends, where)
+        held, state = _list_helper(report, router, helper, backends, where)
         if held is None:
+            # The store cannot list: still show every key config.json sends to it, and why.
+            for key in _routed_keys(router, helper):
+                report.credentials.append(Location(key, "", f"helper {helper}", where, state))
             continue
         for key, user in sorted(held.items()):
-            report.credentials.append(Location(key, user, f"helper {helper}", where))
+            report.credentials.append(Location(key, user, f"helper {helper}", where, state))
+        if state != "ok":
+            continue  # a broken store's list proves nothing stale
         for entry in config.entries():
             stale = not entry.has_secret and entry.key not in held
             if stale and router.helper_name(entry.key) == helper:
@@ -246,6 +259,29 @@ def _docker_credentials(report: Report, config: _config.Config, backends: dict[s
                 )
     _orphans(report, router, backends)
     report.credentials.sort(key=lambda c: c.key)
+
+
+def _env_credentials(report: Report, router: Router) -> None:
+    """``$DOCKER_AUTH_CONFIG``'s keys: docker and regcred read them before config.json."""
+    if router.env is None:
+        return
+    held = router.env.list()
+    for key, user in held.items():
+        report.credentials.append(Location(key, user, "env", ENV))
+    if held:
+        report.add(
+            "warning",
+            f"DOCKER_AUTH_CONFIG is set: docker and regcred use its credentials for "
+            f"{', '.join(sorted(held))} before anything config.json stores (podman does not read it)",
+        )
+
+
+def _routed_keys(router: Router, helper: str) -> list[str]:
+    """The keys config.json sends to ``helper``: its ``{}`` markers and its ``credHelpers`` keys."""
+    config = router.config
+    keys = {e.key for e in config.entries() if not e.has_secret and router.helper_name(e.key) == helper}
+    keys |= {k for k, h in config.cred_helpers.items() if h == helper}
+    return sorted(keys)
 
 
 def _orphans(report: Report, router: Router, backends: dict[str, Backend]) -> None:
@@ -291,8 +327,12 @@ def _empty_cred_helpers(report: Report, config: _config.Config) -> None:
 
 def _list_helper(
     report: Report, router: Router, helper: str, backends: dict[str, Backend], where: str
-) -> dict[str, str] | None:
-    """What ``helper`` holds for the keys routed to it, or None (with the problem reported)."""
+) -> tuple[dict[str, str] | None, str]:
+    """What ``helper`` holds for the keys routed to it (None: it cannot say), and its state.
+
+    A broken store is reported, and still asked to ``list`` (pass lists without
+    gpg): what ``regcred list`` shows, doctor shows too.
+    """
     from regcred.stores.helper import find_helper
 
     if find_helper(helper) is None:
@@ -302,20 +342,25 @@ def _list_helper(
             "on PATH: the credentials it should hold cannot be read or stored; install it, or "
             "move them ('regcred migrate --to STORE') and change credsStore / credHelpers",
         )
-        return None
+        return None, "not-on-path"
     known = _catalog.for_helper(helper)
+    state = "ok"
     if known is not None and known.backend in backends and backends[known.backend].state != "ok":
-        state = backends[known.backend]
+        backend = backends[known.backend]
         report.add(
             "broken",
-            f"docker-credential-{helper} is configured but the {known.title} is not usable: {state.detail}",
+            f"docker-credential-{helper} is configured but the {known.title} is not usable: {backend.detail}",
         )
-        return None
+        state = backend.state
+        if state in _FAILING:  # asking it again would hang or fail the same way
+            return None, state
     try:
-        return router.held_by(helper)
+        return router.held_by(helper), state
     except CredentialStoreError as exc:
-        report.add("broken", f"cannot list the credentials in docker-credential-{helper}: {exc}")
-        return None
+        if state == "ok":
+            report.add("broken", f"cannot list the credentials in docker-credential-{helper}: {exc}")
+            state = "error"
+        return None, state
 
 
 def _podman_credentials(report: Report, config: _config.Config, docker_users: dict[str | None, str]) -> None:
@@ -343,10 +388,12 @@ def _podman_credentials(report: Report, config: _config.Config, docker_users: di
     _empty_cred_helpers(report, config)
     for key, helper in config.cred_helpers.items():
         if helper:
-            report.credentials.append(Location(key, "", f"helper {helper}", where))
             from regcred.stores.helper import find_helper
 
-            if find_helper(helper) is None:
+            missing = find_helper(helper) is None
+            state = "not-on-path" if missing else "ok"
+            report.credentials.append(Location(key, "", f"helper {helper}", where, state))
+            if missing:
                 report.add(
                     "broken",
                     f"{where} names docker-credential-{helper} for {key}, which is not on PATH",
@@ -391,13 +438,8 @@ def _backends(config: _config.Config | None, report: Report) -> dict[str, Backen
     if config is not None:
         named = set(Router(config).helpers())
     result = {}
-    defaults = _system.default_backends()
-    for known in _catalog.KNOWN:
+    for known in _catalog.reported(named):  # regcred --version shows the same rows
         users = sorted(named & known.helpers)
-        if not users and (not known.auto or known.backend not in defaults):
-            # A cloud store (probed only when used), or another system's store
-            # (pass and the Secret Service on Windows, a keychain on Linux).
-            continue
         try:
             status = known.status()
         except RegcredError as exc:  # a bad setting, already among the problems
@@ -435,8 +477,12 @@ def render_text(report: Report) -> str:
     width = max((len(c.key) for c in report.credentials), default=0)
     for c in report.credentials:
         where = f"in {c.source}" if c.store == "file" else f"{c.store} (named in {c.source})"
+        if c.store == "env":
+            where = f"in {c.source} (before every store)"
         label = HUB_TOKEN_KEYS.get(c.key)
-        out.append(f"  {c.key:<{width}}  {c.username or '-'}  {where}" + (f" ({label})" if label else ""))
+        state = f" [store {c.state}]" if c.state != "ok" else ""
+        line = f"  {c.key:<{width}}  {c.username or '-'}  {where}{state}"
+        out.append(line + (f" ({label})" if label else ""))
     out.append("Stores:")
     for b in report.backends:
         used = f" [used by {', '.join(b.used_by)}]" if b.used_by else ""

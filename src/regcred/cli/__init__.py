@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 
-from regcred.cli import _completion, _exec, _login, _read, _tools
+from regcred.cli import _completion, _exec, _login, _read, _tools, _version
 from regcred.cli._args import Command, CommonArgs
 from regcred.errors import RegcredError, UsageError
 
@@ -121,8 +121,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     """The whole command line, built from ``_COMMANDS`` (completion and man pages read it too)."""
-    from regcred._version import __version__
-
     common = _Parser(add_help=False)
     common.add_argument(
         "--config",
@@ -136,7 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Log in to container registries and keep the credentials safe (Docker-compatible).",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"regcred {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_version.VersionAction,
+        help="print regcred's version, Python, the platform and the stores that work here, then exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         command.add_arguments(sub.add_parser(command.name, parents=[common], help=command.help))

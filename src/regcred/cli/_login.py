@@ -165,7 +165,7 @@ def _warn_env_auth_config() -> None:
 
 def run_login(args: LoginArgs) -> int:
     from regcred import _write as _api
-    from regcred._address import normalize
+    from regcred._address import login_key
 
     auth_file = _auth_file(args)
     if args.get_login:
@@ -174,7 +174,7 @@ def run_login(args: LoginArgs) -> int:
 
     username, password = _flag_credentials(args)
     log = _log(args)
-    key = normalize(args.server)
+    key = login_key(args.server)  # HOST/ns/repo stays a per-repository key, as podman keeps it
     common = {
         "config_dir": args.config,
         "insecure": args.insecure,
@@ -204,16 +204,35 @@ def run_login(args: LoginArgs) -> int:
         _warn_if_readable(path)
     elif log:
         log(f"stored in {outcome.store}")
+    _warn_if_host_wins(outcome.key, args.config, auth_file)
     return _succeeded(outcome, args)
+
+
+def _warn_if_host_wins(key: str, config_dir: str | None, auth_file: str | None) -> None:
+    """A per-repository login beside the registry's own key: docker (and so regcred) use the host's."""
+    from regcred import _write as _api
+    from regcred._address import registry_of
+
+    registry, repo = registry_of(key)
+    if not repo or _api.stored_credentials(registry, config_dir=config_dir, auth_file=auth_file) is None:
+        return
+    from regcred._text import printable
+
+    print(
+        f"WARNING! {printable(registry)} has credentials of its own, which docker and regcred use for "
+        f"every repository there, {printable(key)} included (podman and skopeo use {printable(key)}); "
+        f"'regcred logout {printable(registry)}' leaves only the per-repository one",
+        file=sys.stderr,
+    )
 
 
 def _get_login(args: LoginArgs, auth_file: str | None) -> int:
     """podman's ``login --get-login``: the username login would reuse for SERVER; no network."""
     from regcred import _write as _api
-    from regcred._address import normalize
+    from regcred._address import login_key
     from regcred._text import printable
 
-    key = normalize(args.server)
+    key = login_key(args.server)
     stored = _api.stored_credentials(key, config_dir=args.config, auth_file=auth_file)
     if stored is None or not stored.username:
         print(f"regcred: not logged in to {printable(key)}", file=sys.stderr)
@@ -340,7 +359,7 @@ def _prompt(key: str, default_user: str | None, *, ask_username: bool = True) ->
 
 def run_logout(args: LogoutArgs) -> int:
     from regcred import _write as _api
-    from regcred._address import normalize
+    from regcred._address import login_key
     from regcred.errors import CredentialsNotFoundError
 
     auth_file = _auth_file(args)
@@ -355,6 +374,10 @@ def run_logout(args: LogoutArgs) -> int:
 
         print(f"regcred: {printable(str(exc))}: nothing was stored, nothing removed", file=sys.stderr)
         outcome = _api.LogoutResult()
+    if outcome.podman:  # podman's files still answer: say so, as for a registry never logged in to
+        from regcred._text import printable
+
+        print(f"regcred: {printable(outcome.podman)}", file=sys.stderr)
     keys = sorted({k for ks in outcome.removed.values() for k in ks})
     if args.json:
         from regcred._gojson import dumps_compact
@@ -366,5 +389,5 @@ def run_logout(args: LogoutArgs) -> int:
             print(f"Removing login credentials for {key}")
         return 0
     if outcome.removed:
-        print(f"Removing login credentials for {normalize(args.server)}")
+        print(f"Removing login credentials for {login_key(args.server)}")
     return 0

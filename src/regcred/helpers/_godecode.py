@@ -10,30 +10,21 @@ becomes U+FFFD, one per bad byte, as in Go.
 
 from __future__ import annotations
 
-__all__ = ["GoError", "decode_credentials", "go_decode"]
+from regcred._gojson import go_decode
+
+__all__ = ["GoError", "decode_credentials"]
 
 # ``re`` is imported where it is used, not at the top.  ``store`` loads it anyway
 # (``json`` imports it), and so do the pass store and jeepney, but the Secret
 # Service helper with no session bus answers ``get`` (an anonymous pull on a
 # headless box) without it, and ``re`` with ``enum`` is about 7 ms of that
 # helper's ~12 ms of imports.  tests/test_import_budget.py pins this.
-#: Replaced by U+FFFD: bytes of invalid UTF-8 (surrogate-escaped), and lone surrogates.
-_BAD_BYTE = "[\udc80-\udcff]"
+#: Replaced by U+FFFD: lone surrogates.
 _SURROGATE = "[\ud800-\udfff]"
 
 
 class GoError(Exception):
     """An error whose message is printed verbatim (Go's error text)."""
-
-
-def go_decode(data: bytes) -> str:
-    """Decode UTF-8 as Go does: every byte of an invalid sequence becomes U+FFFD."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        import re
-
-        return re.sub(_BAD_BYTE, "\ufffd", data.decode("utf-8", "surrogateescape"))
 
 
 _MAX_DEPTH = 10000  # Go's maxNestingDepth

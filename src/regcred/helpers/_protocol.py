@@ -27,10 +27,10 @@ from __future__ import annotations
 import sys
 
 from regcred import _settings
-from regcred._gojson import dumps_compact, encode_utf8
+from regcred._gojson import dumps_compact, encode_utf8, go_decode
 from regcred.credentials import Credentials
 from regcred.errors import ConfigError, CredentialsNotFoundError, RegcredError, StoreUnavailableError
-from regcred.helpers._godecode import GoError, decode_credentials, go_decode
+from regcred.helpers._godecode import GoError, decode_credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -119,9 +119,12 @@ def _meta(argv: Sequence[str], program: str) -> tuple[str, int]:
     if len(argv) != 1:
         return usage, 1
     if argv[0] in {"-v", "--version", "version"}:
-        from regcred._version import __version__
+        from regcred._version import __version__, runtime
 
-        return f"{program} (regcred) v{__version__}\n", 0
+        # The protocol's ``version`` is the Go helpers' one line; a person's --version
+        # gets the runtime too (what a bug report needs; no store is probed here).
+        more = "" if argv[0] == "version" else f"{runtime()}\n"
+        return f"{program} (regcred) v{__version__}\n{more}", 0
     if argv[0] in {"-h", "--help"}:
         return usage, 0
     return f"{program}: unknown action: {argv[0]}\n", 1

@@ -1,8 +1,8 @@
 """``docker-credential-regcred-aws``: credentials in AWS Secrets Manager, shared by a fleet.
 
 One secret per registry under ``$REGCRED_AWS_PREFIX`` (default ``regcred/``);
-see :mod:`regcred.stores.aws`.  Needs ``pip install 'regcred[aws]'`` (boto3),
-which only this helper imports, and only when it runs an action.
+see :mod:`regcred.stores.aws`.  Needs boto3 (the ``aws`` extra), which only
+this helper imports, and only when it runs an action.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regcred.credentials import CredentialStore
 
-__all__ = ["KNOWN", "KnownStore", "by_backend", "for_helper", "same_backend"]
+__all__ = ["KNOWN", "KnownStore", "by_backend", "for_helper", "reported", "same_backend"]
 
 
 class KnownStore(Record):
@@ -170,3 +170,19 @@ def same_backend(a: str, b: str) -> bool:
         return True
     known = for_helper(a)
     return known is not None and b in known.helpers
+
+
+def reported(named: frozenset[str] | set[str] = frozenset()) -> list[KnownStore]:
+    """The rows whose state ``regcred doctor`` and ``regcred --version`` show, in catalog order.
+
+    The stores login may pick by itself on this system (``auto`` rows among
+    :func:`regcred._system.default_backends`), and any row whose helpers are
+    ``named`` (by a config).  Not the others: a cloud store is probed only
+    when a config uses it (its probe is a network call), and another system's
+    stores (pass and the Secret Service on Windows, a keychain on Linux) say
+    nothing about this one.
+    """
+    from regcred import _system
+
+    defaults = _system.default_backends()
+    return [k for k in KNOWN if named & k.helpers or (k.auto and k.backend in defaults)]

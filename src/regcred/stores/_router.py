@@ -13,7 +13,9 @@ login, logout, lookup, list, migrate, export and doctor all ask a
 * otherwise the file's ``auths`` (:class:`~regcred.stores.file.FileStore`).
 
 ``$DOCKER_AUTH_CONFIG`` (:class:`~regcred.stores.env.EnvStore`) is read
-before any of them by :meth:`Router.get`, as docker 28.3+ does.
+before any of them by :meth:`Router.get`, as docker 28.3+ does, and listed
+first by :meth:`Router.list_by_store` (a router made by :meth:`Router.for_lookup`:
+``get``, ``list`` and ``doctor`` all use one).
 
 **Where a new credential goes** (:meth:`Router.where_new`):
 
@@ -50,7 +52,10 @@ if TYPE_CHECKING:
     #: ``[(helper name, or "" for the file, {key: username})]``
     Listing = list[tuple[str, dict[str, str]]]
 
-__all__ = ["Router", "StoreChoice", "helper_for", "helper_store"]
+__all__ = ["ENV", "Router", "StoreChoice", "helper_for", "helper_store"]
+
+#: The store name :meth:`Router.list_by_store` gives ``$DOCKER_AUTH_CONFIG`` (no helper is named so).
+ENV = "$DOCKER_AUTH_CONFIG"
 
 
 class StoreChoice(Record):
@@ -163,18 +168,26 @@ class Router:
     def list(self) -> dict[str, str]:
         """``{key: username}`` for every key :meth:`get` answers, sorted; reads no secret.
 
-        A file entry with a secret that the config routes to the file, and every
-        key a helper lists that the config routes to that helper.  A helper that
+        ``$DOCKER_AUTH_CONFIG``'s keys (when this router reads it), a file entry
+        with a secret that the config routes to the file, and every key a helper
+        lists that the config routes to that helper; a key in the variable shows
+        the variable's username, as :meth:`get` answers with it.  A helper that
         cannot list is an error.
         """
         result: dict[str, str] = {}
         for _, held in self.list_by_store():
-            result.update(held)
+            for key, user in held.items():
+                result.setdefault(key, user)  # the first store that holds a key answers for it
         return dict(sorted(result.items()))
 
     def list_by_store(self) -> Listing:
-        """What :meth:`list` shows, store by store: ``[(helper name or "" for the file, {key: user})]``."""
-        stores = [("", {k: u for k, u in self.file.list().items() if not self.helper_name(k)})]
+        """What :meth:`list` shows, store by store, in :meth:`get`'s order.
+
+        ``[(name, {key: user})]``: :data:`ENV` for ``$DOCKER_AUTH_CONFIG`` (first,
+        when this router reads it), ``""`` for the file, else a helper name.
+        """
+        stores: Listing = [(ENV, self.env.list())] if self.env is not None else []
+        stores.append(("", {k: u for k, u in self.file.list().items() if not self.helper_name(k)}))
         stores += [(name, self.held_by(name)) for name in self.helpers()]
         return stores
 

@@ -48,8 +48,9 @@ answers "not found" with a hint, as every backend that cannot run here does);
 an unreachable endpoint, a refusal (access denied, bad token) and throttling
 that outlasts botocore's retries are :class:`~regcred.errors.CredentialStoreError`,
 one line, with the AWS error code and never a secret.  Nothing ever falls back
-to another store.  boto3 (``pip install 'regcred[aws]'``) is imported only
-inside this store's methods.
+to another store.  boto3 (the ``aws`` extra: ``pip install '.[aws]'`` from a
+checkout, or :func:`_install_hint`'s command) is imported only inside this
+store's methods.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ _NAME_MAX = 512
 _TAG_MAX = 256
 _ESCAPE = "="
 _B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_INSTALL = "boto3 is not installed: pip install 'regcred[aws]'"
+#: Works however regcred was installed (a venv, pipx, a wheel), with no index entry for regcred.
+_BOTO3 = "'boto3>=1.28'"  # as the aws extra in pyproject.toml
 _CLIENT_LOCK = threading.Lock()
 
 # AWS error codes, as botocore's ClientError reports them.
@@ -214,7 +216,7 @@ class AwsSecretsManagerStore(CredentialStore):
         from importlib.util import find_spec
 
         if find_spec("boto3") is None:
-            raise StoreUnavailableError(_INSTALL)
+            raise StoreUnavailableError(_install_hint())
         _prefix_setting()
         _recovery_setting()
 
@@ -415,7 +417,7 @@ def _make_client() -> Any:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
     except ImportError:
-        raise StoreUnavailableError(_INSTALL) from None
+        raise StoreUnavailableError(_install_hint()) from None
     from botocore.session import get_session
 
     try:
@@ -478,3 +480,12 @@ def _translate(operation: str, exc: Any) -> CredentialStoreError:
             "or raise AWS_MAX_ATTEMPTS"
         )
     return CredentialStoreError(f"AWS Secrets Manager {operation} failed: {code or 'unknown error'}")
+
+
+def _install_hint() -> str:
+    """How to install boto3 into the environment regcred runs in (one line)."""
+    import shlex
+    import sys
+
+    python = shlex.quote(sys.executable)
+    return f"boto3 is not installed: {python} -m pip install {_BOTO3} (with pipx: pipx inject regcred boto3)"

@@ -28,11 +28,15 @@ class EnvStore(CredentialStore):
 
     def __init__(self, raw: str) -> None:
         where = Path(f"${VARIABLE}")
-        data = _config.parse(where, raw.encode())
+        data_bytes = raw.encode("utf-8", "surrogateescape")  # undecodable bytes: "not UTF-8", below
+        try:
+            data = _config.parse(where, data_bytes)
+        except ConfigError as exc:
+            raise ConfigError(_about_variable(str(exc), where)) from None
         unknown = set(data) - {"auths"}
         if unknown:
             raise ConfigError(f"{VARIABLE}: unknown field {min(unknown)!r} (only auths is allowed)")
-        self.config = _config.Config(where, data, raw.encode())
+        self.config = _config.Config(where, data, data_bytes)
         for key in self.config.auth_keys():
             entry = self.config.entry(key)
             if entry is None or not entry.password:
@@ -59,3 +63,11 @@ class EnvStore(CredentialStore):
 
     def erase(self, server: str) -> None:
         raise CredentialStoreError(f"{VARIABLE} is read-only: unset it (or edit it) to remove {server}")
+
+
+def _about_variable(message: str, where: Path) -> str:
+    """A config-file error about the variable, in the variable's words (it is no file to move)."""
+    prefix = f"{where}: "
+    text = message.removeprefix(prefix)
+    text = text.replace("; fix or move the file (regcred will not overwrite it)", "")
+    return f"the {VARIABLE} environment variable is not valid: {text}; fix it or unset it"

@@ -164,10 +164,19 @@ def same_registry(stored_key: str, key: str) -> bool:
     """Does a key found in a file (any legacy spelling) name the registry ``key``?"""
     if stored_key == key:
         return True
+    if stored_host(key) is None:  # a per-repository key: only its spellings with a scheme or a "/"
+        return _repository_spelling(stored_key) == _repository_spelling(key)
     host = _legacy_host(stored_key)
     if host is None:
         return False
     return host in HUB_HOSTS if key == DOCKER_HUB else host == key.lower()
+
+
+def _repository_spelling(key: str) -> str:
+    """``host/ns/repo`` of a per-repository key, host in lower case, no scheme or trailing ``/``."""
+    rest = key.split("://", 1)[1] if "://" in key else key
+    host, _, path = rest.partition("/")
+    return "/".join([host.lower(), *(part for part in path.split("/") if part)])
 
 
 def _legacy_index(config: _config.Config) -> dict[str, list[str]]:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import sys
 
-from regcred._gojson import encode_utf8
+from regcred._gojson import encode_utf8, go_decode
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 from regcred.stores import _registryurl
@@ -253,8 +253,6 @@ class OsxKeychainStore(CredentialStore):
             raise _store_error(exc) from None
         if not found:
             raise CredentialsNotFoundError(f"no credentials for {server}")
-        from regcred.helpers._godecode import go_decode
-
         data = found[0].get(VALUE_DATA)
         secret = go_decode(data) if isinstance(data, bytes) else ""
         return Credentials(server, str(found[0].get(ATTR_ACCOUNT) or ""), secret)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import sys
 
-from regcred._gojson import encode_utf8
+from regcred._gojson import encode_utf8, go_decode
 from regcred._record import Record
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
 from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
@@ -248,8 +248,6 @@ class WincredStore(CredentialStore):
         credential = self._read(target)
         if credential is None or not has_label(credential):
             raise CredentialsNotFoundError(f"no credentials for {server}")
-        from regcred.helpers._godecode import go_decode
-
         return Credentials(server, credential.user_name, go_decode(credential.blob))
 
     def erase(self, server: str) -> None:
