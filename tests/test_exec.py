@@ -26,6 +26,8 @@ from tests.conftest import VENV_BIN, installed_helper, require_program
 from tests.fixtures.differential import VALID_USER, containers_env
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.fixtures.differential import Referee
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
@@ -148,6 +150,34 @@ def test_skopeo_inspect_under_exec_with_pass_credentials(
     assert refused.returncode != 0
     assert OTHER_SECRET not in refused.stdout + refused.stderr
     assert _jobs(tmp_path / "run") == []
+
+
+def test_the_callers_docker_auth_config_does_not_reach_the_command(tmp_path: Path) -> None:
+    """The job sees only the named registries: a DOCKER_AUTH_CONFIG of ours is withheld (#17.12).
+
+    The referee is a credential reader that honours the variable as docker
+    28.3+ does: regcred itself (the docker CLI here is 28.2, which predates
+    it).  The control: outside ``regcred exec`` the same reader finds the
+    variable's credential.
+    """
+    config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
+    env = _env(tmp_path / "run")
+    env["DOCKER_AUTH_CONFIG"] = json.dumps({"auths": {OTHER: {"auth": _b64(f"olivia:{OTHER_SECRET}")}}})
+    control = subprocess.run(
+        [REGCRED, "--config", str(config), "get", OTHER],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert json.loads(control.stdout)["Secret"] == OTHER_SECRET  # the variable is honoured
+    script = f'echo "${{DOCKER_AUTH_CONFIG-unset}}"; {REGCRED} get {OTHER}; {REGCRED} get a.example'
+    done = _exec(config, env, "-r", "a.example", "--", "sh", "-c", script)
+    first, *rest = done.stdout.splitlines()
+    assert first == "unset"
+    assert [json.loads(line)["Username"] for line in rest] == ["ann"]  # OTHER: not found
+    assert OTHER_SECRET not in done.stdout + done.stderr
 
 
 # -- the temporary config --------------------------------------------------------------
@@ -286,8 +316,27 @@ def test_sigterm_is_forwarded_then_the_dir_is_wiped_and_143_returned(tmp_path: P
     assert _jobs(runtime) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
+_ENDING = [
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGTERM,
+    signal.SIGQUIT,  # #17.13: these used to end regcred and leave the directory
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+    signal.SIGRTMIN + 2,
+]
+
+
+@pytest.mark.parametrize(
+    "signum",
+    _ENDING,
+    ids=[
+        signal.Signals(n).name if n < signal.SIGRTMIN else f"SIGRTMIN+{n - signal.SIGRTMIN}" for n in _ENDING
+    ],
+)
 def test_signal_kills_the_child_and_exit_is_128_plus_n(tmp_path: Path, signum: int) -> None:
+    """Each signal that could end regcred reaches the child; once it has died of it the directory goes."""
     config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
     runtime, ready = tmp_path / "run", tmp_path / "ready"
     proc = _start(config, _env(runtime), f'echo "$DOCKER_CONFIG" > {ready}; exec sleep 60')
@@ -301,20 +350,66 @@ def test_signal_kills_the_child_and_exit_is_128_plus_n(tmp_path: Path, signum: i
             proc.communicate()
     assert (proc.returncode, out, err) == (128 + signum, "", "")
     assert not job.exists()
+    assert _jobs(runtime) == []
 
 
-def test_sigkill_leaves_the_dir_and_the_next_run_removes_it(tmp_path: Path) -> None:
-    """regcred exec killed with SIGKILL cannot clean up; the next regcred exec does (S35)."""
+def _state(pid: int) -> str:
+    """The process's state letter from /proc (``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _WAIT
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_sigtstp_stops_the_child_and_regcred_and_sigcont_resumes_both(tmp_path: Path) -> None:
+    """SIGTSTP is forwarded; regcred stops with its child, as a shell expects of a job (#17.13)."""
+    config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
+    runtime, ready = tmp_path / "run", tmp_path / "ready"
+    proc = _start(config, _env(runtime), f'echo "$$" > {ready}; exec sleep 60')
+    try:
+        child = int(_wait_for(ready, proc))
+        proc.send_signal(signal.SIGTSTP)
+        _until(lambda: _state(child) == "T" and _state(proc.pid) == "T", "child and regcred never stopped")
+        proc.send_signal(signal.SIGCONT)
+        _until(lambda: _state(child) != "T" and _state(proc.pid) != "T", "child and regcred never resumed")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=_WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out, err) == (128 + signal.SIGTERM, "", "")
+    assert _jobs(runtime) == []
+
+
+def test_sigkill_leaves_the_dir_for_the_live_command_and_a_later_run_removes_it(tmp_path: Path) -> None:
+    """regcred exec killed with SIGKILL cannot clean up (S35).
+
+    While its command still runs, another regcred exec keeps the directory
+    (the command still needs its credentials, #17.14); once the command has
+    ended, the next regcred exec removes it.
+    """
     config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
     runtime, ready = tmp_path / "run", tmp_path / "ready"
     env = _env(runtime)
     proc = _start(config, env, f'echo "$$ $DOCKER_CONFIG" > {ready}; exec sleep 60')
+    child = 0
     try:
-        _child, job_text = _wait_for(ready, proc).split()
-        job = Path(job_text)
+        child_text, job_text = _wait_for(ready, proc).split()
+        child, job = int(child_text), Path(job_text)
+        _until((job / "child").exists, "the command was never recorded")
         proc.kill()
         proc.wait(timeout=_WAIT)  # the orphaned child lives on (and holds the pipes)
         assert (job / "config.json").is_file()  # left behind, as nothing could run
+        done = _exec(config, env, "-r", "a.example", "--", "true")
+        assert done.returncode == 0, done.stderr
+        assert (job / "config.json").is_file()  # its command still runs: kept
+        os.kill(child, signal.SIGKILL)
+        _until(lambda: not Path(f"/proc/{child}").exists() or _state(child) == "Z", "the command never died")
         done = _exec(config, env, "-r", "a.example", "--", "true")
         assert done.returncode == 0, done.stderr
         assert not job.exists()
@@ -322,9 +417,9 @@ def test_sigkill_leaves_the_dir_and_the_next_run_removes_it(tmp_path: Path) -> N
     finally:
         if proc.poll() is None:
             proc.kill()
-        if ready.exists():
+        if child:
             try:
-                os.kill(int(ready.read_text().split()[0]), signal.SIGKILL)
+                os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         proc.communicate(timeout=_WAIT)
@@ -369,6 +464,38 @@ def test_sweep_removes_dead_and_reused_pids_and_never_follows_links(tmp_path: Pa
     assert sorted(removed) == sorted([names["reused"], names["dead"], names["link"]])
     assert sorted(os.listdir(parent)) == sorted([names["live"], "notes"])
     assert (outside / "keep").read_text() == "keep"
+
+
+def test_sweep_keeps_a_job_whose_command_is_alive(tmp_path: Path) -> None:
+    """regcred's pid dead: the directory stays while its recorded command (pid, start time) lives (#17.14)."""
+    parent = tmp_path / "regcred-exec"
+    parent.mkdir(mode=0o700)
+    me, dead = os.getpid(), _dead_pid()
+    started = exec_._start_time(me)
+    records = {
+        "alive": f"{me} {started}\n",  # kept
+        "reused": f"{me} {int(started) + 1}\n",  # another process has the pid now: removed
+        "gone": f"{dead} 1\n",
+        "garbage": "not a pid\n",
+        "link": None,  # the record a symlink: not trusted
+    }
+    names = {}
+    for index, (key, record) in enumerate(records.items()):
+        name = names[key] = f"{dead}-1-{index:016x}"
+        (parent / name).mkdir()
+        (parent / name / "config.json").write_text("{}")
+        if record is None:
+            (tmp_path / "elsewhere").write_text(f"{me} {started}\n")
+            (parent / name / "child").symlink_to(tmp_path / "elsewhere")
+        else:
+            (parent / name / "child").write_text(record)
+    fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        removed = exec_.sweep(fd, print)
+    finally:
+        os.close(fd)
+    assert sorted(removed) == sorted(name for key, name in names.items() if key != "alive")
+    assert os.listdir(parent) == [names["alive"]]
 
 
 @pytest.mark.parametrize("problem", ["symlink", "loose", "file", "closed"])

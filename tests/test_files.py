@@ -212,6 +212,41 @@ def test_export_to_a_dev_fd_pipe(docker_config: Path, capsys: pytest.CaptureFixt
     assert got == expected.encode()
 
 
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "link-to-stdout"])
+def test_export_to_stdout_opened_for_append_appends(
+    docker_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """stdout a regular file opened for appending (``>>``): -o /dev/stdout appends to it (#17.16).
+
+    The descriptor regcred was given is written; the file is neither
+    truncated nor replaced nor chmodded.  The real regcred, run with the real
+    stdout redirection a shell makes.
+    """
+    _seed(docker_config, "reg.example")
+    expected = _expected_export(capsys)
+    out = tmp_path / "out.log"
+    out.write_text("earlier line\n")
+    out.chmod(0o644)
+    before = os.stat(out)
+    if name == "link-to-stdout":
+        (tmp_path / name).symlink_to("/dev/stdout")
+        name = str(tmp_path / name)
+    with open(out, "ab") as sink:
+        done = subprocess.run(
+            [REGCRED, "export", "-o", name],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "earlier line\n" + expected
+    after = os.stat(out)
+    assert (after.st_ino, stat.S_IMODE(after.st_mode)) == (before.st_ino, 0o644)
+    assert SECRET not in done.stderr
+
+
 # /dev/stdout as root: run in a private mount namespace with a private /dev, so
 # that a regression replaces only that copy, never the machine's /dev/stdout.
 _PRIVATE_DEV = """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regcred import _process
+from tests.conftest import require_program
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -241,3 +242,20 @@ def test_runner_imports_no_subprocess() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
     assert done.stdout.decode().strip() == "[]"
+
+
+def test_timeout_kills_a_descendant_in_a_session_of_its_own(tmp_path: Path) -> None:
+    """A grandchild that started its own session (as a helper's gpg does) dies with the child (#17.15)."""
+    setsid = require_program("setsid", "util-linux")
+    pids = tmp_path / "pids"
+    tool = _script(tmp_path / "tool", f"{setsid} sleep 600 & echo $! > {pids}; exec sleep 600")
+    with pytest.raises(_process.ProcessTimeoutError):
+        _process.run([str(tool)], timeout=1)
+    grandchild = int(pids.read_text())
+    try:
+        assert _gone(grandchild)
+    finally:
+        try:
+            os.kill(grandchild, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from regcred._gojson import dumps_compact
 from regcred._net import auth
-from regcred._redact import MARKER, redact, spellings
+from regcred._redact import MARKER, WITHHELD, redact, shown_line, spellings
 
 pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
 
@@ -87,3 +87,37 @@ def test_login_scrubber_uses_every_spelling() -> None:
     scrub = auth._Secrets(secret).scrub
     text = f"got {urllib.parse.quote(secret, safe='')} and {base64.b64encode(secret.encode()).decode()}"
     assert scrub(text) == "got REDACTED and REDACTED"
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_redact_ignores_case(secret: str) -> None:
+    """An upper-cased or case-swapped echo is redacted too (#17.18)."""
+    for echo in (secret.upper(), secret.swapcase(), base64.b64encode(secret.encode()).decode().lower()):
+        if echo.casefold() == echo.upper().casefold():  # the case change kept the characters
+            assert redact(f"[{echo}]", [secret]) == f"[{MARKER}]"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("", ""),
+        ("\n  \n", ""),
+        ("first line\nsecond line\n", "first line"),
+        ("bad s3cretvalue here\nmore", f"bad {MARKER} here"),
+        ("BAD S3CRETVALUE HERE", f"BAD {MARKER} HERE"),
+        ("s3cret\nvalue", WITHHELD),  # split across lines
+        ("error: s3cr\n  etva lue", WITHHELD),
+        ("S 3 C R E T V A L U E", WITHHELD),
+        ("esc \x1b[2J here", "esc \\x1b[2J here"),
+        ("y" * 500, "y" * 199 + "…"),
+    ],
+)
+def test_shown_line_is_one_bounded_redacted_line(text: str, shown: str) -> None:
+    """What of a program's output may be shown: one line, bounded, redacted, or withheld (#17.18)."""
+    assert shown_line(text, ["s3cretvalue"]) == shown
+
+
+def test_shown_line_catches_a_case_folded_echo() -> None:
+    """ß upper-cases to SS, which no case-insensitive match of ß finds: the squashed check does."""
+    assert shown_line("echo: STRASSE-KEY", ["straße-key"]) == WITHHELD
+    assert shown_line("nothing of it", ["straße-key"]) == "nothing of it"

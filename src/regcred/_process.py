@@ -12,7 +12,12 @@
   group and with no controlling terminal.  On timeout, on output over the
   cap, and on any exception while it runs (Ctrl-C included) the whole group
   is killed with SIGKILL and the child is reaped before the error
-  propagates, so nothing is left running or as a zombie.
+  propagates, so nothing is left running or as a zombie.  On Linux so is
+  every process below the child, in whatever group or session it started
+  for itself (the pass helper's gpg, which this runner started in a session
+  of its own from inside the helper): a hung gpg does not outlive the
+  helper that ``regcred get`` stopped.  The group is stopped (SIGSTOP)
+  while ``/proc`` is read, so it cannot start more meanwhile.
 * **Cheap.**  ``os.posix_spawn`` and ``poll`` do what :mod:`subprocess` would,
   without importing it (subprocess, with threading, selectors, signal and
   locale, costs a helper about 5 ms of start-up).  Systems without
@@ -52,6 +57,7 @@ DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
 _CHUNK = 65536
 _SIGPIPE = 13  # signal.SIGPIPE on Linux and macOS; importing signal costs ~1 ms
 _SIGKILL = 9
+_SIGSTOP = 19  # Linux's number; sent only on Linux (see _kill_below)
 
 
 class ProcessError(RegcredError):
@@ -330,6 +336,7 @@ def _kill_group(pid: int) -> None:
     Called only while ``pid`` is not yet reaped, so its group id cannot have
     been reused.
     """
+    _kill_below(pid)
     try:
         os.killpg(pid, _SIGKILL)
     except OSError:  # the group is gone already (or it was reaped)
@@ -338,6 +345,60 @@ def _kill_group(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+def _kill_below(pid: int) -> None:
+    """SIGKILL every descendant of ``pid`` and its process group (Linux ``/proc``; elsewhere nothing).
+
+    ``pid``'s own group is stopped first, so nothing in it forks while the
+    table is read; our own group is never signalled.
+    """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        os.killpg(pid, _SIGSTOP)
+    except OSError:
+        return  # the group is gone, or not ours to signal
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for child, (ppid, _pgid) in table.items():
+        children.setdefault(ppid, []).append(child)
+    below: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.pop(todo.pop(), []):
+            below.append(child)
+            todo.append(child)
+    ours = os.getpgrp()
+    for child in below:
+        pgid = table[child][1]
+        try:
+            if pgid not in {ours, pid}:
+                os.killpg(pgid, _SIGKILL)
+            os.kill(child, _SIGKILL)
+        except OSError:  # gone meanwhile
+            pass
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """``{pid: (parent pid, process group)}`` of every process ``/proc`` shows; {} without ``/proc``."""
+    table: dict[int, tuple[int, int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return table
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), int(fields[2]))
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile, or not a process entry
+    return table
 
 
 def _milliseconds_left(deadline: float, name: str, timeout: float) -> int:

@@ -66,7 +66,10 @@ SETTINGS: dict[str, Setting] = {
             "REGCRED_HELPER_TIMEOUT",
             SECONDS,
             default=30.0,
-            doc="seconds before a hung credential helper is killed",
+            doc=(
+                "seconds before a hung credential helper is killed; the AWS helper fits all its"
+                " attempts in three quarters of it"
+            ),
         ),
         Setting("REGCRED_HTTP_TIMEOUT", SECONDS, default=15.0, doc="seconds for each registry request"),
         Setting(

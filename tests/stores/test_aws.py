@@ -8,9 +8,13 @@ throttles.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,12 +25,15 @@ from regcred.stores import _catalog
 from regcred.stores.aws import (
     USERNAME_TAG,
     AwsSecretsManagerStore,
+    _budget,
+    _plan,
     decode_key,
     decode_username,
     encode_key,
     encode_username,
 )
 from regcred.testing import StoreContract
+from tests.conftest import installed_helper
 from tests.fixtures.aws import REGION, free_port, point_at
 
 if TYPE_CHECKING:
@@ -362,3 +369,97 @@ def test_status_for_doctor(aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> 
     assert REGION in status.detail
     monkeypatch.delenv("AWS_REGION")
     assert AwsSecretsManagerStore().status().state == "unavailable"
+
+
+# -- the bound: REGCRED_HELPER_TIMEOUT (#17.17) ------------------------------------------------
+
+
+@pytest.fixture
+def frozen_endpoint() -> Iterator[str]:
+    """A named fake: an endpoint that accepts TCP connections and never answers (a frozen AWS).
+
+    Nothing real behaves like this on demand; a listener that holds every
+    connection open without a byte is what a hung proxy or load balancer is.
+    """
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.parametrize(("cap", "attempts"), [(30.0, 3), (8.0, 3), (5.0, 10), (1.0, 3)])
+def test_the_plan_fits_the_helper_cap(cap: float, attempts: int) -> None:
+    """Every attempt's connect + read, plus the backoffs, fit in the budget, and the budget in the cap."""
+    budget = _budget(cap)
+    assert budget < cap
+    n, connect, read = _plan(budget, attempts)
+    assert 1 <= n <= attempts
+    worst = n * (connect + read) + sum(0.05 * 2**i for i in range(n - 1))
+    assert worst <= budget + 1e-6
+
+
+def test_a_frozen_endpoint_fails_within_the_helper_timeout(
+    frozen_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store gives up on its own, well inside REGCRED_HELPER_TIMEOUT (it took 60.6 s before)."""
+    point_at(monkeypatch, frozen_endpoint, "regcred/")
+    monkeypatch.setenv("REGCRED_HELPER_TIMEOUT", "4")
+    started = time.monotonic()
+    with pytest.raises(CredentialStoreError, match="did not answer") as info:
+        AwsSecretsManagerStore().get("ghcr.io")
+    assert time.monotonic() - started < 4
+    assert "REGCRED_HELPER_TIMEOUT" in str(info.value)
+    assert_one_clean_line(info.value)
+
+
+def test_regcred_get_through_the_helper_gets_its_own_error_not_the_kill(
+    frozen_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`regcred get` over the real helper and a frozen endpoint: the helper's line, before regcred's cap."""
+    point_at(monkeypatch, frozen_endpoint, "regcred/")
+    helper = Path(installed_helper("aws"))
+    config = tmp_path / "docker"
+    config.mkdir()
+    (config / "config.json").write_text('{"auths": {"ghcr.io": {}}, "credsStore": "regcred-aws"}')
+    env = {**os.environ, "REGCRED_HELPER_TIMEOUT": "8", "PATH": f"{helper.parent}:{os.environ['PATH']}"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(helper.parent / "regcred"), "--config", str(config), "get", "ghcr.io"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert "did not answer" in done.stderr, done.stderr
+    assert "timed out after" not in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert elapsed < 8

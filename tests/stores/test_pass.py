@@ -525,3 +525,71 @@ def test_git_store_commits_like_pass(pass_env: PassEnv, monkeypatch: pytest.Monk
         f"Add given password for {entry}/alice to store.",
     ]
     assert git("status", "--porcelain") == ""
+
+
+# A named fake: a gpg that hangs, as one waiting for a pinentry nobody can see.  It records its pid.
+_HANGING_GPG = """#!/bin/sh
+echo $$ >> "$HANGING_GPG_PIDS"
+exec sleep 600
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` no longer runs (gone, or a zombie its new parent has yet to reap)."""
+    deadline = time.monotonic() + 30  # a bound on a busy machine, not a measurement
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in {"Z", "X"}:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_get_stopping_a_pass_helper_whose_gpg_hangs_kills_the_gpg(pass_env: PassEnv, tmp_path: Path) -> None:
+    """`regcred get` stops the helper after REGCRED_HELPER_TIMEOUT; the gpg it waited for goes too (#17.15).
+
+    The helper starts gpg in a session of its own, so killing the helper's
+    process group alone left gpg running.
+    """
+    PassStore().store(Credentials("reg.example", "alice", "pw"))  # with the real gpg
+    fake = tmp_path / "hanging-gpg"
+    fake.write_text(_HANGING_GPG)
+    fake.chmod(0o755)
+    pids = tmp_path / "gpg-pids"
+    config = tmp_path / "docker"
+    config.mkdir()
+    (config / "config.json").write_text('{"auths": {"reg.example": {}}, "credsStore": "regcred-pass"}')
+    env = {
+        **pass_env.env(),
+        "REGCRED_GPG": str(fake),
+        "REGCRED_HELPER_TIMEOUT": "2",
+        "HANGING_GPG_PIDS": str(pids),
+        "PATH": f"{Path(installed_helper('pass')).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+    }
+    regcred = str(Path(installed_helper("pass")).parent / "regcred")
+    started: list[int] = []
+    try:
+        done = subprocess.run(
+            [regcred, "--config", str(config), "get", "reg.example"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        started = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.count("\n") == 1
+        assert "timed out after 2 s" in done.stderr
+        assert started, "the helper never ran gpg"
+        assert all(_gone(pid) for pid in started)
+    finally:
+        for pid in started:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass

@@ -21,23 +21,35 @@ and nothing of them outlives it.
   ``0600`` before any byte is written (:func:`regcred._files.write_private`).
 * **The child** gets ``DOCKER_CONFIG`` (docker) and ``REGISTRY_AUTH_FILE``
   (podman, skopeo, buildah: containers/image reads docker's format) pointing
-  there, and the rest of our environment.  It runs in our process group with
-  our stdin, stdout and stderr; its exit status is ours (``128 + N`` when
-  signal N killed it).  A command not found exits 127, one that cannot be
-  run 126, with one line, as a shell does.  The command is looked up as
+  there, and the rest of our environment except what would hand it other
+  registries' credentials (:data:`WITHHELD`: ``DOCKER_AUTH_CONFIG``, which
+  docker 28.3+ reads before any config.json).  It runs in our process group
+  with our stdin, stdout and stderr; its exit status is ours (``128 + N``
+  when signal N killed it).  A command not found exits 127, one that cannot
+  be run 126, with one line, as a shell does.  The command is looked up as
   every program regcred runs is (:func:`regcred._process.which`: absolute
   ``PATH`` entries only).
-* **Signals.**  SIGINT, SIGTERM and SIGHUP are forwarded to the child, which
-  is waited for; then the directory is wiped and its status returned.  A
-  signal the terminal already sent to our whole process group (Ctrl-C) is not
-  sent a second time.  On Linux the signals are blocked and taken with
-  ``sigtimedwait`` from before the directory exists until after it is wiped,
-  so none can kill regcred between the two.
+* **Signals.**  Every signal that could end regcred (SIGINT, SIGTERM,
+  SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, the real-time signals…) and
+  SIGWINCH and SIGCONT are forwarded to the child, which is waited for; then
+  the directory is wiped and its status returned.  SIGTSTP is forwarded too,
+  and when the child stops (SIGTSTP, SIGTTIN…) regcred stops itself, so the
+  shell sees the job stopped; once continued it continues the child.  A
+  signal the terminal already sent to our whole process group (Ctrl-C,
+  Ctrl-Z, a resize) is not sent a second time.  On Linux every signal but
+  SIGKILL and SIGSTOP is blocked and taken with ``sigtimedwait`` from before
+  the directory exists until after it is wiped, so none can end regcred
+  between the two; elsewhere handlers forward the ones a shell sends.
 * **SIGKILL.**  Nothing can run then, so every ``regcred exec`` first sweeps
-  the parent: a job directory whose process is gone (its pid dead, or reused
-  by a process that started at another time) is removed.  Entries are never
-  followed: a symlink is unlinked, a directory removed with
-  :func:`shutil.rmtree`'s descriptor-based walk; other names are left alone.
+  the parent: a job directory whose regcred is gone (its pid dead, or reused
+  by a process that started at another time) is removed, unless the job's
+  command still runs: its pid and start time are recorded in the directory
+  (``child``) as soon as it is started, and a directory whose command is
+  alive stays until that command has ended.  (A SIGKILL in the microseconds
+  between the start and the record leaves a directory that the next sweep
+  removes even if the command still runs.)  Entries are never followed: a
+  symlink is unlinked, a directory removed with :func:`shutil.rmtree`'s
+  descriptor-based walk; other names are left alone.
 """
 
 from __future__ import annotations
@@ -54,12 +66,38 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["CANNOT_RUN", "COMMAND_NOT_FOUND", "jobs_parent", "run", "sweep"]
+__all__ = ["CANNOT_RUN", "COMMAND_NOT_FOUND", "WITHHELD", "jobs_parent", "run", "sweep"]
 
 COMMAND_NOT_FOUND = 127
 CANNOT_RUN = 126
 _JOB_NAME = re.compile(r"([0-9]+)-([0-9]+)-[0-9a-f]{16}")
-_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Variables of our environment the child does not get: they carry other registries' credentials.
+WITHHELD = ("DOCKER_AUTH_CONFIG",)
+_CHILD_RECORD = "child"  # in the job directory: "<pid> <start time>" of the job's command
+# Never forwarded: ours (SIGCHLD), unblockable, or about regcred's own I/O (which it does not do
+# while it waits, and which Python ignores or would not end it).
+_KEPT = {
+    signal.SIGCHLD,
+    signal.SIGKILL,
+    signal.SIGSTOP,
+    signal.SIGPIPE,
+    signal.SIGXFSZ,
+    signal.SIGURG,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+}
+# What a shell passes on: the set the handler fallback (no sigtimedwait) forwards.  Not SIGTSTP
+# there: with its default action regcred stops with its child, as a shell expects of a job.
+_SHELL = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+    signal.SIGWINCH,
+)
 _SI_KERNEL = 0x80  # si_code of a signal the kernel sent: the terminal's Ctrl-C, a hangup
 
 
@@ -117,11 +155,11 @@ def jobs_parent() -> str:
 
 
 def sweep(parent_fd: int, say: Callable[[str], None]) -> list[str]:
-    """Remove the job directories in ``parent_fd`` whose process is gone; their names."""
+    """Remove the job directories in ``parent_fd`` whose regcred and command are gone; their names."""
     removed = []
     for name in sorted(os.listdir(parent_fd)):
         match = _JOB_NAME.fullmatch(name)
-        if match is None or not _stale(int(match[1]), match[2]):
+        if match is None or not _stale(int(match[1]), match[2]) or _command_alive(name, parent_fd):
             continue
         try:
             _remove(name, parent_fd)
@@ -182,15 +220,21 @@ def _open_parent(parent: str) -> int:
 
 def _start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot (Linux), or "0" where unknown."""
+    return _proc_stat(pid)[1]
+
+
+def _proc_stat(pid: int) -> tuple[str, str]:
+    """The process's state letter and start time from ``/proc/<pid>/stat``; ("", "0") where unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
-        return "0"
-    return fields[19].decode() if len(fields) > 19 else "0"
+        return "", "0"
+    return fields[0].decode(), fields[19].decode() if len(fields) > 19 else "0"
 
 
 def _stale(pid: int, started: str) -> bool:
+    """Whether process ``pid`` that started at ``started`` is gone (dead, a zombie, or its pid reused)."""
     if pid <= 0:
         return True
     try:
@@ -199,7 +243,33 @@ def _stale(pid: int, started: str) -> bool:
         return True
     except PermissionError:
         pass  # alive, someone else's: a reused pid unless the start time says otherwise
-    return started != "0" and _start_time(pid) not in {started, "0"}
+    state, now = _proc_stat(pid)
+    return state == "Z" or (started != "0" and now not in {started, "0"})
+
+
+def _command_alive(name: str, parent_fd: int) -> bool:
+    """Whether the command recorded in job directory ``name`` (its ``child`` file) still runs."""
+    try:
+        job_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    except OSError:
+        return False  # a symlink, a file, gone: nothing of a live job
+    try:
+        fd = os.open(_CHILD_RECORD, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=job_fd)
+    except OSError:
+        return False
+    finally:
+        os.close(job_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        words = os.read(fd, 64).split()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if len(words) != 2 or not all(word.isdigit() for word in words):
+        return False
+    return not _stale(int(words[0]), words[1].decode())
 
 
 def _remove(name: str, parent_fd: int) -> None:
@@ -240,7 +310,8 @@ def _run_in_job(
             raise RegcredError(f"cannot create a directory in {parent}: {exc.strerror or exc}") from None
         config = os.path.join(job, "config.json")
         write_private(config, data)
-        env = {**os.environ, "DOCKER_CONFIG": job, "REGISTRY_AUTH_FILE": config}
+        env = {key: value for key, value in os.environ.items() if key not in WITHHELD}
+        env.update(DOCKER_CONFIG=job, REGISTRY_AUTH_FILE=config)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         try:
@@ -250,6 +321,10 @@ def _run_in_job(
 
             say(f"{printable(argv[0])}: cannot run: {exc.strerror or exc}")
             return COMMAND_NOT_FOUND if isinstance(exc, FileNotFoundError) else CANNOT_RUN
+        try:  # for the sweep of a later run, should regcred be killed while the command runs
+            write_private(os.path.join(job, _CHILD_RECORD), f"{child} {_start_time(child)}\n".encode())
+        except (OSError, RegcredError) as exc:  # the job runs on; only a later sweep could err
+            say(f"warning: cannot record the command's pid in {job}: {getattr(exc, 'strerror', None) or exc}")
         status = waiter.wait(child)
     finally:
         try:
@@ -261,12 +336,12 @@ def _run_in_job(
 
 
 class _Waiter:
-    """Spawns the child and waits for it, forwarding SIGINT, SIGTERM and SIGHUP.
+    """Spawns the child and waits for it, forwarding signals (see the module docstring).
 
-    Where ``sigtimedwait`` exists (Linux) the signals are blocked from the
-    moment this is made until :meth:`close`, which drains what came after the
-    child ended (the child's status is the answer) and restores the mask.
-    Elsewhere handlers forward them.
+    Where ``sigtimedwait`` exists (Linux) every blockable signal is blocked
+    from the moment this is made until :meth:`close`, which drains what came
+    after the child ended (the child's status is the answer) and restores
+    the mask.  Elsewhere handlers forward what a shell sends.
     """
 
     def __init__(self) -> None:
@@ -275,10 +350,10 @@ class _Waiter:
         self._pending: list[int] = []
         self._old_handlers: dict[int, object] = {}
         if self._waited:
-            self._mask = {*_FORWARDED, signal.SIGCHLD}
+            self._mask = set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
             self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self._mask)
         else:  # pragma: no cover - not Linux (macOS has no sigtimedwait)
-            for signum in _FORWARDED:
+            for signum in _SHELL:
                 self._old_handlers[signum] = signal.signal(signum, self._forward_handler)
 
     def spawn(self, program: str, argv: list[str], env: dict[str, str]) -> int:
@@ -296,10 +371,13 @@ class _Waiter:
             return os.waitpid(child, 0)[1]
         while True:
             info = signal.sigtimedwait(self._mask, 1.0)
-            done, status = os.waitpid(child, os.WNOHANG)
+            done, status = os.waitpid(child, os.WNOHANG | os.WUNTRACED)
+            if done and os.WIFSTOPPED(status):
+                self._stop_with_child()
+                continue
             if done:
                 return status
-            if info is not None and info.si_signo in _FORWARDED:
+            if info is not None and info.si_signo not in _KEPT:
                 self._forward(info.si_signo, from_terminal=info.si_code == _SI_KERNEL)
 
     def close(self) -> None:
@@ -310,6 +388,14 @@ class _Waiter:
         else:  # pragma: no cover - not Linux
             for signum, handler in self._old_handlers.items():
                 signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    def _stop_with_child(self) -> None:
+        """The child stopped (Ctrl-Z, SIGTSTP, a background read): so do we; then continue it."""
+        os.kill(os.getpid(), signal.SIGSTOP)  # returns once the shell continues us (fg, bg)
+        try:
+            os.kill(self._child, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
     def _forward(self, signum: int, *, from_terminal: bool) -> None:
         try:

@@ -34,6 +34,14 @@ above, and the standard AWS ones, read by boto3: ``AWS_PROFILE``,
 ``AWS_REGION`` is passed on explicitly), ``AWS_ENDPOINT_URL`` (or
 ``AWS_ENDPOINT_URL_SECRETS_MANAGER``), the credential chain, ``AWS_MAX_ATTEMPTS``.
 
+Bounded by ``REGCRED_HELPER_TIMEOUT``, the one setting that also caps every
+helper regcred runs: botocore's attempts and their connect and read
+timeouts are planned so that all of them fit in three quarters of it (at
+most it less 2 s), the rest being left for the helper's start-up.  A frozen
+endpoint therefore gets this helper's own one-line error, never regcred's
+kill (:func:`_plan`).  ``AWS_MAX_ATTEMPTS`` is honoured while each attempt
+still gets a second; more attempts than fit are dropped.
+
 Errors: missing boto3, no region or no AWS credentials are
 :class:`~regcred.errors.StoreUnavailableError` (the helper's ``get`` then
 answers "not found" with a hint, as every backend that cannot run here does);
@@ -343,9 +351,17 @@ class AwsSecretsManagerStore(CredentialStore):
                 "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 "or run with an instance or pod role"
             ) from None
-        except (bce.ConnectionError, bce.HTTPClientError):
-            endpoint = getattr(getattr(method, "__self__", None), "meta", None)
-            where = getattr(endpoint, "endpoint_url", "AWS Secrets Manager")
+        except (bce.ConnectionError, bce.HTTPClientError) as exc:
+            meta = getattr(getattr(method, "__self__", None), "meta", None)
+            where = getattr(meta, "endpoint_url", "AWS Secrets Manager")
+            if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectTimeoutError)):
+                config = getattr(meta, "config", None)
+                attempts = (getattr(config, "retries", None) or {}).get("total_max_attempts", 1)
+                raise CredentialStoreError(
+                    f"AWS Secrets Manager at {where} did not answer ({attempts} attempts within"
+                    f" {_budget(_helper_timeout()):g} s, bounded by REGCRED_HELPER_TIMEOUT): check the"
+                    " network, AWS_REGION and AWS_ENDPOINT_URL"
+                ) from None
             raise CredentialStoreError(
                 f"cannot reach AWS Secrets Manager at {where}: check the network, "
                 "AWS_REGION and AWS_ENDPOINT_URL"
@@ -354,6 +370,40 @@ class AwsSecretsManagerStore(CredentialStore):
             raise CredentialStoreError(
                 f"AWS Secrets Manager {operation} failed: {type(exc).__name__}"
             ) from None
+
+
+_DEFAULT_ATTEMPTS = 3  # botocore's standard mode
+_MIN_ATTEMPT = 1.0  # seconds an attempt gets at least, or fewer attempts are made
+
+
+def _budget(cap: float) -> float:
+    """Seconds all of one call's attempts may take within a helper cap of ``cap`` s."""
+    return max(0.5, min(0.75 * cap, cap - 2.0))
+
+
+def _plan(budget: float, attempts: int) -> tuple[int, float, float]:
+    """(attempts, connect timeout, read timeout) whose worst case on a frozen endpoint fits ``budget``.
+
+    The worst case is every attempt waiting its full connect and read
+    timeouts, plus botocore's backoff between attempts (jittered, at most
+    50 ms * 2^i for errors that are not throttling: a frozen endpoint never
+    answers, so it never throttles).
+    """
+    attempts = max(1, attempts)
+    while True:
+        backoff = sum(0.05 * 2**i for i in range(attempts - 1))
+        per = (budget - backoff) / attempts
+        if per >= _MIN_ATTEMPT or attempts == 1:
+            break
+        attempts -= 1
+    per = max(per, 0.1)
+    connect = min(5.0, per / 4)
+    return attempts, _down(connect), _down(min(20.0, per - connect))
+
+
+def _down(seconds: float) -> float:
+    """``seconds`` rounded down to the millisecond (a plan that fits stays one that fits)."""
+    return int(seconds * 1000) / 1000
 
 
 def _name_filter(prefix: str) -> list[dict[str, Any]]:
@@ -368,11 +418,21 @@ def _make_client() -> Any:
         from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
     except ImportError:
         raise StoreUnavailableError(_install_hint()) from None
-    config = Config(
-        connect_timeout=5, read_timeout=20, retries={"mode": "standard"}, user_agent_extra="regcred"
-    )
+    from botocore.session import get_session
+
     try:
-        session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+        core = get_session()
+        wanted = core.get_config_variable("max_attempts") or _DEFAULT_ATTEMPTS
+        attempts, connect, read = _plan(_budget(_helper_timeout()), int(wanted))
+        config = Config(
+            connect_timeout=connect,
+            read_timeout=read,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            user_agent_extra="regcred",
+        )
+        session = boto3.session.Session(
+            botocore_session=core, region_name=os.environ.get("AWS_REGION") or None
+        )
         return session.client("secretsmanager", config=config)
     except NoRegionError:
         raise StoreUnavailableError(
@@ -382,6 +442,12 @@ def _make_client() -> Any:
         raise StoreUnavailableError(f"AWS profile not found: {exc.kwargs.get('profile')}") from None
     except (BotoCoreError, ValueError) as exc:
         raise StoreUnavailableError(f"cannot set up the AWS client: {type(exc).__name__}") from None
+
+
+def _helper_timeout() -> float:
+    from regcred._settings import helper_timeout
+
+    return helper_timeout()
 
 
 class _GoneError(CredentialsNotFoundError):

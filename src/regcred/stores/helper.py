@@ -8,9 +8,13 @@
 * A timeout (``REGCRED_HELPER_TIMEOUT``, default 30 s) kills the helper's
   whole process group, and stdout/stderr are capped, so a hung or chatty
   helper cannot hang or flood regcred.
-* Every error carries the helper's output with the secret we sent redacted
-  in every spelling (:mod:`regcred._redact`), and the helper's stderr is
-  passed on redacted too.
+* Of a helper's output, at most one bounded line is ever shown
+  (:func:`regcred._redact.shown_line`): the error of a failing helper
+  carries the first line of its stdout (else of its stderr), and a helper
+  that succeeds (or answers "not found") gets the first line of its stderr
+  passed on.  The secret we
+  sent is redacted in every spelling and case, and output that still holds
+  it once line breaks are removed (an echo split across lines) is withheld.
 * The process handling (absolute path, timeout, cap, process-group kill) is
   :mod:`regcred._process`, shared with gpg and git.
 """
@@ -23,7 +27,7 @@ import sys
 
 from regcred import _process
 from regcred._gojson import dumps_compact, encode_utf8
-from regcred._redact import redact
+from regcred._redact import shown_line
 from regcred._settings import helper_timeout
 from regcred.credentials import Credentials, CredentialStore
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
@@ -124,14 +128,14 @@ class HelperStore(CredentialStore):
             ) from None
         except _process.CannotStartError as exc:
             raise HelperError(f"cannot run {self.program}: {exc.reason}") from None
-        stderr = redact(result.stderr.decode("utf-8", "replace"), secrets, usernames=usernames)
-        if stderr.strip():
-            sys.stderr.write(stderr if stderr.endswith("\n") else stderr + "\n")
-        if result.returncode == 0:
-            return result.stdout
-        text = redact(result.stdout.decode("utf-8", "replace"), secrets, usernames=usernames).strip()
-        if not_found_ok and text == NOT_FOUND:
-            return None
+        stderr = shown_line(result.stderr.decode("utf-8", "replace"), secrets, usernames=usernames)
+        stdout = result.stdout.decode("utf-8", "replace")
+        found_nothing = not_found_ok and result.returncode != 0 and stdout.strip() == NOT_FOUND
+        if result.returncode == 0 or found_nothing:
+            if stderr:  # a hint (our helpers: why they answer "not found"), its first line only
+                sys.stderr.write(stderr + "\n")
+            return None if found_nothing else result.stdout
+        text = shown_line(stdout, secrets, usernames=usernames) or stderr
         detail = f": {text}" if text else f" (exit status {result.returncode})"
         verb = {"store": "storing", "get": "getting", "erase": "erasing", "list": "listing"}[action]
         raise HelperError(f"error {verb} credentials with {self.program}{detail}")
