@@ -470,3 +470,32 @@ def test_the_fake_kubectl_refuses_what_a_cluster_would(
         assert kubectl(["apply", "-f", "-"]) == code, text
     assert kubectl(["get", "secrets"]) == 2
     assert capsys.readouterr().out == "secret/pull created\n"
+
+
+def _section(text: str, heading: str) -> str:
+    match = re.search(rf"^## {heading}\n(.*?)(?=^## )", text, re.MULTILINE | re.DOTALL)
+    assert match, heading
+    return match.group(1)
+
+
+def test_speed_claims_are_what_the_benchmarks_measured() -> None:
+    """The README claims speed only in its Speed section, with docs/benchmarks.md's numbers and machine."""
+    readme = (ROOT / "README.md").read_text()
+    bench = (ROOT / "docs" / "benchmarks.md").read_text()
+    speed = _section(readme, "Speed")
+    elsewhere = readme.replace(speed, "")
+    claims = re.findall(r"[^.]*\b(?:faster|slower|quicker|cheap)\b[^.]*", elsewhere, re.IGNORECASE)
+    assert [c for c in claims if "(#speed)" not in c] == []
+    numbers = re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?=x\b| ms\b| s\b)", speed)
+    assert len(numbers) > 10
+    assert [n for n in numbers if not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", bench)] == []
+    machine = dict(re.findall(r"^- \*\*(.+?)\*\*: (.+)$", bench, re.MULTILINE))
+    where = [
+        machine["date"].split()[0],
+        machine["CPU"].split(",")[0],
+        machine["Python"],
+        machine["docker CLI"].split(",")[0].removeprefix("Docker version "),
+        machine["skopeo"].removeprefix("skopeo version "),
+        machine["Go helpers"].split()[1].split("+")[0],
+    ]
+    assert [w for w in where if w not in " ".join(speed.split())] == []
