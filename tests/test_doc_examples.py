@@ -81,6 +81,8 @@ NEEDS = {
 HOSTS = ("ghcr.io", "localhost:5000", "quay.io")
 USERNAME = "alice"
 PASSWORD = "doc-example-password"  # not a secret: a throwaway registry's
+#: What no example may print: the password, and its base64 spelling in config.json.
+SECRETS = (PASSWORD, base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode())
 IMAGES = (("org/app", "v1"), ("org/app", "v2"), ("acme/app", "1"))
 TIMEOUT = 180
 #: Blocks that fail for a reason another branch fixes: a substring of the block -> the reason.
@@ -90,6 +92,8 @@ PENDING = {
 }
 
 TAG = re.compile(r"^<!-- example: (.*) -->$")
+#: How a line of commands starts: a block holding one must have a language the runner runs.
+COMMANDS = ("$ ", "regcred ", "docker-credential-", "pip ", "python ", "import regcred")
 #: A line of the registry's access log: method, path, status.
 ACCESS = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" ([0-9]{3}) ')
 
@@ -133,24 +137,26 @@ def parse_tag(text: str, where: str) -> tuple[frozenset[str], str | None]:
 def blocks(path: Path) -> list[Block]:
     """The example blocks of one Markdown file, with the tag on the line before each fence."""
     lines = path.read_text().splitlines()
-    rel = str(path.relative_to(ROOT))
+    rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
     found = []
     index = 0
     while index < len(lines):
-        fence = re.match(r"^(`{3,})(\S*)", lines[index])
+        fence = re.match(r"^( *)(`{3,})(\S*)", lines[index])
         if not fence:
             index += 1
             continue
-        end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith(fence.group(1)))
-        language = fence.group(2)
-        tag = TAG.match(lines[index - 1]) if index else None
+        indent, ticks, language = fence.groups()
+        end = next(i for i in range(index + 1, len(lines)) if lines[i].strip().startswith(ticks))
+        tag = TAG.match(lines[index - 1].strip()) if index else None
         where = f"{rel}:{index + 1}"
         needs, skip = parse_tag(tag.group(1), where) if tag else (frozenset(), None)
+        body = [line.removeprefix(indent) for line in lines[index + 1 : end]]
         if language in LANGUAGES:
-            text = "\n".join(lines[index + 1 : end]) + "\n"
-            found.append(Block(rel, index + 1, language, text, needs, skip))
+            found.append(Block(rel, index + 1, language, "\n".join(body) + "\n", needs, skip))
         elif tag:
             raise ValueError(f"{where}: a tag on a {language or 'plain'} block, which never runs")
+        elif any(line.startswith(COMMANDS) for line in body):
+            raise ValueError(f"{where}: commands in a {language or 'plain'} block: give it a language")
         index = end + 1
     return found
 
@@ -362,7 +368,7 @@ def run_console(block: Block, env: Env) -> None:
             done = _run(["bash", "-c", real], env)
             assert done.returncode == 0, f"`{command}` exited {done.returncode}:\n{done.stdout}{done.stderr}"
             shown = done.stdout + done.stderr
-        assert PASSWORD not in shown
+        assert not [secret for secret in SECRETS if secret in shown], f"`{command}` printed a secret"
         assert _normal(env.unsubstitute(shown)) == _normal("\n".join(expected)), command
     assert env.refusals() == [], f"{block.id}: the registry refused requests"
 
@@ -380,6 +386,8 @@ def run_block(block: Block, env: Env) -> None:
     done = _run(argv, env)
     report = f"--- block as run:\n{text}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}"
     assert done.returncode == 0, f"{block.id} exited {done.returncode}\n{report}"
+    for secret in SECRETS:
+        assert secret not in done.stdout + done.stderr, f"{block.id} printed a secret\n{report}"
     refused = env.refusals()
     assert refused == [], f"{block.id}: the registry refused {refused}\n{report}"
 
@@ -408,6 +416,7 @@ def test_the_runner_finds_the_examples() -> None:
         parse_tag("needs=registry,cloud", "x")
     with pytest.raises(ValueError, match="unknown key"):
         parse_tag('reason="x"', "x")
+    assert [b.language for b in blocks(ROOT / "docs" / "architecture.md")] == []  # its tree is no example
 
 
 @pytest.mark.parametrize(
@@ -451,6 +460,25 @@ def test_python_examples_type_check(tmp_path: Path) -> None:
     if "No module named mypy" in done.stderr:
         missing("mypy", "install the dev dependencies (scripts/setup)")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_blocks_are_read_as_github_shows_them(tmp_path: Path) -> None:
+    """Tags on the line before, fences indented in a list, and no example hiding without a language."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "* a step:\n\n  <!-- example: needs=registry,login -->\n  ```sh\n  regcred list\n  ```\n\n"
+        '<!-- example: skip="macOS only" -->\n```python\nprint(1)\n```\n\n```yaml\nkind: Secret\n```\n'
+    )
+    assert blocks(doc) == [
+        Block("doc.md", 4, "sh", "regcred list\n", frozenset({"registry", "login"})),
+        Block("doc.md", 9, "python", "print(1)\n", skip="macOS only"),
+    ]
+    doc.write_text("```\n$ regcred list\n```\n")
+    with pytest.raises(ValueError, match="give it a language"):
+        blocks(doc)
+    doc.write_text("<!-- example: needs=registry -->\n```yaml\nkind: Secret\n```\n")
+    with pytest.raises(ValueError, match="never runs"):
+        blocks(doc)
 
 
 def test_the_fake_kubectl_refuses_what_a_cluster_would(
