@@ -462,6 +462,30 @@ def test_python_examples_type_check(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
+def test_the_readme_demo_runs(tmp_path: Path) -> None:
+    """`bash scripts/demo`, the README's first command, runs to its end (scripts/test is this suite)."""
+    first = ALL[0]
+    assert (first.path, first.skip is not None) == ("README.md", True)
+    command = first.text.splitlines()[0].split("#")[0].strip()
+    assert command == "bash scripts/demo"
+    require_program("dbus-run-session", "dbus")
+    done = subprocess.run(  # HOME is the test's own (conftest); the demo makes its own keyring
+        ["bash", "-c", command],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "Traceback" not in out
+    for step in ("Login Succeeded", "Removing login credentials for 127.0.0.1:", "nothing was stored"):
+        assert step in out, out[-3000:]
+
+
 def test_blocks_are_read_as_github_shows_them(tmp_path: Path) -> None:
     """Tags on the line before, fences indented in a list, and no example hiding without a language."""
     doc = tmp_path / "doc.md"
