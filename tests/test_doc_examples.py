@@ -85,6 +85,7 @@ PASSWORD = "doc-example-password"  # not a secret: a throwaway registry's
 SECRETS = (PASSWORD, base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode())
 IMAGES = (("org/app", "v1"), ("org/app", "v2"), ("acme/app", "1"))
 TIMEOUT = 180
+HINT = 'a block that needs set-up: <!-- example: needs=... -->; one that cannot run here: skip="why"'
 #: Blocks that fail for a reason another branch fixes: a substring of the block -> the reason.
 PENDING = {
     "regcred migrate --to file ghcr.io": "fixed by task-B",
@@ -127,6 +128,8 @@ def parse_tag(text: str, where: str) -> tuple[frozenset[str], str | None]:
             needs = frozenset(value.split(","))
             if unknown := needs - NEEDS:
                 raise ValueError(f"{where}: unknown needs {sorted(unknown)}")
+            if "login" in needs and "registry" not in needs:
+                raise ValueError(f"{where}: needs=login logs in to the block's registries: add registry")
         elif key == "skip":
             skip = value
         else:
@@ -275,7 +278,7 @@ def environment(
                 for i in range(len(named))
             ]
             # Sorted hosts get sorted addresses, so `regcred list` keeps the README's order.
-            addresses = sorted((r.address for r in registries), key=lambda a: (len(a), a))
+            addresses = sorted(r.address for r in registries)
             env.hosts = dict(zip(named, addresses, strict=True))
             for registry in registries:
                 _seed(registry)
@@ -366,10 +369,12 @@ def run_console(block: Block, env: Env) -> None:
             shown = _on_terminal(real, env, PASSWORD)
         else:
             done = _run(["bash", "-c", real], env)
-            assert done.returncode == 0, f"`{command}` exited {done.returncode}:\n{done.stdout}{done.stderr}"
+            assert done.returncode == 0, (
+                f"`{command}` exited {done.returncode} ({HINT}):\n{done.stdout}{done.stderr}"
+            )
             shown = done.stdout + done.stderr
         assert not [secret for secret in SECRETS if secret in shown], f"`{command}` printed a secret"
-        assert _normal(env.unsubstitute(shown)) == _normal("\n".join(expected)), command
+        assert _normal(env.unsubstitute(shown)) == _normal("\n".join(expected)), f"{command} ({HINT})"
     assert env.refusals() == [], f"{block.id}: the registry refused requests"
 
 
@@ -385,7 +390,7 @@ def run_block(block: Block, env: Env) -> None:
         argv = [sys.executable, "-c", text]
     done = _run(argv, env)
     report = f"--- block as run:\n{text}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}"
-    assert done.returncode == 0, f"{block.id} exited {done.returncode}\n{report}"
+    assert done.returncode == 0, f"{block.id} exited {done.returncode} ({HINT})\n{report}"
     for secret in SECRETS:
         assert secret not in done.stdout + done.stderr, f"{block.id} printed a secret\n{report}"
     refused = env.refusals()
@@ -416,6 +421,8 @@ def test_the_runner_finds_the_examples() -> None:
         parse_tag("needs=registry,cloud", "x")
     with pytest.raises(ValueError, match="unknown key"):
         parse_tag('reason="x"', "x")
+    with pytest.raises(ValueError, match="add registry"):
+        parse_tag("needs=login", "x")
     assert [b.language for b in blocks(ROOT / "docs" / "architecture.md")] == []  # its tree is no example
 
 
