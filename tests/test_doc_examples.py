@@ -426,15 +426,13 @@ def test_the_runner_finds_the_examples() -> None:
     assert [b.language for b in blocks(ROOT / "docs" / "architecture.md")] == []  # its tree is no example
 
 
-@pytest.mark.parametrize(
-    "block",
-    [
-        pytest.param(b, id=b.id, marks=[pytest.mark.xfail(strict=True, reason=why)])
-        if (why := next((r for s, r in PENDING.items() if s in b.text), None))
-        else pytest.param(b, id=b.id)
-        for b in ALL
-    ],
-)
+def _marks(block: Block) -> list[pytest.MarkDecorator]:
+    """xfail for a PENDING block; slow for one that installs into a fresh venv."""
+    marks = [pytest.mark.xfail(strict=True, reason=r) for s, r in PENDING.items() if s in block.text]
+    return marks + ([pytest.mark.slow] if "venv" in block.needs else [])
+
+
+@pytest.mark.parametrize("block", [pytest.param(b, id=b.id, marks=_marks(b)) for b in ALL])
 def test_example_runs(
     block: Block, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
