@@ -162,6 +162,26 @@ def test_output_file_is_0600_from_the_start(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_output_into_a_missing_directory_creates_it_0700(
+    docker_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o ci-docker/config.json (the README's) creates ci-docker 0700, even under umask 000."""
+    _seed(docker_config, {"reg.example": ("u", "s3cret")})
+    target = tmp_path / "ci-docker" / "sub" / "config.json"
+    old_umask = os.umask(0)
+    try:
+        code, out, err = _run(capsys, "export", "--format", "config", "-o", str(target))
+    finally:
+        os.umask(old_umask)
+    assert (code, out) == (0, ""), err
+    assert [(p.stat().st_mode & 0o777) for p in (target.parent.parent, target.parent)] == [0o700, 0o700]
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert json.loads(target.read_text())["auths"]["reg.example"]["auth"]
+    code, _, err = _run(capsys, "export", "nothing.example", "-o", str(tmp_path / "none" / "config.json"))
+    assert code == 1
+    assert not (tmp_path / "none").exists()  # a failed export creates nothing
+
+
 def test_identity_tokens_and_k8s(docker_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """k8s refuses a named identity token and skips (with a warning) one found by listing."""
     _seed(docker_config, {"reg.example": ("u", "pw")}, token={"tok.example": "refresh-secret"})

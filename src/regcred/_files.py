@@ -61,7 +61,8 @@ has them (not on Windows, whose ACLs the new file inherits from the directory).
 
 **A private output file** (:func:`write_private`, for ``export -o``): a
 regular file or a new path gets the atomic replace, ``0600`` whatever the
-umask; a FIFO, a character device, ``/dev/stdout``, ``/dev/fd/N`` or a socket
+umask (a new path's missing directories are created ``0700``, as for the
+config directory); a FIFO, a character device, ``/dev/stdout``, ``/dev/fd/N`` or a socket
 is opened and written into, never renamed over and never ``chmod``\\ ed.
 
 Errors are :class:`~regcred.errors.ConfigError` unless the caller names
@@ -546,6 +547,8 @@ def write_private(path: StrPath, data: bytes, *, error: ErrorClass = RegcredErro
             st = None
         if st is None or stat.S_ISREG(st.st_mode):
             target = os.path.realpath(name) if st is not None else name
+            if st is None:
+                _make_dir(os.path.dirname(target) or ".", error)
             _replace(target, data, os.path.dirname(target) or ".", keep=False, clean=False, error=error)
         elif stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
             _write_into(name, data, error)
