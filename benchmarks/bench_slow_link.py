@@ -32,16 +32,15 @@ import argparse
 import json
 import os
 import queue
-import resource
 import secrets
 import socket
-import statistics
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING
 
-from _common import REPO, BenchError, Comparison, interleave, timed_run
+from _common import REPO
+from _timing import BenchError, Comparison, Timing, interleave, process, run_process
 from bench_login import Clients, available_clients
 
 if TYPE_CHECKING:
@@ -186,7 +185,6 @@ class _Case:
         self.proxy = proxy
         self.env = env
         self.tls = tls
-        self.cpu: dict[str, list[float]] = {}
 
     def command(self, client: str) -> list[str]:
         command = self.clients.login(client)
@@ -194,19 +192,9 @@ class _Case:
             command.remove("--tls-verify=false")  # verify: the CA is in SSL_CERT_FILE
         return command
 
-    def timer(self, client: str) -> Callable[[], float]:
-        """One timed login; its CPU time (user + system) goes into ``self.cpu``, which load hardly moves."""
-        command, stdin = self.command(client), (self.clients.password + "\n").encode()
-
-        def run() -> float:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            elapsed = timed_run(command, self.env, stdin)[0]
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-            self.cpu.setdefault(client, []).append(used * 1000)
-            return elapsed
-
-        return run
+    def timer(self, client: str) -> Callable[[], Timing]:
+        """One timed login (wall and CPU time: load hardly moves the CPU time)."""
+        return process(self.command(client), self.env, (self.clients.password + "\n").encode())
 
     def check(self, client: str) -> None:
         """The login stored something for the registry (a refresh token replaces the password)."""
@@ -267,7 +255,7 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
         case.proxy.reset()
         if token_proxy is not None:
             token_proxy.reset()
-        timed_run(case.command(name), case.env, (case.clients.password + "\n").encode())
+        run_process(case.command(name), case.env, (case.clients.password + "\n").encode())
         case.check(name)
         conns, tls, trips = case.proxy.snapshot()
         if token_proxy is not None:
@@ -277,7 +265,6 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
     counts[case.name] = per_client
     samples = interleave({name: case.timer(name) for name in names}, runs=runs, warmup=1)
     samples = {LABELS[k]: v for k, v in samples.items()}
-    cpu = " / ".join(f"{statistics.median(case.cpu[name][1:]):.0f}" for name in names)  # less the warm-up
     results = []
     for reference in ("docker login", "skopeo login"):
         if reference not in samples:
@@ -291,7 +278,6 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
                 reference=reference,
                 target="<= 0.8x docker" if target else "",
                 target_ratio=0.8 if target else None,
-                extra={"cpu": cpu},
             )
         )
     return results
@@ -339,8 +325,10 @@ def render(
         docker = versus.get("docker")
         met = docker.met() if docker is not None else None
         cells += [docker.target if docker else "", "" if met is None else ("met" if met else "MISSED")]
-        cells.append(first.extra.get("cpu", ""))
-        cells.append(str(len(first.samples[first.ours])))
+        cpus = [first.cpu_median(first.ours)]
+        cpus += [versus[n].cpu_median(versus[n].reference) for n in ("docker", "skopeo") if n in versus]
+        cells.append(" / ".join(f"{ms:.0f}" for ms in cpus if ms is not None))
+        cells.append(str(first.runs()))
         table.append(cells)
     one_way = round(DELAY_S * 1000)
     header = ["registry", "regcred", "docker", "skopeo", "vs docker", "vs skopeo", "target", ""]

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +37,8 @@ import bench_profile
 import bench_slow_link
 import bench_stores
 import compare_commits
-from _common import REPO, BenchError, Comparison, Sandbox, byte_compile, sandbox
+from _common import REPO, Sandbox, byte_compile, sandbox
+from _timing import BenchError, Comparison, Timing, median, wall
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,7 +113,7 @@ def wait_for_quiet(max_load: float, wait_s: float) -> None:
 
 @dataclass
 class Profile:
-    startup: dict[str, list[float]] = field(default_factory=dict)  # row -> samples (ms)
+    startup: dict[str, list[Timing]] = field(default_factory=dict)  # row -> samples
     config: dict[str, float] = field(default_factory=dict)  # row -> best ms, in-process
 
 
@@ -125,7 +125,7 @@ def profile_section(
     profile: Profile, results: list[Comparison], library: dict[str, list[float]]
 ) -> list[str]:
     """The "where the time goes" tables, and what each missed target is made of (live numbers)."""
-    m = {row: statistics.median(v) for row, v in profile.startup.items()}
+    m = {row: median(wall(v)) for row, v in profile.startup.items()}
     rows_ = list(m)
     interp, bare = m[rows_[0]], m[rows_[1]]
     json_cost = m[rows_[2]] - interp
@@ -210,7 +210,7 @@ def profile_section(
             "  above) decides the miss.",
         ]
 
-    lib = {case: statistics.median(v) for case, v in library.items()}
+    lib = {case: median(v) for case, v in library.items()}
     slow = {case: ms for case, ms in lib.items() if ms >= LIBRARY_TARGET_MS}
     if slow:
         parts += [
@@ -239,17 +239,17 @@ def rows(results: list[Comparison]) -> list[list[str]]:
         ours = c.ours
         others = [label for label in c.labels if label != ours] or [""]
         for other in others:
-            ratio = c.median(ours) / c.median(other) if other else None
+            found = c.ratio(ours, other) if other else None
             table.append(
                 [
                     c.section,
                     c.measure,
                     f"{ours}: {_fmt(c.median(ours))}",
                     f"{other}: {_fmt(c.median(other))}" if other else "",
-                    f"{ratio:.2f}x" if ratio is not None else "",
+                    f"{found:.2f}x" if found is not None else "",
                     c.target if other in {c.reference, ""} else "",
                     ("met" if met else "MISSED") if met is not None and other in {c.reference, ""} else "",
-                    str(len(c.samples[ours])),
+                    str(c.runs()),
                 ]
             )
     return table
@@ -338,9 +338,9 @@ def write_doc(
         lib_rows = [
             [
                 case,
-                f"{statistics.median(v):.4f}",
+                f"{median(v):.4f}",
                 f"< {LIBRARY_TARGET_MS} ms",
-                "met" if statistics.median(v) < LIBRARY_TARGET_MS else "MISSED",
+                "met" if median(v) < LIBRARY_TARGET_MS else "MISSED",
             ]
             for case, v in library.items()
         ]
@@ -636,11 +636,11 @@ def main() -> int:
         for name, (conns, tls, trips) in per_client.items():
             print(f"slow link, {case}: {name} {conns} connections, {tls} TLS attempts, {trips} round trips")
     for case, per_call in library.items():
-        print(f"get_credentials {case}: {statistics.median(per_call):.4f} ms a call")
+        print(f"get_credentials {case}: {median(per_call):.4f} ms a call")
     for label, (tokens, requests_) in auth_counts.items():
         print(f"{label}: {tokens:.0f} token requests, {requests_:.0f} registry requests per 100 GETs")
     for row, samples in profile.startup.items():
-        print(f"{statistics.median(samples):8.1f} ms  {row}")
+        print(f"{median(wall(samples)):8.1f} ms  {row}")
     for row, ms in profile.config.items():
         print(f"{ms:8.1f} ms  {row} (in-process)")
     for failure in failures:
