@@ -7,6 +7,7 @@ harness with programs that return fixed timings.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_interleave_rotates_the_order_and_leaves_out_the_warm_ups() -> None:
         order.append(label)
         return _timing.Timing(float(len(order)), 0.5)
 
-    programs = {label: (lambda label=label: program(label)) for label in "ABC"}
+    programs = {label: functools.partial(program, label) for label in "ABC"}
     samples = _timing.interleave(programs, runs=3, warmup=1)
     assert "".join(order) == "ABC" + "ABC" + "BCA" + "CAB"
     assert {label: _timing.wall(values) for label, values in samples.items()} == {
