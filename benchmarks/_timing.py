@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 
 class BenchError(RuntimeError):
@@ -133,7 +133,7 @@ def import_times(command: list[str], env: dict[str, str], stdin: bytes = b"") ->
 
 
 def interleave(
-    programs: dict[str, Callable[[], Timing]],
+    programs: Mapping[str, Callable[[], Timing]],
     *,
     runs: int,
     warmup: int = 2,
