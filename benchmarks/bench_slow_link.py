@@ -39,13 +39,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from _common import REPO
+from _report import markdown_table, note, replace_block
 from _timing import BenchError, Comparison, Timing, interleave, process, run_process
 from bench_login import Clients, available_clients
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from _common import Sandbox
 
@@ -333,61 +332,29 @@ def render(
     one_way = round(DELAY_S * 1000)
     header = ["registry", "regcred", "docker", "skopeo", "vs docker", "vs skopeo", "target", ""]
     header += ["CPU ms (regcred / docker / skopeo)", "runs"]
-    lines = [
+    count_rows = [
+        [case, client, str(c), str(t), str(r)]
+        for case, per_client in counts.items()
+        for client, (c, t, r) in per_client.items()
+    ]
+    return [
         BEGIN,
         "## Login over a slow link",
         "",
-        "`benchmarks/bench_slow_link.py` (also part of `run.py`): a delay proxy on 127.0.0.1 holds",
-        f"every burst of bytes {one_way} ms each way ({2 * one_way} ms round trip) and charges each new TCP",
-        "connection the round trip of its handshake (the last row leaves that out); the TLS",
-        "registry's token server sits behind a second such proxy. Medians of interleaved runs, ms,",
-        f"whole processes. Load average {load[0]} at start, {load[1]} at end (1, 5, 15 min), on",
-        f"{os.cpu_count()} cores shared with other work: wall times include waiting for a CPU, which",
-        "hurts the client with the most CPU to spend (regcred: CPython start-up and imports); the CPU",
-        "column (user + system time of each process, median) is what load hardly changes.",
+        f"- **delay**: {one_way} ms each way ({2 * one_way} ms round trip)",
+        f"- **load average**: {load[0]} at start, {load[1]} at end (1, 5, 15 min), on {os.cpu_count()} cores",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *["| " + " | ".join(row) + " |" for row in table],
+        *note("slow-link"),
+        markdown_table(header, table),
         "",
-        "Per login, counted by the proxies (round trips: each time a client speaks after silence or",
-        "after the server spoke, plus one per connection for the modelled handshake; summed over",
-        "connections, so raced ones count though they overlap):",
+        *note("slow-link-counts"),
+        markdown_table(
+            ["registry", "client", "TCP connections", "TLS ClientHellos", "round trips"], count_rows
+        ),
         "",
-        "| registry | client | TCP connections | TLS ClientHellos | round trips |",
-        "|---|---|---|---|---|",
-    ]
-    for case, per_client in counts.items():
-        lines += [f"| {case} | {client} | {c} | {t} | {r} |" for client, (c, t, r) in per_client.items()]
-    lines += [
-        "",
-        "docker 28's client-side login (no daemon) tries https and then plain http for a 127.0.0.0/8",
-        "address without any `insecure-registries` entry, and regcred's policy allows plain http for",
-        "loopback names, so both fall back to http here; skopeo is given `--tls-verify=false` for the",
-        "plain-HTTP registry. regcred sends its plain-http ping (no credentials) alongside the https",
-        "attempt and uses the answer only once https has failed, opens its first connections while",
-        "its HTTP code is still being imported, and keeps each connection open for the next request",
-        "(ping, token, re-ping); docker and skopeo open a new connection for each. On the plain-HTTP",
-        "registry that puts 3 round trips on regcred's critical path (the https attempt and the",
-        "http ping overlap) against docker's and skopeo's 6.",
+        *note("slow-link-after"),
         END,
     ]
-    return lines
-
-
-def update_doc(doc: Path, lines: list[str]) -> None:
-    """Replace the slow-link section of ``doc`` (or add it before "How it is measured")."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        before, _, rest = text.partition(BEGIN)
-        text = before + block + rest.partition(END)[2]
-    elif "## How it is measured" in text:
-        before, _, rest = text.partition("## How it is measured")
-        text = before + block + "\n\n## How it is measured" + rest
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
 
 
 def load_average() -> str:
@@ -419,7 +386,7 @@ def main() -> int:
     end_load = load_average()
     print(f"load average: {start_load} at start, {end_load} at end")
     if not args.no_doc:
-        update_doc(REPO / "docs" / "benchmarks.md", render(results, counts, (start_load, end_load)))
+        replace_block(BEGIN, END, "\n".join(render(results, counts, (start_load, end_load))))
         print("updated docs/benchmarks.md")
     return 0
 

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_stores
 from _common import REPO, Sandbox, sandbox
+from _report import markdown_table, note, replace_block
 from _timing import BenchError, Timing, cpu, import_times, interleave, median, process, run_process, wall
 
 HUB = "https://index.docker.io/v1/"
@@ -281,7 +282,7 @@ def table(rows: list[Row], old: str, new: str) -> str:
         "importtime old/new",
         "",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cells_of_rows = []
     for row in rows:
         ratio = _ratio(row.instructions, old, new)
         flag = "SLOWER" if ratio and float(ratio) > SLOWER else ""
@@ -302,8 +303,8 @@ def table(rows: list[Row], old: str, new: str) -> str:
             imptime,
             flag,
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells_of_rows.append(cells)
+    return markdown_table(header, cells_of_rows)
 
 
 def differences(rows: list[Row]) -> list[str]:
@@ -428,35 +429,15 @@ def section(rows: list[Row], about: list[str]) -> str:
             BEGIN,
             "## Old against new commit",
             "",
-            "Written by `.venv/bin/python benchmarks/compare_commits.py --old CHECKOUT --doc`; run.py keeps",
-            "this section. Wall and CPU: medians in ms of whole processes, old and new interleaved on the",
-            "same stores. Instructions: callgrind's count for the process itself (a helper's `gpg`",
-            "and the keyring daemon excluded), `PYTHONHASHSEED=0`; independent of load. Modules and",
-            "`-X importtime` (sum of self times, ms): what the process imports. Ratios are new/old.",
-            "",
+            *note("compare-commits"),
             *about,
             "",
             table(rows, "old", "new"),
             "",
-            *(["Modules one side imports and the other does not:", "", *diff, ""] if diff else []),
+            *([*note("compare-commits-modules"), *diff, ""] if diff else []),
             END,
         ]
     )
-
-
-def write_doc(text: str) -> None:
-    """Replace the section in docs/benchmarks.md (or add it before 'How it is measured')."""
-    doc = REPO / "docs" / "benchmarks.md"
-    current = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + text + rest.split(END, 1)[1]
-    elif "## How it is measured" in current:
-        head, tail = current.split("## How it is measured", 1)
-        current = head + text + "\n\n## How it is measured" + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    doc.write_text(current)
 
 
 def main() -> int:
@@ -480,7 +461,7 @@ def main() -> int:
     text = section(rows, about)
     print(text)
     if args.doc:
-        write_doc(text)
+        replace_block(BEGIN, END, text)
     return 0
 
 

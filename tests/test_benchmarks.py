@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCH) not in sys.path:
@@ -86,3 +89,92 @@ def test_a_comparison_sums_up_through_the_same_medians() -> None:
     assert comparison.ratio() == 2.0
     assert comparison.met() is True
     assert comparison.runs() == 3
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _comparison(section: str, measure: str, ours: float, other: float, **target: float) -> _timing.Comparison:
+    names = ("regcred", "other")
+    return _timing.Comparison(
+        section,
+        measure,
+        {name: [_timing.Timing(ms, ms / 2)] * 3 for name, ms in zip(names, (ours, other), strict=True)},
+        reference="other",
+        target="a target" if target else "",
+        target_ratio=target.get("ratio"),
+        target_ms=target.get("ms"),
+    )
+
+
+def _report_of_misses() -> str:
+    """A whole report from made-up numbers: every target missed, every part present."""
+    import argparse
+
+    import bench_slow_link
+    import compare_commits
+    import run
+
+    results = [
+        _comparison("helper: secretservice", "get", 70, 30, ratio=1.5),
+        _comparison("helper: pass", "get", 60, 50, ratio=1.0),
+        _comparison("helper: pass", "list (1,000 entries)", 70, 30, ratio=0.5),
+        _comparison("login", "login vs docker", 100, 30, ratio=1.5),
+        _comparison("config size", "login, 10,000 entries", 170, 80, ms=150),
+        _comparison("slow link: plain HTTP, Basic", "login vs docker, 50 ms RTT", 300, 400, ratio=0.8),
+    ]
+    profile = run.Profile(
+        startup={f"process {i}": [_timing.Timing(10.0 + i)] for i in range(15)},
+        config={f"step {i}": 5.0 for i in range(4)},
+    )
+    counts = {"plain HTTP, Basic": {"regcred": (2, 1, 3), "docker": (3, 1, 6)}}
+    slow = bench_slow_link.render(results[-1:], counts, ("1.00", "2.00"))
+    row = compare_commits.Row("m", {"old": 1, "new": 2}, {}, {}, {"old": 1, "new": 2}, {}, ["x"], [], 3)
+    kept = [compare_commits.section([row], ["- **old**: abc"]), ""]
+    info = {"date": "today", "load average at start": "9.00 9.00 9.00 (1, 5, 15 min)"}
+    args = argparse.Namespace(runs=3, quick=True, max_load=1.5, build_budget=10.0)
+    library = {"hit": [0.01], "slow case": [2.0]}
+    return str(
+        run.render_doc(
+            info,
+            results,
+            {"regcred": (1, 1, ["GET /v2/"])},
+            library,
+            profile,
+            ["x: failed"],
+            args,
+            60,
+            plotted=True,
+            slow_link=slow,
+            kept=kept,
+        )
+    )
+
+
+def test_the_report_prose_is_the_notes_verbatim() -> None:
+    """Every sentence of docs/benchmarks.md comes from docs/benchmarks-notes.md; the code writes numbers."""
+    import _report
+
+    text = _report_of_misses()
+    blocks = _report.notes()
+    assert len(blocks) > 10
+    assert [name for name, lines in blocks.items() if "\n".join(lines) not in text] == []  # none is dead
+    from_notes = {line for lines in blocks.values() for line in lines}
+    generated = ("#", "|", "<!-- ", "![")
+    prose = [
+        line
+        for line in text.splitlines()
+        if line.strip() and line not in from_notes and not line.startswith(generated)
+        if not re.match(r"- \*\*[^*]+\*\*: ", line)  # a key and its value
+    ]
+    assert prose == []
+    assert "| target (1.5x Go) | 45.0 |" in text  # the numbers a note talks about are generated
+
+
+def test_a_missing_note_is_one_clear_error() -> None:
+    import _report
+
+    with pytest.raises(
+        _timing.BenchError, match=r"benchmarks-notes\.md has no block '<!-- note: nothing -->'"
+    ):
+        _report.note("nothing")
