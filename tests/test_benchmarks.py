@@ -178,3 +178,18 @@ def test_a_missing_note_is_one_clear_error() -> None:
         _timing.BenchError, match=r"benchmarks-notes\.md has no block '<!-- note: nothing -->'"
     ):
         _report.note("nothing")
+
+
+def test_a_section_run_alone_replaces_only_its_block(tmp_path: Path) -> None:
+    """compare_commits.py --doc and bench_slow_link.py rewrite their block and keep the rest."""
+    import _report
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nkept\n\n## How it is measured\n\n- **x**: y\n")
+    _report.replace_block("<!-- b -->", "<!-- e -->", "<!-- b -->\nfirst\n<!-- e -->", doc)
+    assert doc.read_text() == (
+        "# Benchmarks\n\nkept\n\n<!-- b -->\nfirst\n<!-- e -->\n\n## How it is measured\n\n- **x**: y\n"
+    )
+    _report.replace_block("<!-- b -->", "<!-- e -->", "<!-- b -->\nsecond\n<!-- e -->", doc)
+    assert "first" not in doc.read_text()
+    assert _report.kept_block("<!-- b -->", "<!-- e -->", doc) == ["<!-- b -->\nsecond\n<!-- e -->", ""]
