@@ -8,9 +8,11 @@ It starts its own private D-Bus bus with a gnome-keyring, a throwaway GnuPG
 home and pass store, local ``docker-registry`` instances and temporary
 docker config directories; it never touches the real ``~/.docker``, keyring
 or password store.  Every comparison runs the programs interleaved (A B, B A
-…) and quotes medians and ratios.  It prints a table and writes
-``docs/benchmarks.md`` with the machine description and ``docs/benchmarks.png``
-(matplotlib, a dev-only tool, is installed into the venv if missing).
+…) and quotes medians and ratios, all through ``_timing.py``.  It prints a
+table and writes ``docs/benchmarks.md`` with the machine description (its
+prose is copied from ``docs/benchmarks-notes.md`` by ``_report.py``) and
+``docs/benchmarks.png`` (matplotlib, a dev-only tool, is installed into the
+venv if missing).
 """
 
 from __future__ import annotations
