@@ -1,4 +1,6 @@
-"""Shared pieces of the benchmark: a throwaway sandbox, interleaved timing, results.
+"""Shared pieces of the benchmark: the programs compared and a throwaway sandbox.
+
+Timing, interleaving and medians are in ``_timing.py`` (the one harness).
 
 The sandbox never touches the user's real ``~/.docker``, keyring or password
 store: every program runs with HOME, DOCKER_CONFIG, GNUPGHOME,
@@ -17,17 +19,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _timing import BenchError
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -41,103 +43,6 @@ GO_PASS = "/usr/bin/docker-credential-pass"
 GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
 
 _SCRUBBED = ("DOCKER_", "PASSWORD_STORE_", "REGCRED_", "GNUPG", "DBUS_", "XDG_", "REGISTRY_")
-
-
-class BenchError(RuntimeError):
-    """A benchmark step failed (a program exited non-zero, a component is missing)."""
-
-
-# --------------------------------------------------------------------------- timing
-
-
-@dataclass
-class Comparison:
-    """One measure taken for several programs, interleaved; samples in milliseconds."""
-
-    section: str
-    measure: str
-    samples: dict[str, list[float]]
-    reference: str = ""  # the label ratios are computed against ("" = no ratio)
-    target: str = ""  # e.g. "<= 1.5x"
-    target_ratio: float | None = None  # met when ours/reference <= this
-    target_ms: float | None = None  # met when median < this
-    note: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def median(self, label: str) -> float:
-        return statistics.median(self.samples[label])
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.samples)
-
-    @property
-    def ours(self) -> str:
-        return self.labels[0]
-
-    def ratio(self, label: str | None = None) -> float | None:
-        if not self.reference:
-            return None
-        return self.median(label or self.ours) / self.median(self.reference)
-
-    def met(self) -> bool | None:
-        if self.target_ratio is not None:
-            ratio = self.ratio()
-            return ratio is not None and ratio <= self.target_ratio
-        if self.target_ms is not None:
-            return max(self.median(label) for label in self.labels if label.startswith("regcred")) < (
-                self.target_ms
-            )
-        return None
-
-
-def interleave(
-    programs: dict[str, Callable[[], float]],
-    *,
-    runs: int,
-    warmup: int = 2,
-    budget_s: float | None = None,
-    min_runs: int = 3,
-) -> dict[str, list[float]]:
-    """Run each program ``runs`` times, rotating the order every round (A B, B A …).
-
-    Each callable does one run and returns its own elapsed time in ms (so that
-    per-run set-up stays outside the timing).  With ``budget_s`` the loop stops
-    early once that much wall time has passed and ``min_runs`` rounds are done.
-    """
-    labels = list(programs)
-    print(f"   {' vs '.join(labels)}: up to {runs} rounds", file=sys.stderr, flush=True)
-    for _ in range(warmup):
-        for label in labels:
-            programs[label]()
-    samples: dict[str, list[float]] = {label: [] for label in labels}
-    start = time.monotonic()
-    for i in range(runs):
-        shift = i % len(labels)
-        for label in labels[shift:] + labels[:shift]:
-            samples[label].append(programs[label]())
-        if budget_s is not None and i + 1 >= min_runs and time.monotonic() - start > budget_s:
-            break
-    return samples
-
-
-def timed_run(
-    command: list[str], env: dict[str, str], stdin: bytes = b"", *, check: bool = True
-) -> tuple[float, bytes]:
-    """(wall ms, stdout) of one program; raises BenchError when it fails and ``check``."""
-    start = time.perf_counter()
-    done = subprocess.run(command, input=stdin, capture_output=True, env=env, check=False, timeout=300)
-    elapsed = (time.perf_counter() - start) * 1000
-    if check and done.returncode != 0:
-        # Helpers print errors on stdout; neither stream ever holds a secret we stored.
-        detail = (done.stdout + done.stderr).decode(errors="replace").strip()[-300:]
-        raise BenchError(f"{' '.join(command)} exited {done.returncode}: {detail}")
-    return elapsed, done.stdout
-
-
-def timer(command: list[str], env: dict[str, str], stdin: bytes = b"") -> Callable[[], float]:
-    """A zero-argument callable that runs ``command`` once and returns its wall time (ms)."""
-    return lambda: timed_run(command, env, stdin)[0]
 
 
 # --------------------------------------------------------------------------- sandbox

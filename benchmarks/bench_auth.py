@@ -21,10 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from typing import TYPE_CHECKING
 
-from _common import BenchError, Comparison, interleave
+from _timing import BenchError, Comparison, Timing, interleave, timed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,15 +107,13 @@ def manifest_gets(box: Sandbox, runs: int) -> tuple[list[Comparison], dict[str, 
             counts: dict[str, list[tuple[int, int]]] = {}
             registry_requests = [0]
 
-            def counted(label: str, run: Callable[[Callable[[], None]], None]) -> Callable[[], float]:
-                def one() -> float:
+            def counted(label: str, run: Callable[[Callable[[], None]], None]) -> Callable[[], Timing]:
+                def one() -> Timing:
                     before = len(token.requests)
                     registry_requests[0] = 0
-                    start = time.perf_counter()
-                    run(lambda: None)
-                    elapsed = (time.perf_counter() - start) * 1000
+                    timing = timed(lambda: run(lambda: None))
                     counts.setdefault(label, []).append((len(token.requests) - before, registry_requests[0]))
-                    return elapsed
+                    return timing
 
                 return one
 

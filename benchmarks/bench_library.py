@@ -7,20 +7,20 @@ lookup never reads the user's real ``~/.docker`` or podman auth files)::
 
 It prints one JSON object: ``{case: [per-call ms of each repeat]}``.  With
 ``--config-costs`` after CONFIG_ROOT it prints the in-process cost of each
-step of a login on a 10,000-entry config instead.
+step of a login on a 10,000-entry config instead.  ``compare_commits.py`` runs
+``python bench_library.py --per-call CONFIG_DIR HOST CALLS`` with each
+checkout's interpreter: one lookup, then ``CALLS`` more, and the ms per call.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from _timing import best_ms, calibrate, per_call_ms
 
 CASES = {
     # case: (entries in config.json, server asked for)
@@ -51,28 +51,10 @@ def measure(root: Path) -> dict[str, list[float]]:
         if (found is None) != server.startswith("absent"):
             msg = f"get_credentials({server!r}) gave the wrong answer"
             raise RuntimeError(msg)
-        # Calibrate: enough calls for about 0.2 s a repeat.
-        start = time.perf_counter()
-        get_credentials(server, config_dir=directory)
-        once = time.perf_counter() - start
-        calls = max(10, min(20000, int(0.2 / max(once, 1e-6))))
-        per_call = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            for _ in range(calls):
-                get_credentials(server, config_dir=directory)
-            per_call.append((time.perf_counter() - start) * 1000 / calls)
-        results[case] = per_call
+        lookup = functools.partial(get_credentials, server, config_dir=directory)
+        calls = calibrate(lookup)  # enough calls for about 0.2 s a repeat
+        results[case] = [per_call_ms(lookup, calls) for _ in range(REPEATS)]
     return results
-
-
-def _best_ms(call: Callable[[], object], repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return min(times)
 
 
 def config_costs(root: Path, entries: int = 10000) -> dict[str, float]:
@@ -83,23 +65,35 @@ def config_costs(root: Path, entries: int = 10000) -> dict[str, float]:
     _write_config(directory, entries)
     path = directory / "config.json"
     raw = path.read_bytes()
-    loads = _best_ms(lambda: json.loads(raw))
+    loads = best_ms(lambda: json.loads(raw))
     # Different trailing whitespace each time: a parse cache keyed on the bytes must not hide the work.
     fresh = iter(raw + b" " * n for n in range(1, 100))
-    parse = _best_ms(lambda: _config.parse(path, next(fresh)))
+    parse = best_ms(lambda: _config.parse(path, next(fresh)))
     config = _config.load(path)
     return {
         f"json.loads of {entries:,} entries": loads,
         "_config.parse minus json.loads (validation), on bytes not seen before": parse - loads,
-        "Config.render (docker's layout, tab indent)": _best_ms(config.render),
-        "_config.update: set one entry (lock, re-read, render, fsync, rename)": _best_ms(
+        "Config.render (docker's layout, tab indent)": best_ms(config.render),
+        "_config.update: set one entry (lock, re-read, render, fsync, rename)": best_ms(
             lambda: _config.update(path, lambda c: c.set_auth("profile.example:5000", "u", "p"))
         ),
     }
 
 
+def per_call(config_dir: str, host: str, calls: int) -> float:
+    """One lookup (it must find ``host``), then ms per call over ``calls`` more."""
+    from regcred import get_credentials
+
+    if get_credentials(host, config_dir=config_dir) is None:
+        msg = f"get_credentials({host!r}) found nothing in {config_dir}"
+        raise RuntimeError(msg)
+    return per_call_ms(lambda: get_credentials(host, config_dir=config_dir), calls)
+
+
 if __name__ == "__main__":
-    if sys.argv[2:] == ["--config-costs"]:
+    if sys.argv[1:2] == ["--per-call"]:
+        print(per_call(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    elif sys.argv[2:] == ["--config-costs"]:
         print(json.dumps(config_costs(Path(sys.argv[1]))))
     else:
         print(json.dumps(measure(Path(sys.argv[1]))))

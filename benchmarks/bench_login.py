@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _common import REGCRED, BenchError, Comparison, interleave, timed_run
+from _common import REGCRED
+from _timing import BenchError, Comparison, Timing, combine, interleave, part, process, run_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,10 +78,10 @@ class Clients:
             return [REGCRED, "logout", self.address, "--config", cfg]
         return ["docker", "--config", cfg, "logout", self.address]
 
-    def timer(self, client: str, action: str = "login") -> Callable[[], float]:
+    def timer(self, client: str, action: str = "login") -> Callable[[], Timing]:
         command = self.login(client) if action == "login" else self.logout(client)
         stdin = (self.password + "\n").encode() if action == "login" else b""
-        return lambda: timed_run(command, self.box.env, stdin)[0]
+        return process(command, self.box.env, stdin)
 
     def check_stored(self, client: str) -> None:
         data = json.loads((self.dir(client) / "config.json").read_text())
@@ -100,7 +101,7 @@ def login_latency(box: Sandbox, registry: Registry, runs: int) -> list[Compariso
     clients.seed()
     names = available_clients()
     for name in names:
-        timed_run(clients.login(name), box.env, (registry.password + "\n").encode())
+        run_process(clients.login(name), box.env, (registry.password + "\n").encode())
         clients.check_stored(name)
     samples = interleave({name: clients.timer(name) for name in names}, runs=runs)
     labels = {"regcred": "regcred login", "docker": "docker login", "skopeo": "skopeo login"}
@@ -208,7 +209,7 @@ def request_counts(box: Sandbox, registry: Registry) -> dict[str, tuple[int, int
         counts = {}
         for name in available_clients():
             proxy.reset()
-            timed_run(clients.login(name), box.env, (registry.password + "\n").encode())
+            run_process(clients.login(name), box.env, (registry.password + "\n").encode())
             clients.check_stored(name)
             counts[name] = proxy.snapshot()
         return counts
@@ -226,29 +227,19 @@ def config_size(box: Sandbox, registry: Registry, runs: int) -> list[Comparison]
     for size in CONFIG_SIZES:
         clients = Clients(box, registry.address, registry.username, registry.password, tag=f"-{size}")
         clients.seed(size)
-        times: dict[str, dict[str, list[float]]] = {"login": {}, "logout": {}}
 
-        def cycle(
-            name: str, clients: Clients = clients, times: dict[str, dict[str, list[float]]] = times
-        ) -> Callable[[], float]:
+        def cycle(name: str, clients: Clients = clients) -> Callable[[], Timing]:
             login, logout = clients.timer(name, "login"), clients.timer(name, "logout")
+            return lambda: combine({"login": login(), "logout": logout()})
 
-            def run() -> float:
-                first, second = login(), logout()
-                times["login"].setdefault(name, []).append(first)
-                times["logout"].setdefault(name, []).append(second)
-                return first + second
-
-            return run
-
-        interleave({n: cycle(n) for n in names}, runs=runs + 1, warmup=0)
+        # The warm-up cycle: page cache, first write of the file.
+        cycles = interleave({n: cycle(n) for n in names}, runs=runs, warmup=1)
         for n in names:
             entries = json.loads((clients.dir(n) / "config.json").read_text())["auths"]
             if len(entries) != size:
                 raise BenchError(f"{n}: config holds {len(entries)} entries after login+logout, not {size}")
         for action in ("login", "logout"):
-            # The first cycle is the warm-up (page cache, first write of the file).
-            samples = {f"{n} {action}": times[action][n][1:] for n in names}
+            samples = {f"{n} {action}": part(cycles[n], action) for n in names}
             last = size == max(CONFIG_SIZES)
             results.append(
                 Comparison(

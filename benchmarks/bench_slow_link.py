@@ -32,21 +32,19 @@ import argparse
 import json
 import os
 import queue
-import resource
 import secrets
 import socket
-import statistics
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING
 
-from _common import REPO, BenchError, Comparison, interleave, timed_run
+from _report import markdown_table, note, replace_block
+from _timing import BenchError, Comparison, Timing, interleave, process, run_process
 from bench_login import Clients, available_clients
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from _common import Sandbox
 
@@ -186,7 +184,6 @@ class _Case:
         self.proxy = proxy
         self.env = env
         self.tls = tls
-        self.cpu: dict[str, list[float]] = {}
 
     def command(self, client: str) -> list[str]:
         command = self.clients.login(client)
@@ -194,19 +191,9 @@ class _Case:
             command.remove("--tls-verify=false")  # verify: the CA is in SSL_CERT_FILE
         return command
 
-    def timer(self, client: str) -> Callable[[], float]:
-        """One timed login; its CPU time (user + system) goes into ``self.cpu``, which load hardly moves."""
-        command, stdin = self.command(client), (self.clients.password + "\n").encode()
-
-        def run() -> float:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            elapsed = timed_run(command, self.env, stdin)[0]
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-            self.cpu.setdefault(client, []).append(used * 1000)
-            return elapsed
-
-        return run
+    def timer(self, client: str) -> Callable[[], Timing]:
+        """One timed login (wall and CPU time: load hardly moves the CPU time)."""
+        return process(self.command(client), self.env, (self.clients.password + "\n").encode())
 
     def check(self, client: str) -> None:
         """The login stored something for the registry (a refresh token replaces the password)."""
@@ -267,7 +254,7 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
         case.proxy.reset()
         if token_proxy is not None:
             token_proxy.reset()
-        timed_run(case.command(name), case.env, (case.clients.password + "\n").encode())
+        run_process(case.command(name), case.env, (case.clients.password + "\n").encode())
         case.check(name)
         conns, tls, trips = case.proxy.snapshot()
         if token_proxy is not None:
@@ -277,7 +264,6 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
     counts[case.name] = per_client
     samples = interleave({name: case.timer(name) for name in names}, runs=runs, warmup=1)
     samples = {LABELS[k]: v for k, v in samples.items()}
-    cpu = " / ".join(f"{statistics.median(case.cpu[name][1:]):.0f}" for name in names)  # less the warm-up
     results = []
     for reference in ("docker login", "skopeo login"):
         if reference not in samples:
@@ -291,7 +277,6 @@ def _measure(case: _Case, runs: int, counts: dict[str, dict[str, tuple[int, int,
                 reference=reference,
                 target="<= 0.8x docker" if target else "",
                 target_ratio=0.8 if target else None,
-                extra={"cpu": cpu},
             )
         )
     return results
@@ -339,67 +324,37 @@ def render(
         docker = versus.get("docker")
         met = docker.met() if docker is not None else None
         cells += [docker.target if docker else "", "" if met is None else ("met" if met else "MISSED")]
-        cells.append(first.extra.get("cpu", ""))
-        cells.append(str(len(first.samples[first.ours])))
+        cpus = [first.cpu_median(first.ours)]
+        cpus += [versus[n].cpu_median(versus[n].reference) for n in ("docker", "skopeo") if n in versus]
+        cells.append(" / ".join(f"{ms:.0f}" for ms in cpus if ms is not None))
+        cells.append(str(first.runs()))
         table.append(cells)
     one_way = round(DELAY_S * 1000)
     header = ["registry", "regcred", "docker", "skopeo", "vs docker", "vs skopeo", "target", ""]
     header += ["CPU ms (regcred / docker / skopeo)", "runs"]
-    lines = [
+    count_rows = [
+        [case, client, str(c), str(t), str(r)]
+        for case, per_client in counts.items()
+        for client, (c, t, r) in per_client.items()
+    ]
+    return [
         BEGIN,
         "## Login over a slow link",
         "",
-        "`benchmarks/bench_slow_link.py` (also part of `run.py`): a delay proxy on 127.0.0.1 holds",
-        f"every burst of bytes {one_way} ms each way ({2 * one_way} ms round trip) and charges each new TCP",
-        "connection the round trip of its handshake (the last row leaves that out); the TLS",
-        "registry's token server sits behind a second such proxy. Medians of interleaved runs, ms,",
-        f"whole processes. Load average {load[0]} at start, {load[1]} at end (1, 5, 15 min), on",
-        f"{os.cpu_count()} cores shared with other work: wall times include waiting for a CPU, which",
-        "hurts the client with the most CPU to spend (regcred: CPython start-up and imports); the CPU",
-        "column (user + system time of each process, median) is what load hardly changes.",
+        f"- **delay**: {one_way} ms each way ({2 * one_way} ms round trip)",
+        f"- **load average**: {load[0]} at start, {load[1]} at end (1, 5, 15 min), on {os.cpu_count()} cores",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *["| " + " | ".join(row) + " |" for row in table],
+        *note("slow-link"),
+        markdown_table(header, table),
         "",
-        "Per login, counted by the proxies (round trips: each time a client speaks after silence or",
-        "after the server spoke, plus one per connection for the modelled handshake; summed over",
-        "connections, so raced ones count though they overlap):",
+        *note("slow-link-counts"),
+        markdown_table(
+            ["registry", "client", "TCP connections", "TLS ClientHellos", "round trips"], count_rows
+        ),
         "",
-        "| registry | client | TCP connections | TLS ClientHellos | round trips |",
-        "|---|---|---|---|---|",
-    ]
-    for case, per_client in counts.items():
-        lines += [f"| {case} | {client} | {c} | {t} | {r} |" for client, (c, t, r) in per_client.items()]
-    lines += [
-        "",
-        "docker 28's client-side login (no daemon) tries https and then plain http for a 127.0.0.0/8",
-        "address without any `insecure-registries` entry, and regcred's policy allows plain http for",
-        "loopback names, so both fall back to http here; skopeo is given `--tls-verify=false` for the",
-        "plain-HTTP registry. regcred sends its plain-http ping (no credentials) alongside the https",
-        "attempt and uses the answer only once https has failed, opens its first connections while",
-        "its HTTP code is still being imported, and keeps each connection open for the next request",
-        "(ping, token, re-ping); docker and skopeo open a new connection for each. On the plain-HTTP",
-        "registry that puts 3 round trips on regcred's critical path (the https attempt and the",
-        "http ping overlap) against docker's and skopeo's 6.",
+        *note("slow-link-after"),
         END,
     ]
-    return lines
-
-
-def update_doc(doc: Path, lines: list[str]) -> None:
-    """Replace the slow-link section of ``doc`` (or add it before "How it is measured")."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        before, _, rest = text.partition(BEGIN)
-        text = before + block + rest.partition(END)[2]
-    elif "## How it is measured" in text:
-        before, _, rest = text.partition("## How it is measured")
-        text = before + block + "\n\n## How it is measured" + rest
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
 
 
 def load_average() -> str:
@@ -431,7 +386,7 @@ def main() -> int:
     end_load = load_average()
     print(f"load average: {start_load} at start, {end_load} at end")
     if not args.no_doc:
-        update_doc(REPO / "docs" / "benchmarks.md", render(results, counts, (start_load, end_load)))
+        replace_block(BEGIN, END, "\n".join(render(results, counts, (start_load, end_load))))
         print("updated docs/benchmarks.md")
     return 0
 

@@ -11,21 +11,11 @@ import base64
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from _common import (
-    GO_PASS,
-    GO_SECRETSERVICE,
-    OUR_PASS,
-    OUR_SECRETSERVICE,
-    BenchError,
-    Comparison,
-    interleave,
-    timed_run,
-    timer,
-)
+from _common import GO_PASS, GO_SECRETSERVICE, OUR_PASS, OUR_SECRETSERVICE
+from _timing import BenchError, Comparison, Timing, interleave, process, run_process, timed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,7 +66,7 @@ def _fill_pass(box: Sandbox, count: int) -> None:
     seed = folder / base64.urlsafe_b64encode(seed_server.encode()).decode() / "user0.gpg"
     if not seed.exists():
         body = json.dumps({"ServerURL": seed_server, "Username": "user0", "Secret": "secret-0"})
-        timed_run([OUR_PASS, "store"], box.env, body.encode())
+        run_process([OUR_PASS, "store"], box.env, body.encode())
     for i in range(1, count):
         name = base64.urlsafe_b64encode(f"reg{i:04d}.example:5000".encode()).decode()
         target = folder / name / f"user{i}.gpg"
@@ -99,12 +89,12 @@ _TARGETS = {
 
 def _agree(box: Sandbox, pair: Pair, action: str, stdin: bytes) -> None:
     """Both helpers print the same JSON; a benchmark of wrong answers is worthless."""
-    outs = [json.loads(timed_run([cmd, action], box.env, stdin)[1]) for cmd in (pair.ours, pair.go)]
+    outs = [json.loads(run_process([cmd, action], box.env, stdin)[1]) for cmd in (pair.ours, pair.go)]
     if outs[0] != outs[1]:
         raise BenchError(f"{pair.name} {action}: our helper and Go's disagree")
 
 
-def _compare(pair: Pair, measure: str, samples: dict[str, list[float]], note: str = "") -> Comparison:
+def _compare(pair: Pair, measure: str, samples: dict[str, list[Timing]], note: str = "") -> Comparison:
     target = _TARGETS.get((pair.name, measure))
     return Comparison(
         section=f"helper: {pair.name}",
@@ -121,45 +111,45 @@ def helper_latency(box: Sandbox, pair: Pair, runs: int) -> list[Comparison]:
     """get, list and store, interleaved, on a store holding one entry."""
     ours, go = f"regcred {pair.name}", f"Go {pair.name}"
     body = json.dumps({"ServerURL": HUB, "Username": "alice", "Secret": "s3cr3t-bench"}).encode()
-    timed_run([pair.go, "store"], box.env, body)
+    run_process([pair.go, "store"], box.env, body)
     _agree(box, pair, "get", HUB.encode())
     _agree(box, pair, "list", b"")
     results = []
     for measure, action, stdin in (("get", "get", HUB.encode()), ("list (1 entry)", "list", b"")):
         samples = interleave(
-            {ours: timer([pair.ours, action], box.env, stdin), go: timer([pair.go, action], box.env, stdin)},
+            {
+                ours: process([pair.ours, action], box.env, stdin),
+                go: process([pair.go, action], box.env, stdin),
+            },
             runs=runs,
         )
         results.append(_compare(pair, measure, samples))
     store_body = json.dumps({"ServerURL": STORE_SERVER, "Username": "bob", "Secret": "pw"}).encode()
     samples = interleave(
         {
-            ours: timer([pair.ours, "store"], box.env, store_body),
-            go: timer([pair.go, "store"], box.env, store_body),
+            ours: process([pair.ours, "store"], box.env, store_body),
+            go: process([pair.go, "store"], box.env, store_body),
         },
         runs=runs,
     )
     results.append(_compare(pair, "store", samples, note="same entry each time (an overwrite)"))
     for server in (HUB, STORE_SERVER):
-        timed_run([pair.ours, "erase"], box.env, server.encode())
+        run_process([pair.ours, "erase"], box.env, server.encode())
     return results
 
 
-def _build_pattern(helper: str, env: dict[str, str], expected: int) -> Callable[[], float]:
+def _build_pattern(helper: str, env: dict[str, str], expected: int) -> Callable[[], Timing]:
     """What ``docker build`` does: one ``list``, then one ``get`` per listed server."""
 
-    def run() -> float:
-        start = time.perf_counter()
-        _, out = timed_run([helper, "list"], env)
+    def once() -> None:
+        _, out = run_process([helper, "list"], env)
         servers = json.loads(out)
         for server in servers:
-            timed_run([helper, "get"], env, server.encode())
-        elapsed = (time.perf_counter() - start) * 1000
+            run_process([helper, "get"], env, server.encode())
         if len(servers) != expected:
             raise BenchError(f"{helper} list gave {len(servers)} entries, expected {expected}")
-        return elapsed
 
-    return run
+    return lambda: timed(once)
 
 
 def build_pattern(box: Sandbox, pair: Pair, runs: int, budget_s: float, results: list[Comparison]) -> None:
@@ -173,7 +163,7 @@ def build_pattern(box: Sandbox, pair: Pair, runs: int, budget_s: float, results:
         if size == max(BUILD_SIZES):
             _agree(box, pair, "list", b"")
             samples = interleave(
-                {ours: timer([pair.ours, "list"], box.env), go: timer([pair.go, "list"], box.env)},
+                {ours: process([pair.ours, "list"], box.env), go: process([pair.go, "list"], box.env)},
                 runs=max(5, runs // 2),
             )
             results.append(_compare(pair, "list (1,000 entries)", samples))

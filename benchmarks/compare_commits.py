@@ -38,20 +38,19 @@ import functools
 import json
 import os
 import re
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_stores
-from _common import REPO, BenchError, Sandbox, interleave, sandbox
+from _common import REPO, Sandbox, sandbox
+from _report import markdown_table, note, replace_block
+from _timing import BenchError, Timing, cpu, import_times, interleave, median, process, run_process, wall
 
 HUB = "https://index.docker.io/v1/"
 FILE_HOST = "reg00005.example.com"
@@ -59,18 +58,16 @@ CONFIG_ENTRIES = 10
 SLOWER = 1.05  # instructions new/old above this are more than noise
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 
-#: In-process lookups: python -c LIBRARY.format(calls=N) prints ms per call after N calls.
-LIBRARY = (
-    "import sys, time\n"
+#: ``python -c IMPORT_AND_GET HOST CONFIG_DIR``: what a library user's process pays for one lookup.
+IMPORT_AND_GET = (
+    "import sys\n"
     "from regcred import get_credentials\n"
-    "d = sys.argv[1]\n"
-    "assert get_credentials({host!r}, config_dir=d) is not None\n"
-    "t = time.perf_counter()\n"
-    "for _ in range({calls}): get_credentials({host!r}, config_dir=d)\n"
-    "print((time.perf_counter() - t) * 1000 / max({calls}, 1))\n"
+    "assert get_credentials(sys.argv[1], config_dir=sys.argv[2]) is not None\n"
 )
+#: ``python bench_library.py --per-call CONFIG_DIR HOST CALLS``: ms per in-process lookup.
+BENCH_LIBRARY = str(Path(__file__).with_name("bench_library.py"))
 LIBRARY_CALLS = 2000  # per timed process
-ICOUNT_CALLS = 200  # under callgrind: instructions per call = (I(1 + N) - I(1)) / N
+ICOUNT_CALLS = 200  # under callgrind: instructions per call = (I(1 + N) - I(1 + 0)) / N
 
 
 @dataclass(frozen=True)
@@ -150,20 +147,6 @@ def byte_compile(side: Side) -> None:
         subprocess.run([side.python, "-m", "compileall", "-q", str(side.src)], env=env, check=True)
 
 
-def run_once(command: list[str], env: dict[str, str], stdin: bytes) -> tuple[float, float, bytes]:
-    """(wall ms, CPU ms, stdout) of one successful process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, input=stdin, capture_output=True, env=env, check=False, timeout=300)
-    wall = (time.perf_counter() - start) * 1000
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        detail = (done.stdout + done.stderr).decode(errors="replace").strip()[-300:]
-        raise BenchError(f"{' '.join(command[1:3])} exited {done.returncode}: {detail}")
-    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
-    return wall, cpu, done.stdout
-
-
 def instructions(command: list[str], env: dict[str, str], stdin: bytes, repeats: int) -> float:
     """Median instruction count of the process itself under callgrind (children not traced)."""
     counts = []
@@ -189,7 +172,7 @@ def instructions(command: list[str], env: dict[str, str], stdin: bytes, repeats:
             if found is None:
                 raise BenchError(f"callgrind printed no count for {' '.join(command[1:3])}")
             counts.append(int(found.group(1)))
-    return statistics.median(counts)
+    return median(counts)
 
 
 def imports(command: list[str], env: dict[str, str], stdin: bytes, repeats: int) -> tuple[set[str], float]:
@@ -197,25 +180,10 @@ def imports(command: list[str], env: dict[str, str], stdin: bytes, repeats: int)
     modules: set[str] = set()
     sums = []
     for _ in range(repeats):
-        done = subprocess.run(
-            [command[0], "-X", "importtime", *command[1:]],
-            input=stdin,
-            capture_output=True,
-            env=env,
-            check=False,
-            timeout=300,
-        )
-        total = 0
-        modules = set()
-        for line in done.stderr.decode(errors="replace").splitlines():
-            if not line.startswith("import time:"):
-                continue
-            parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
-            if len(parts) == 3 and parts[0].isdigit():
-                total += int(parts[0])
-                modules.add(parts[2])
-        sums.append(total / 1000)
-    return modules, statistics.median(sums)
+        found = import_times(command, env, stdin)
+        modules = set(found)
+        sums.append(sum(own for own, _ in found.values()) / 1000)
+    return modules, median(sums)
 
 
 def compare(
@@ -223,25 +191,18 @@ def compare(
 ) -> Row:
     """Every number for one measure, old and new."""
     envs = {side.label: side.env(box) for side in sides}
-    outputs = [run_once(measure.command(side), envs[side.label], measure.stdin)[2] for side in sides]
+    outputs = [run_process(measure.command(side), envs[side.label], measure.stdin)[1] for side in sides]
     if measure.check_json and json.loads(outputs[0]) != json.loads(outputs[1]):
         raise BenchError(f"{measure.name}: the two checkouts answer differently")
-    walls: dict[str, list[float]] = {side.label: [] for side in sides}
-    cpus: dict[str, list[float]] = {side.label: [] for side in sides}
-
-    def timed(side: Side) -> float:
-        wall, cpu, _ = run_once(measure.command(side), envs[side.label], measure.stdin)
-        walls[side.label].append(wall)
-        cpus[side.label].append(cpu)
-        return wall
-
-    interleave({side.label: functools.partial(timed, side) for side in sides}, runs=runs, warmup=2)
+    samples = interleave(
+        {side.label: process(measure.command(side), envs[side.label], measure.stdin) for side in sides},
+        runs=runs,
+    )
     row = Row(measure.name, {}, {}, {}, {}, {}, [], [], runs)
     found: dict[str, set[str]] = {}
     for side in sides:
-        # interleave()'s two warm-up rounds are left out.
-        row.wall[side.label] = statistics.median(walls[side.label][2:])
-        row.cpu[side.label] = statistics.median(cpus[side.label][2:])
+        row.wall[side.label] = median(wall(samples[side.label]))
+        row.cpu[side.label] = median(cpu(samples[side.label]))
         if icount_runs:
             command = measure.command(side)
             row.instructions[side.label] = instructions(command, envs[side.label], measure.stdin, icount_runs)
@@ -260,32 +221,33 @@ def library_rows(
 ) -> list[Row]:
     """get_credentials in-process: ms per call, instructions per call, and import + one call."""
     envs = {side.label: side.env(box) for side in sides}
-    per_call: dict[str, list[float]] = {side.label: [] for side in sides}
 
-    def loop(side: Side) -> float:
-        code = LIBRARY.format(host=FILE_HOST, calls=LIBRARY_CALLS)
-        _, _, out = run_once([side.python, "-c", code, str(config_dir)], envs[side.label], b"")
-        per_call[side.label].append(float(out))
-        return per_call[side.label][-1]
+    def lookups(side: Side, calls: int) -> list[str]:
+        return [side.python, BENCH_LIBRARY, "--per-call", str(config_dir), FILE_HOST, str(calls)]
 
-    interleave({side.label: functools.partial(loop, side) for side in sides}, runs=max(5, runs // 2))
-    for side in sides:
-        per_call[side.label] = per_call[side.label][2:]  # interleave's two warm-up rounds
+    def loop(side: Side) -> Timing:
+        # The number is the child's own: ms per call over its in-process loop.
+        return Timing(float(run_process(lookups(side, LIBRARY_CALLS), envs[side.label])[1]))
+
+    per_call = interleave(
+        {side.label: functools.partial(loop, side) for side in sides}, runs=max(5, runs // 2)
+    )
     calls = Row("get_credentials(): one call, in-process (ms, instructions)", {}, {}, {}, {}, {}, [], [], 0)
     once = Measure(
         "get_credentials(): import regcred + one call (a process)",
         "",
-        ("-c", LIBRARY.format(host=FILE_HOST, calls=0), str(config_dir)),
+        ("-c", IMPORT_AND_GET, FILE_HOST, str(config_dir)),
         check_json=False,
     )
     startup = compare(once, sides, box, runs, icount_runs, import_runs)
     for side in sides:
-        calls.wall[side.label] = statistics.median(per_call[side.label])
+        calls.wall[side.label] = median(wall(per_call[side.label]))
         calls.runs = len(per_call[side.label])
         if icount_runs:
-            many = [side.python, "-c", LIBRARY.format(host=FILE_HOST, calls=ICOUNT_CALLS), str(config_dir)]
-            total = instructions(many, envs[side.label], b"", icount_runs)
-            calls.instructions[side.label] = (total - startup.instructions[side.label]) / ICOUNT_CALLS
+            env = envs[side.label]
+            base = instructions(lookups(side, 0), env, b"", icount_runs)
+            total = instructions(lookups(side, ICOUNT_CALLS), env, b"", icount_runs)
+            calls.instructions[side.label] = (total - base) / ICOUNT_CALLS
     return [startup, calls]
 
 
@@ -320,7 +282,7 @@ def table(rows: list[Row], old: str, new: str) -> str:
         "importtime old/new",
         "",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cells_of_rows = []
     for row in rows:
         ratio = _ratio(row.instructions, old, new)
         flag = "SLOWER" if ratio and float(ratio) > SLOWER else ""
@@ -341,8 +303,8 @@ def table(rows: list[Row], old: str, new: str) -> str:
             imptime,
             flag,
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells_of_rows.append(cells)
+    return markdown_table(header, cells_of_rows)
 
 
 def differences(rows: list[Row]) -> list[str]:
@@ -423,7 +385,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         config_dir = _file_config(box)
         body = json.dumps({"ServerURL": HUB, "Username": "alice", "Secret": "s3cr3t-bench"}).encode()
         for helper in ("docker-credential-regcred-pass", "docker-credential-regcred-secretservice"):
-            run_once([*sides[1].script(helper), "store"], sides[1].env(box), body)
+            run_process([*sides[1].script(helper), "store"], sides[1].env(box), body)
         add(
             Measure("python -c pass (the interpreter alone)", "", ("-c", "pass"), check_json=False), args.runs
         )
@@ -467,35 +429,15 @@ def section(rows: list[Row], about: list[str]) -> str:
             BEGIN,
             "## Old against new commit",
             "",
-            "Written by `.venv/bin/python benchmarks/compare_commits.py --old CHECKOUT --doc`; run.py keeps",
-            "this section. Wall and CPU: medians in ms of whole processes, old and new interleaved on the",
-            "same stores. Instructions: callgrind's count for the process itself (a helper's `gpg`",
-            "and the keyring daemon excluded), `PYTHONHASHSEED=0`; independent of load. Modules and",
-            "`-X importtime` (sum of self times, ms): what the process imports. Ratios are new/old.",
-            "",
+            *note("compare-commits"),
             *about,
             "",
             table(rows, "old", "new"),
             "",
-            *(["Modules one side imports and the other does not:", "", *diff, ""] if diff else []),
+            *([*note("compare-commits-modules"), *diff, ""] if diff else []),
             END,
         ]
     )
-
-
-def write_doc(text: str) -> None:
-    """Replace the section in docs/benchmarks.md (or add it before 'How it is measured')."""
-    doc = REPO / "docs" / "benchmarks.md"
-    current = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + text + rest.split(END, 1)[1]
-    elif "## How it is measured" in current:
-        head, tail = current.split("## How it is measured", 1)
-        current = head + text + "\n\n## How it is measured" + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    doc.write_text(current)
 
 
 def main() -> int:
@@ -519,7 +461,7 @@ def main() -> int:
     text = section(rows, about)
     print(text)
     if args.doc:
-        write_doc(text)
+        replace_block(BEGIN, END, text)
     return 0
 
 

@@ -8,9 +8,11 @@ It starts its own private D-Bus bus with a gnome-keyring, a throwaway GnuPG
 home and pass store, local ``docker-registry`` instances and temporary
 docker config directories; it never touches the real ``~/.docker``, keyring
 or password store.  Every comparison runs the programs interleaved (A B, B A
-…) and quotes medians and ratios.  It prints a table and writes
-``docs/benchmarks.md`` with the machine description and ``docs/benchmarks.png``
-(matplotlib, a dev-only tool, is installed into the venv if missing).
+…) and quotes medians and ratios, all through ``_timing.py``.  It prints a
+table and writes ``docs/benchmarks.md`` with the machine description (its
+prose is copied from ``docs/benchmarks-notes.md`` by ``_report.py``) and
+``docs/benchmarks.png`` (matplotlib, a dev-only tool, is installed into the
+venv if missing).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -38,12 +39,13 @@ import bench_profile
 import bench_slow_link
 import bench_stores
 import compare_commits
-from _common import REPO, BenchError, Comparison, Sandbox, byte_compile, sandbox
+from _common import REPO, Sandbox, byte_compile, sandbox
+from _report import DOC, kept_block, markdown_table, note
+from _timing import BenchError, Comparison, Timing, median, wall
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
 SECTIONS = ("helpers", "build", "login", "config", "slow-link", "library", "auth", "profile")
 LIBRARY_TARGET_MS = 1.0
@@ -113,7 +115,7 @@ def wait_for_quiet(max_load: float, wait_s: float) -> None:
 
 @dataclass
 class Profile:
-    startup: dict[str, list[float]] = field(default_factory=dict)  # row -> samples (ms)
+    startup: dict[str, list[Timing]] = field(default_factory=dict)  # row -> samples
     config: dict[str, float] = field(default_factory=dict)  # row -> best ms, in-process
 
 
@@ -121,104 +123,136 @@ def _find(results: list[Comparison], section: str, measure: str) -> Comparison |
     return next((c for c in results if c.section == section and c.measure == measure), None)
 
 
-def profile_section(
+def _ms_rows(rows_: list[tuple[str, float]]) -> str:
+    return markdown_table(["", "ms"], [[label, f"{ms:.1f}"] for label, ms in rows_])
+
+
+def misses(
     profile: Profile, results: list[Comparison], library: dict[str, list[float]]
-) -> list[str]:
-    """The "where the time goes" tables, and what each missed target is made of (live numbers)."""
-    m = {row: statistics.median(v) for row, v in profile.startup.items()}
+) -> list[tuple[str, str, list[tuple[str, float]]]]:
+    """Each missed target: (note name, title, the numbers it is made of, ms)."""
+    m = {row: median(wall(v)) for row, v in profile.startup.items()}
     rows_ = list(m)
+    found: list[tuple[str, str, list[tuple[str, float]]]] = []
+    if len(rows_) < 13:  # bench_profile.startup: its rows, in its order
+        return _library_misses(library)
     interp, bare = m[rows_[0]], m[rows_[1]]
     json_cost = m[rows_[2]] - interp
     pass_imports, ss_imports, jeepney = (m[rows_[i]] - interp for i in (3, 4, 5))
     login_imports, cli_tree = m[rows_[6]] - interp, m[rows_[7]] - interp
     bundle, lazy = m[rows_[9]] - m[rows_[8]], max(0.0, m[rows_[10]] - m[rows_[8]])
     gpg, pass_show = m[rows_[11]], m[rows_[12]]
+
+    def ours_and_reference(c: Comparison) -> list[tuple[str, float]]:
+        return [(f"{c.ours}: {c.measure}", c.median(c.ours)), (c.reference, c.median(c.reference))]
+
+    ss_get = _find(results, "helper: secretservice", "get")
+    if ss_get is not None and ss_get.met() is False:
+        found.append(
+            (
+                "missed secretservice get",
+                f"secretservice `get` ({ss_get.ratio() or 0:.2f}x Go)",
+                [
+                    *ours_and_reference(ss_get),
+                    ("target (1.5x Go)", 1.5 * ss_get.median(ss_get.reference)),
+                    ("interpreter (python -c pass)", interp),
+                    ("the helper's imports, over the interpreter", ss_imports),
+                    ("jeepney.io.blocking alone, over the interpreter", jeepney),
+                    ("interpreter + jeepney", interp + jeepney),
+                ],
+            )
+        )
+    pass_get = _find(results, "helper: pass", "get")
+    if pass_get is not None and pass_get.met() is False:
+        found.append(
+            (
+                "missed pass get",
+                f"pass `get` ({pass_get.ratio() or 0:.2f}x Go)",
+                [
+                    *ours_and_reference(pass_get),
+                    ("interpreter (python -c pass)", interp),
+                    ("the helper's imports, over the interpreter", pass_imports),
+                    ("gpg --decrypt of one entry", gpg),
+                    ("pass show of one entry", pass_show),
+                    ("import json, over the interpreter", json_cost),
+                ],
+            )
+        )
+    pass_list = _find(results, "helper: pass", "list (1,000 entries)")
+    if pass_list is not None and pass_list.met() is False:
+        found.append(
+            (
+                "missed pass list",
+                f"pass `list` of 1,000 ({pass_list.ratio() or 0:.2f}x Go)",
+                [
+                    *ours_and_reference(pass_list),
+                    ("target (0.5x Go)", pass_list.median(pass_list.reference) / 2),
+                    ("bare interpreter (python -I -S -c pass)", bare),
+                ],
+            )
+        )
+    login = _find(results, "login", "login vs docker")
+    if login is not None and login.met() is False:
+        found.append(
+            (
+                "missed login",
+                f"`regcred login` ({login.ratio() or 0:.2f}x docker)",
+                [
+                    *ours_and_reference(login),
+                    ("target (1.5x docker)", 1.5 * login.median(login.reference)),
+                    ("interpreter (python -c pass)", interp),
+                    ("imports of the login path, over the interpreter", login_imports),
+                    ("interpreter + login imports", interp + login_imports),
+                    ("ssl.create_default_context(), over import ssl", bundle),
+                    ("a capath-only context (lazy), over import ssl", lazy),
+                    ("regcred --version, over the interpreter", cli_tree),
+                ],
+            )
+        )
+    big = _find(results, "config size", "login, 10,000 entries")
+    steps = list(profile.config.values())
+    if big is not None and len(steps) >= 4 and big.met() is False:
+        found.append(
+            (
+                "missed config size",
+                "login/logout on 10,000 entries",
+                [
+                    (f"{big.ours}, 10,000 entries", big.median(big.ours)),
+                    *zip(profile.config, steps, strict=True),
+                    ("parse + validation + render", steps[0] + steps[1] + steps[2]),
+                ],
+            )
+        )
+    return found + _library_misses(library)
+
+
+def _library_misses(library: dict[str, list[float]]) -> list[tuple[str, str, list[tuple[str, float]]]]:
+    slow = [(case, median(v)) for case, v in library.items() if median(v) >= LIBRARY_TARGET_MS]
+    if not slow:
+        return []
+    return [("missed library", "`get_credentials`", [("target", LIBRARY_TARGET_MS), *slow])]
+
+
+def profile_section(
+    profile: Profile, results: list[Comparison], library: dict[str, list[float]]
+) -> list[str]:
+    """The "where the time goes" tables, and what each missed target is made of."""
+    m = {row: median(wall(v)) for row, v in profile.startup.items()}
     parts = [
         "## Where the time goes",
         "",
-        "Whole processes, interleaved like the comparisons above (medians, ms):",
-        "",
+        *note("profile-processes"),
         markdown_table(["process", "ms"], [[row, f"{ms:.1f}"] for row, ms in m.items()]),
         "",
-        "In-process steps on a 10,000-entry config.json (best of 7, ms):",
-        "",
+        *note("profile-steps"),
         markdown_table(["step", "ms"], [[row, f"{ms:.1f}"] for row, ms in profile.config.items()]),
         "",
-        "### Why a target is missed, and what to change",
-        "",
     ]
-    ss_get = _find(results, "helper: secretservice", "get")
-    if ss_get is not None and not ss_get.met():
-        go = ss_get.median(ss_get.reference)
-        parts += [
-            f"- **secretservice `get`** ({ss_get.ratio():.2f}x Go): the Go helper answers in {go:.1f} ms;",
-            f"  the target is {1.5 * go:.1f} ms. Our helper pays {interp:.1f} ms for the interpreter",
-            f"  and {ss_imports:.1f} ms for its imports; importing jeepney's blocking I/O on its own takes",
-            f"  {jeepney:.1f} ms (socket, selectors, typing, re, enum, string, array). Interpreter plus",
-            f"  jeepney is {interp + jeepney:.1f} ms: with jeepney the target cannot be met here. Dropping",
-            "  `json`/`re` from `regcred.helpers._protocol` and `regcred._gojson` would save little here",
-            "  (jeepney imports `re` anyway); only a hand-written D-Bus client without `socket`/`typing`",
-            "  could get close, against the issue's rule of using a well-kept library.",
-        ]
-    pass_get = _find(results, "helper: pass", "get")
-    if pass_get is not None and not pass_get.met():
-        parts += [
-            f"- **pass `get`** ({pass_get.ratio():.2f}x Go): ours is the interpreter ({interp:.1f} ms) +",
-            f"  imports ({pass_imports:.1f} ms) + one gpg decryption ({gpg:.1f} ms); Go's is a `pass show`",
-            f"  ({pass_show:.1f} ms: a bash script around the same gpg) plus its own start. `import json`",
-            f"  costs {json_cost:.1f} ms here because it imports `re` and `enum`; the pass helper needs",
-            "  neither: `regcred._gojson.dumps_compact` can write the three-field object with",
-            "  `_json.encode_basestring` (C), `helpers/_godecode.py` can unquote with `_json.scanstring`",
-            "  and scan with `bytes.find`/`str.translate` instead of its four regexes, and",
-            "  `stores/pass_.py` uses `re` for one pattern. That puts `get` clearly under Go's.",
-        ]
-    pass_list = _find(results, "helper: pass", "list (1,000 entries)")
-    if pass_list is not None and not pass_list.met():
-        go = pass_list.median(pass_list.reference)
-        parts += [
-            f"- **pass `list` of 1,000** ({pass_list.ratio():.2f}x Go): Go lists 1,000 directories in",
-            f"  {go:.1f} ms, so the target is {go / 2:.1f} ms, while a bare interpreter that does nothing",
-            f"  (`python -I -S -c pass`) takes {bare:.1f} ms here: no CPython helper can meet it. The",
-            "  secretservice `list` of 1,000 meets it easily (no secret is read, calls are pipelined).",
-        ]
-    login = _find(results, "login", "login vs docker")
-    if login is not None and not login.met():
-        docker = login.median(login.reference)
-        parts += [
-            f"- **`regcred login`** ({login.ratio():.2f}x docker): docker logs in in {docker:.1f} ms; the",
-            f"  target is {1.5 * docker:.1f} ms. Ours: interpreter {interp:.1f} ms, imports of the login",
-            f"  path {login_imports:.1f} ms (http.client pulls the email package; ssl, socket, argparse,",
-            "  re, pathlib), then the requests. The TLS context for the https attempt is already the",
-            f"  lazy one (`_tls.trust_context()`, capath only: {lazy:.1f} ms here, against {bundle:.1f} ms",
-            "  for `ssl.create_default_context()`, which parses the whole bundle up front).",
-            f"  `regcred --version` costs {cli_tree:.1f} ms over the interpreter (argparse builds every",
-            "  subcommand). Interpreter + the HTTP/TLS imports alone stay above the target:",
-            "  CPython cannot log in within 1.5x of a Go binary here.",
-        ]
-    big = _find(results, "config size", "login, 10,000 entries")
-    if big is not None and profile.config and not big.met():
-        cfg = list(profile.config.values())
-        parts += [
-            f"- **login/logout on 10,000 entries** ({big.median(big.ours):.0f} ms): on top of the",
-            f"  interpreter and the login imports (above), `json.loads` takes {cfg[0]:.1f} ms, validation",
-            f"  {cfg[1]:.1f} ms, and `Config.render` {cfg[2]:.1f} ms; a whole `_config.update`",
-            f"  {cfg[3]:.1f} ms.",
-            "  Strings already go through json's C encoder; what is left of `render` is the",
-            "  Python-level walk in `regcred._gojson.dumps_indent` (the C encoder has no indent mode,",
-            "  and docker's tab-indented layout must be kept). Parse, validate and render together",
-            f"  take {cfg[0] + cfg[1] + cfg[2]:.0f} ms, so the login baseline (interpreter and imports,",
-            "  above) decides the miss.",
-        ]
-
-    lib = {case: statistics.median(v) for case, v in library.items()}
-    slow = {case: ms for case, ms in lib.items() if ms >= LIBRARY_TARGET_MS}
-    if slow:
-        parts += [
-            f"- **`get_credentials`**: under {LIBRARY_TARGET_MS} ms a call on a small config, but "
-            + ", ".join(f"{ms:.1f} ms ({case})" for case, ms in slow.items())
-            + ": look at `_config.load_cached` (the stat-keyed parse cache) first.",
-        ]
-    parts.append("")
+    found = misses(profile, results, library)
+    if found:
+        parts += ["### Why a target is missed, and what to change", "", *note("missed")]
+        for name, title, numbers in found:
+            parts += [f"#### {title}", "", _ms_rows(numbers), "", *note(name)]
     return parts
 
 
@@ -239,17 +273,17 @@ def rows(results: list[Comparison]) -> list[list[str]]:
         ours = c.ours
         others = [label for label in c.labels if label != ours] or [""]
         for other in others:
-            ratio = c.median(ours) / c.median(other) if other else None
+            found = c.ratio(ours, other) if other else None
             table.append(
                 [
                     c.section,
                     c.measure,
                     f"{ours}: {_fmt(c.median(ours))}",
                     f"{other}: {_fmt(c.median(other))}" if other else "",
-                    f"{ratio:.2f}x" if ratio is not None else "",
+                    f"{found:.2f}x" if found is not None else "",
                     c.target if other in {c.reference, ""} else "",
                     ("met" if met else "MISSED") if met is not None and other in {c.reference, ""} else "",
-                    str(len(c.samples[ours])),
+                    str(c.runs()),
                 ]
             )
     return table
@@ -264,13 +298,7 @@ def print_table(table: list[list[str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-def markdown_table(header: list[str], table: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table]
-    return "\n".join(lines)
-
-
-def write_doc(
+def render_doc(
     info: dict[str, str],
     results: list[Comparison],
     counts: dict[str, tuple[int, int, list[str]]],
@@ -281,40 +309,29 @@ def write_doc(
     elapsed_s: float,
     plotted: bool,
     slow_link: list[str] | None = None,
-) -> None:
+    kept: list[str] | None = None,
+) -> str:
+    """docs/benchmarks.md: the run's numbers and tables, and the notes' prose around them."""
     end_load = os.getloadavg()
+    run = f"{elapsed_s / 60:.1f} minutes, `--runs {args.runs}` `--build-budget {args.build_budget:g}`"
+    run += f" `--max-load {args.max_load:g}`" + (" `--quick`" if args.quick else "")
     parts = [
         "# Benchmarks",
         "",
-        "Written by `bash scripts/bench` (or `.venv/bin/python benchmarks/run.py`); do not edit by hand.",
-        "Each comparison runs the programs interleaved (A B, B A, …) on the same store or registry,",
-        "and quotes medians of wall time per process, including process start-up, in milliseconds.",
-        "Ratios are ours divided by the other program's.",
-        "",
+        *note("intro"),
         "## Machine",
         "",
         *[f"- **{k}**: {v}" for k, v in info.items()],
         f"- **load average at end**: {end_load[0]:.2f} {end_load[1]:.2f} {end_load[2]:.2f}",
-        f"- **run**: {elapsed_s / 60:.1f} minutes, `--runs {args.runs}`"
-        + (" `--quick`" if args.quick else ""),
+        f"- **run**: {run}",
         "",
     ]
     if float(info["load average at start"].split()[0]) >= args.max_load:
-        parts += [
-            f"> **Note:** the machine was busy (load average at or above {args.max_load} on",
-            f"> {os.cpu_count()} cores) while this ran; other work competes with both sides of every",
-            "> comparison alike (they are interleaved), so ratios hold up better than absolute times.",
-            "",
-        ]
-    parts += [
-        "## Results",
-        "",
-        markdown_table(HEADER, rows(results)),
-        "",
-    ]
+        parts += note("busy")
+    parts += ["## Results", "", markdown_table(HEADER, rows(results)), ""]
     if failures:
-        parts += ["**Parts that failed in this run** (their rows are missing above):", ""]
-        parts += [f"- {failure}" for failure in failures]
+        parts += note("failures")
+        parts += ["- **{}**: {}".format(*failure.split(": ", 1)) for failure in failures]
         parts += [""]
     if plotted:
         parts += ["![benchmark plot](benchmarks.png)", ""]
@@ -322,9 +339,7 @@ def write_doc(
         parts += [
             "## Requests per login",
             "",
-            "Counted by a TCP proxy in front of the same registry (plain HTTP on 127.0.0.1):",
-            "TLS attempts are connections that opened with a TLS ClientHello (https is tried first).",
-            "",
+            *note("requests"),
             markdown_table(
                 ["client", "TCP connections", "TLS attempts", "HTTP requests", "requests"],
                 [
@@ -338,19 +353,16 @@ def write_doc(
         lib_rows = [
             [
                 case,
-                f"{statistics.median(v):.4f}",
+                f"{median(v):.4f}",
                 f"< {LIBRARY_TARGET_MS} ms",
-                "met" if statistics.median(v) < LIBRARY_TARGET_MS else "MISSED",
+                "met" if median(v) < LIBRARY_TARGET_MS else "MISSED",
             ]
             for case, v in library.items()
         ]
         parts += [
             "## Library lookups",
             "",
-            "`regcred.get_credentials(server, config_dir=...)` in-process, file store (no helper),",
-            "median over 7 repeats of a calibrated loop; each call stats config.json and reuses the",
-            "parse while the file is unchanged (a changed file is re-read and re-validated).",
-            "",
+            *note("library"),
             markdown_table(["case", "ms per call", "target", ""], lib_rows),
             "",
         ]
@@ -358,46 +370,15 @@ def write_doc(
         parts += profile_section(profile, results, library)
     if slow_link:
         parts += [*slow_link, ""]
-    parts += _kept_comparison()
-    parts += [
-        "## How it is measured",
-        "",
-        "- **Environment**: a private `dbus-daemon` (no service activation) with `gnome-keyring-daemon",
-        "  --unlock`, a throwaway GnuPG home (ed25519 key, no passphrase) and `pass init`, local",
-        "  `docker-registry` instances (htpasswd/bcrypt, plain HTTP on 127.0.0.1), temporary config",
-        "  directories, `HOME` and `XDG_*` in a temporary directory, and `DOCKER_HOST` pointing at a",
-        "  missing socket (no daemon: `docker login` logs in client-side).",
-        "- **Bytecode**: the environment this was developed in sets `PYTHONDONTWRITEBYTECODE=1`, with",
-        "  which a Python program whose `.pyc` files are stale recompiles its modules on every start.",
-        "  The benchmark byte-compiles `src` first (`python -m compileall -q src`) and runs every",
-        "  program with that variable unset, as an installed wheel would run.",
-        "- **Helpers**: one entry in the store for `get` and `list (1 entry)`; `store` overwrites the",
-        "  same entry each time. `list (1,000 entries)` and the build pattern use 1,000 entries",
-        "  (secretservice: stored through our store, the Go helper's layout; pass: one real gpg",
-        "  ciphertext copied under 1,000 server directories, which both helpers decrypt as usual).",
-        "- **docker build pattern**: what the Docker CLI's `GetAllCredentials` does for a build:",
-        "  one `list`, then one `get` per listed server, serially. At 1,000 entries one run is",
-        "  1,001 processes per helper, so rounds repeat only while a",
-        f"  {args.build_budget:.0f} s budget lasts (at least one round; the runs column says how many).",
-        "- **Login**: regcred, `docker login` and `skopeo login --tls-verify=false`, each with its own",
-        "  config file seeded with one unrelated entry, so every client stores in the file (neither",
-        "  docker nor regcred picks a helper for a config that already holds credentials).",
-        "- **Config size**: login then logout on a config of N entries, timed separately, the file",
-        "  back to N entries after each cycle; the first cycle is a warm-up.",
-        "",
-    ]
+    parts += kept or []
+    parts += ["## How it is measured", "", *note("how-measured")]
+    return "\n".join(parts)
+
+
+def write_doc(text: str) -> None:
+    """Write docs/benchmarks.md (render_doc was given the compare_commits section to keep)."""
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(parts))
-
-
-def _kept_comparison() -> list[str]:
-    """The old-against-new section that compare_commits.py wrote, kept as it is (or nothing)."""
-    current = DOC.read_text() if DOC.exists() else ""
-    begin, end = compare_commits.BEGIN, compare_commits.END
-    if begin not in current or end not in current:
-        return []
-    kept = current.split(begin, 1)[1].split(end, 1)[0]
-    return [begin + kept + end, ""]
+    DOC.write_text(text)
 
 
 def _matplotlib() -> bool:
@@ -636,11 +617,11 @@ def main() -> int:
         for name, (conns, tls, trips) in per_client.items():
             print(f"slow link, {case}: {name} {conns} connections, {tls} TLS attempts, {trips} round trips")
     for case, per_call in library.items():
-        print(f"get_credentials {case}: {statistics.median(per_call):.4f} ms a call")
+        print(f"get_credentials {case}: {median(per_call):.4f} ms a call")
     for label, (tokens, requests_) in auth_counts.items():
         print(f"{label}: {tokens:.0f} token requests, {requests_:.0f} registry requests per 100 GETs")
     for row, samples in profile.startup.items():
-        print(f"{statistics.median(samples):8.1f} ms  {row}")
+        print(f"{median(wall(samples)):8.1f} ms  {row}")
     for row, ms in profile.config.items():
         print(f"{ms:8.1f} ms  {row} (in-process)")
     for failure in failures:
@@ -649,7 +630,11 @@ def main() -> int:
     print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if not args.no_doc:
         plotted = plot(results)
-        write_doc(info, results, counts, library, profile, failures, args, elapsed, plotted, slow_link)
+        kept = kept_block(compare_commits.BEGIN, compare_commits.END)
+        text = render_doc(
+            info, results, counts, library, profile, failures, args, elapsed, plotted, slow_link, kept
+        )
+        write_doc(text)
         print(f"wrote {DOC.relative_to(REPO)}" + (f" and {PLOT.relative_to(REPO)}" if plotted else ""))
     return 1 if failures else 0
 
