@@ -53,7 +53,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["DOCKER_LABEL", "NO_KEYRING_HINT", "SCHEMA", "SecretServiceStore"]
+__all__ = ["DOCKER_LABEL", "NO_KEYRING_HINT", "PROBE_TIMEOUT", "SCHEMA", "SecretServiceStore"]
 
 #: The libsecret schema name (attribute ``xdg:schema``).
 SCHEMA = "io.docker.Credentials"
