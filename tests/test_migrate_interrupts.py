@@ -219,7 +219,7 @@ def test_signal_at_a_dangerous_moment_is_undone(
     if moment == "journal":
         condition = journal(docker_config).exists
     elif direction == "to-keyring":
-        condition = lambda: bool(ring.items())  # noqa: E731
+        condition = lambda: bool(ring.item_paths())  # noqa: E731
     else:
         condition = replaced(docker_config)
     landed = wait_for(condition, proc)
