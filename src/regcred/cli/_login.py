@@ -427,7 +427,10 @@ def run_logout(args: LogoutArgs) -> int:
     if args.json:
         from regcred._gojson import dumps_compact
 
-        sys.stdout.write(dumps_compact({"keys": keys, "removed": outcome.removed}))
+        from regcred._text import printable
+
+        answer = {"keys": keys, "removed": outcome.removed, "revoked": outcome.revoked}
+        sys.stdout.write(dumps_compact({**answer, "revoke_error": printable(outcome.revoke_error)}))
         return 0
     if args.all:
         for key in keys:
