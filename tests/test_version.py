@@ -14,6 +14,7 @@ import pytest
 
 from regcred._version import __version__
 from regcred.cli import main
+from regcred.stores._catalog import KNOWN
 from tests.conftest import VENV_BIN
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ def test_regcred_version_shows_the_stores_doctor_shows(
     for backend, line in zip(backends, lines[3:5], strict=True):
         assert line == f"  {titles[backend['name']]}: {backend['state']}: {backend['detail']}"
     assert backends[0]["state"] == "ok"
+    opt_in = [k.title for k in KNOWN if not k.auto and k.runs_here()]  # the catalogue's answer
+    assert "AWS Secrets Manager" in opt_in
     assert lines[5:] == [
-        "  only when a config names it: AWS Secrets Manager",
+        "  only when a config names it: " + ", ".join(opt_in),
         "A first 'regcred login' would store in: docker-credential-regcred-secretservice",
     ]
     assert not docker_config.exists()
