@@ -210,6 +210,22 @@ def test_temp_config_holds_only_the_named_registries_and_is_private(tmp_path: Pa
     assert _jobs(runtime) == []
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o277])
+def test_new_parent_and_job_directories_are_0700_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """The regcred-exec parent regcred creates and the job directory in it are 0700 (issue 20)."""
+    config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
+    runtime = tmp_path / "run"
+    env = _env(runtime)
+    old = os.umask(umask)  # the child inherits it
+    try:
+        done = _exec(config, env, "-r", "a.example", "--", "sh", "-c", 'stat -c %a "$DOCKER_CONFIG"')
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["700"]
+    assert os.stat(runtime / "regcred-exec").st_mode & 0o777 == 0o700
+
+
 def test_all_gives_every_credential(tmp_path: Path) -> None:
     config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
     done = _exec(

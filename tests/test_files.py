@@ -372,3 +372,37 @@ def test_files_module_is_import_light() -> None:
     added = imported_modules("import regcred._files") - baseline
     assert added - {"errno", "stat", "time"} == {"regcred._files"}
     assert imported_modules("import regcred._files") & {"pathlib", "fcntl", "socket", "typing"} == set()
+
+
+def test_make_private_dir_is_the_one_way(tmp_path: Path) -> None:
+    """New: 0700 under umask 000, True; existing: left alone, False; dir_fd: one name in that directory."""
+    from regcred._files import make_private_dir
+
+    existing = tmp_path / "open"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    old = os.umask(0)
+    try:
+        assert make_private_dir(tmp_path / "x" / "y") is True
+        assert make_private_dir(existing) is False
+        fd = os.open(existing, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            assert make_private_dir("job", parents=False, dir_fd=fd) is True
+            assert make_private_dir("job", parents=False, dir_fd=fd) is False
+        finally:
+            os.close(fd)
+    finally:
+        os.umask(old)
+    modes = {
+        p: stat.S_IMODE(p.stat().st_mode)
+        for p in (tmp_path / "x", tmp_path / "x" / "y", existing, existing / "job")
+    }
+    assert modes == {
+        tmp_path / "x": 0o700,
+        tmp_path / "x" / "y": 0o700,
+        existing: 0o755,
+        existing / "job": 0o700,
+    }
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match=r"^cannot create .*file/sub: Not a directory$"):
+        make_private_dir(tmp_path / "file" / "sub")

@@ -288,3 +288,17 @@ def test_a_fifo_socket_or_device_journal_hangs_nothing(
     assert len(done.stderr.strip().splitlines()) == 1
     assert servers(ring) == ["r0.example", "r1.example"]  # r2: logged out, nothing else touched
     assert os.path.lexists(journal(docker_config))
+
+
+def test_the_migrate_lock_creates_its_directories_0700_under_umask_000(tmp_path: Path) -> None:
+    """A migrate lock for a config in a missing directory makes it, and its parents, 0700 (issue 20)."""
+    config_path = tmp_path / "a" / "docker" / "config.json"
+    lock = MigrateLock(config_path, wait=False)
+    old = os.umask(0)
+    try:
+        assert lock.acquire()
+    finally:
+        os.umask(old)
+        lock.release()
+    made = [tmp_path / "a", tmp_path / "a" / "docker"]
+    assert [stat.S_IMODE(d.stat().st_mode) for d in made] == [0o700, 0o700]

@@ -159,6 +159,41 @@ def test_lists_and_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert _settings.gpg_program() == "gpg"
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("REGCRED_AWS_PREFIX", "CANARY bad!", "must be 1 to 256 of the characters AWS allows"),
+        ("REGCRED_AWS_PREFIX", "x" * 257, "must be 1 to 256 of the characters AWS allows"),
+        ("REGCRED_AWS_RECOVERY_DAYS", "5", "must be a number of days from 7 to 30, or 0"),
+        ("REGCRED_AWS_RECOVERY_DAYS", "CANARY", "must be a number of days from 7 to 30, or 0"),
+        ("REGCRED_AWS_RECOVERY_DAYS", "\u0663\u0660", "must be a number of days from 7 to 30, or 0"),
+    ],
+)
+def test_the_aws_settings_follow_the_one_policy(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
+) -> None:
+    """The AWS store's own variables: unset or empty is the default; a bad value, one line, not echoed."""
+    assert (_settings.aws_prefix(), _settings.aws_recovery_days(), _settings.aws_region()) == (
+        "regcred/",
+        7,
+        None,
+    )
+    monkeypatch.setenv("REGCRED_AWS_PREFIX", "")
+    monkeypatch.setenv("REGCRED_AWS_RECOVERY_DAYS", " ")
+    assert (_settings.aws_prefix(), _settings.aws_recovery_days()) == ("regcred/", 7)
+    monkeypatch.setenv("REGCRED_AWS_PREFIX", "team/a@b+c=d.e_f-")
+    monkeypatch.setenv("REGCRED_AWS_RECOVERY_DAYS", " 0 ")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert (_settings.aws_prefix(), _settings.aws_recovery_days()) == ("team/a@b+c=d.e_f-", 0)
+    assert _settings.aws_region() == "eu-west-1"
+    monkeypatch.setenv(name, value)
+    assert [line.split()[0] for line in _settings.problems()] == [name]  # doctor sees it too
+    with pytest.raises(ConfigError, match=rf"^{name} {words}") as info:
+        (_settings.aws_prefix if name == "REGCRED_AWS_PREFIX" else _settings.aws_recovery_days)()
+    assert "CANARY" not in str(info.value)
+    assert value not in str(info.value)
+
+
 def test_problems_lists_every_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     """problems() gives each bad setting's one line (doctor can show them all at once)."""
     assert _settings.problems() == []

@@ -65,6 +65,10 @@ umask (a new path's missing directories are created ``0700``, as for the
 config directory); a FIFO, a character device, ``/dev/stdout``, ``/dev/fd/N`` or a socket
 is opened and written into, never renamed over and never ``chmod``\\ ed.
 
+**A private directory** (:func:`make_private_dir`, the one way regcred
+creates a directory): ``0700`` whatever the umask, missing parents too;
+an existing one is left as it is.
+
 Errors are :class:`~regcred.errors.ConfigError` unless the caller names
 another class: one line, naming the file, never its content.
 """
@@ -256,7 +260,7 @@ class Locked:
     def __enter__(self) -> None:
         """Take both locks (creating the directory ``0700`` if missing), or raise ``error``."""
         timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
-        _make_dir(self.directory, self.error)
+        make_private_dir(self.directory, self.error)
         deadline = time.monotonic() + timeout
         from regcred import _system
 
@@ -322,28 +326,54 @@ def _owner_for(target: str, directory: str) -> tuple[int, int] | None:
     return None
 
 
-def _make_dir(directory: str, error: ErrorClass) -> None:
-    """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
-    if os.path.isdir(directory):
-        return
-    missing = []
-    parent = directory
-    while parent and not os.path.isdir(parent):
-        missing.append(parent)
-        up = os.path.dirname(parent)
-        if up == parent:
-            break
-        parent = up
+def make_private_dir(
+    path: StrPath,
+    error: ErrorClass = ConfigError,
+    *,
+    parents: bool = True,
+    dir_fd: int | None = None,
+    shown: str = "",
+) -> bool:
+    """Create the directory ``path``, ``0700`` whatever the umask; whether ``path`` itself was new.
+
+    The one way regcred makes a directory: the config directory, ``export
+    -o``'s missing directories, the migrate journal's, the pass store's
+    folders and ``exec``'s directories.  An existing directory (or a symlink
+    to one) is left as it is, mode included.  With ``parents`` each missing
+    parent is created the same way (``0700``, as ``os.makedirs`` does not).
+    With ``dir_fd``, ``path`` is one name in that open directory and no
+    parent is created: ``exec`` makes its job directories so, inside the
+    directory it opened ``O_NOFOLLOW`` and checked, so that no path is looked
+    up again between the check and the ``mkdir``.  Errors are one line of
+    ``error`` naming ``shown`` (default: ``path``).
+    """
+    name = os.fspath(path)
+    if dir_fd is not None and parents:
+        raise ValueError("make_private_dir: dir_fd creates one name; pass parents=False")
+    missing = [name]
+    if parents:
+        missing = []
+        parent = name
+        while parent and not os.path.isdir(parent):
+            missing.append(parent)
+            up = os.path.dirname(parent)
+            if up == parent:
+                break
+            parent = up
+    created = False
     try:
         for new in reversed(missing):
             try:
-                os.mkdir(new, 0o700)
+                os.mkdir(new, 0o700, dir_fd=dir_fd)
             except FileExistsError:
+                created = False
                 continue
+            created = True
             if has_modes():
-                os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask
+                os.chmod(new, 0o700, dir_fd=dir_fd)  # mkdir's mode is filtered by the umask
     except OSError as exc:
-        raise error(f"cannot create {directory}: {exc.strerror}") from None
+        raise error(f"cannot create {shown or name}: {exc.strerror or exc}") from None
+    return created
 
 
 # -- atomic replace ---------------------------------------------------------------
@@ -548,7 +578,7 @@ def write_private(path: StrPath, data: bytes, *, error: ErrorClass = RegcredErro
         if st is None or stat.S_ISREG(st.st_mode):
             target = os.path.realpath(name) if st is not None else name
             if st is None:
-                _make_dir(os.path.dirname(target) or ".", error)
+                make_private_dir(os.path.dirname(target) or ".", error)
             _replace(target, data, os.path.dirname(target) or ".", keep=False, clean=False, error=error)
         elif stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
             _write_into(name, data, error)

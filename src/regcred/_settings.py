@@ -12,7 +12,9 @@ mean anything (not a positive, finite number for *seconds*; not one of
 with one line naming the variable and what it allows.  The message shows a bad
 number (a timeout is no secret) but never any other text from the variable.
 *path*, *string* and *list* (whitespace-separated words, as the shell splits
-``$PASSWORD_STORE_KEY``) accept any value.
+``$PASSWORD_STORE_KEY``) accept any value, unless the setting names what it
+``allows`` (a *string* or a *whole* number); then any other value raises
+``ConfigError`` with the setting's ``rule``, never echoing the value.
 
 Every helper imports this module: it imports nothing beyond ``os`` and
 regcred's exceptions.
@@ -24,12 +26,19 @@ import os
 
 from regcred.errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 SECONDS = "seconds"
 FLAG = "flag"
 PATH = "path"
 STRING = "string"
 LIST = "list"
+WHOLE = "whole"  # a whole number
 
+#: The characters AWS allows in a secret's name.
+_AWS_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+=.@-")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -37,13 +46,25 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 class Setting:
     """One environment variable: its name, kind, default and what it does."""
 
-    __slots__ = ("default", "doc", "kind", "name", "shown_default")
+    __slots__ = ("allows", "default", "doc", "kind", "name", "rule", "shown_default")
 
-    def __init__(self, name: str, kind: str, *, default: float | bool | str | None, doc: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        *,
+        default: float | bool | str | None,
+        doc: str,
+        allows: Callable[[str], bool] | None = None,
+        rule: str = "",
+    ) -> None:
         self.name = name
         self.kind = kind
         self.default = default
         self.doc = doc
+        #: which non-empty values are good, and what the error says of the others
+        self.allows = allows
+        self.rule = rule
         #: the default as README.md's Environment table shows it
         self.shown_default = _show(kind, default)
 
@@ -56,6 +77,8 @@ def _show(kind: str, default: float | bool | str | None) -> str:
         return f"{default:g}"
     if kind == FLAG:
         return "on" if default else "off"
+    if kind == WHOLE:
+        return f"{default}"
     return "unset" if default is None else f"`{default}`"
 
 
@@ -147,6 +170,30 @@ SETTINGS: dict[str, Setting] = {
             default=None,
             doc="extra gpg options for the pass store, as for pass",
         ),
+        Setting(
+            "REGCRED_AWS_PREFIX",
+            STRING,
+            default="regcred/",
+            doc="name prefix of the AWS Secrets Manager store's secrets",
+            allows=lambda value: len(value) <= 256 and not set(value) - _AWS_NAME_CHARS,
+            rule=(
+                "must be 1 to 256 of the characters AWS allows in secret names (letters, digits and /_+=.@-)"
+            ),
+        ),
+        Setting(
+            "AWS_REGION",
+            STRING,
+            default=None,
+            doc="the AWS store's region (regcred passes it to boto3, which reads only `AWS_DEFAULT_REGION`)",
+        ),
+        Setting(
+            "REGCRED_AWS_RECOVERY_DAYS",
+            WHOLE,
+            default=7,
+            doc="recovery window of an erased AWS secret: 7 to 30 days, or `0` to delete at once",
+            allows=lambda value: int(value) == 0 or 7 <= int(value) <= 30,
+            rule="must be a number of days from 7 to 30, or 0 to delete without recovery",
+        ),
     )
 }
 
@@ -206,8 +253,32 @@ def path(name: str) -> str:
 
 
 def string(name: str) -> str | None:
-    """``$name`` as it is; unset or empty: None."""
-    return _raw(name, STRING) or None
+    """``$name`` as it is (if the setting allows it); unset or empty: None."""
+    raw = _raw(name, STRING)
+    if not raw:
+        return None
+    _check(name, raw)
+    return raw
+
+
+def whole(name: str) -> int:
+    """``$name`` as a whole number of those the setting allows; unset or empty: its default."""
+    raw = _raw(name, WHOLE).strip()
+    default = SETTINGS[name].default
+    if not isinstance(default, int):
+        raise TypeError(f"{name}'s default is not a whole number")
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigError(f"{name} {SETTINGS[name].rule or 'must be a whole number'}")
+    _check(name, raw)
+    return int(raw)
+
+
+def _check(name: str, raw: str) -> None:
+    setting = SETTINGS[name]
+    if setting.allows is not None and not setting.allows(raw):
+        raise ConfigError(f"{name} {setting.rule}")
 
 
 def words(name: str) -> tuple[str, ...] | None:
@@ -218,7 +289,7 @@ def words(name: str) -> tuple[str, ...] | None:
 
 def problems() -> list[str]:
     """The one-line error of every declared setting whose value is bad (for doctor)."""
-    readers = {SECONDS: seconds, FLAG: flag, PATH: path, STRING: string, LIST: words}
+    readers = {SECONDS: seconds, FLAG: flag, PATH: path, STRING: string, LIST: words, WHOLE: whole}
     found = []
     for name, setting in SETTINGS.items():
         try:
@@ -285,3 +356,15 @@ def password_store_signing_key() -> tuple[str, ...] | None:
 
 def password_store_gpg_opts() -> tuple[str, ...]:
     return words("PASSWORD_STORE_GPG_OPTS") or ()
+
+
+def aws_prefix() -> str:
+    return string("REGCRED_AWS_PREFIX") or str(SETTINGS["REGCRED_AWS_PREFIX"].default)
+
+
+def aws_region() -> str | None:
+    return string("AWS_REGION")
+
+
+def aws_recovery_days() -> int:
+    return whole("REGCRED_AWS_RECOVERY_DAYS")

@@ -260,3 +260,38 @@ def test_concurrent_stores_of_one_server_leave_exactly_one(pass_env: PassEnv, ou
     got = get(ours, pass_env, "race.example")
     assert entries[0].name == f"{got['Username']}.gpg"
     assert got["Secret"] == got["Username"].replace("user", "secret")
+
+
+#: Inputs beyond test_protocol's list: Go's scanner joins lines; bytes that are not UTF-8.
+_MORE_BAD_STORES = [
+    b'{"ServerURL":\n1}\n',
+    b'{"ServerURL":"r",\r\n"Username":\n"u"',
+    b"\xff",
+    b'{"\xff":1 2}',
+    b'{"ServerURL":"r\xff","Username":5}',
+    b"[[[]]",
+    b'{"ServerURL":"r","Username":""} trailing',  # the first value only: "no credentials username"
+    b"\t\n{}",
+    b"-",
+    b"01",
+    b'{"a":1e}',
+    b'{"a":"\\ud800"',
+]
+
+
+def test_store_errors_are_the_go_helpers_byte_for_byte(pass_env: PassEnv, ours: str, go: str) -> None:
+    """What docker shows of a failed store (stdout, exit status) is the Go helper's, for every bad input.
+
+    This is what keeps the Go-error half of regcred.helpers._godecode: docker prints the
+    helper's stdout in its error ("error storing credentials - err: exit status 1, out: `…`").
+    """
+    from tests.helpers.test_protocol import GO_STORE_ERRORS
+
+    inputs = [stdin for stdin, _ in GO_STORE_ERRORS] + _MORE_BAD_STORES
+    differ = []
+    for stdin in inputs:
+        theirs, mine = call(go, "store", pass_env, stdin), call(ours, "store", pass_env, stdin)
+        if (mine.returncode, mine.stdout) != (theirs.returncode, theirs.stdout):
+            differ.append((stdin[:40], theirs.returncode, theirs.stdout, mine.returncode, mine.stdout))
+    assert differ == []
+    assert listing(go, pass_env) == {}  # none of them stored anything

@@ -213,55 +213,57 @@ def test_trim_is_gos_not_pythons() -> None:
     assert run(["get"], b"\x1creg\x1f\n", store).code == 0
 
 
-@pytest.mark.parametrize(
-    ("stdin", "message"),
-    [
-        (b'{"ServerURL":"","Username":"u","Secret":"s"}', MISSING_SERVER_URL),
-        (b'{"Username":"u"}', MISSING_SERVER_URL),
-        (b'{"ServerURL":"reg","Secret":"s"}', MISSING_USERNAME),
-        (b'{"ServerURL":"reg","Username":null}', MISSING_USERNAME),
-        (b"null", MISSING_SERVER_URL),
-        (b"", "EOF"),
-        (b"  \r\n\t ", "EOF"),
-        (b'{"ServerURL":"reg"', "unexpected EOF"),
-        (b'{"ServerURL":"re', "unexpected EOF"),
-        (b"tru", "unexpected EOF"),
-        (b"x", "invalid character 'x' looking for beginning of value"),
-        (b"NaN", "invalid character 'N' looking for beginning of value"),
-        (b"\xef\xbb\xbf{}", "invalid character '\u00ef' looking for beginning of value"),
-        (b"{x", "invalid character 'x' looking for beginning of object key string"),
-        (b'{"a" 1}', "invalid character '1' after object key"),
-        (b'{"a":1 "b"}', "invalid character '\"' after object key:value pair"),
-        (b'{"a":[1 2]}', "invalid character '2' after array element"),
-        (b'{"a":"\\q"}', "invalid character 'q' in string escape code"),
-        (b'{"a":"\\u12x4"}', "invalid character 'x' in \\u hexadecimal character escape"),
-        (b'{"a":"\x01"}', "invalid character '\\x01' in string literal"),
-        (b'{"a":"\t"}', "invalid character '\\t' in string literal"),
-        (b'{"a":-x}', "invalid character 'x' in numeric literal"),
-        (b'{"a":1.e}', "invalid character 'e' after decimal point in numeric literal"),
-        (b'{"a":1e+}', "invalid character '}' in exponent of numeric literal"),
-        (b'{"a":trux}', "invalid character 'x' in literal true (expecting 'e')"),
-        (b'{"a":nul}', "invalid character '}' in literal null (expecting 'l')"),
-        (b"{'a':1}", "invalid character '\\'' looking for beginning of object key string"),
-        (
-            b'{"ServerURL":1}',
-            ("json: cannot unmarshal number into Go struct field Credentials.ServerURL of type string"),
-        ),
-        (
-            b'{"username":true,"ServerURL":"r"}',
-            "json: cannot unmarshal bool into Go struct field Credentials.Username of type string",
-        ),
-        (
-            b'{"Secret":{"a":1},"Username":[1]}',
-            "json: cannot unmarshal object into Go struct field Credentials.Secret of type string",
-        ),
-        (b"[1]", "json: cannot unmarshal array into Go value of type credentials.Credentials"),
-        (b'"s"', "json: cannot unmarshal string into Go value of type credentials.Credentials"),
-        (b"12", "json: cannot unmarshal number into Go value of type credentials.Credentials"),
-        (b"false", "json: cannot unmarshal bool into Go value of type credentials.Credentials"),
-        (b"[" * 10001, "invalid character '[' exceeded max depth"),
-    ],
-)
+#: store inputs that fail, and the line Go's helpers print for each (tests/helpers/test_pass_helper.py
+#: runs Debian's Go docker-credential-pass on every one and compares byte for byte).
+GO_STORE_ERRORS = [
+    (b'{"ServerURL":"","Username":"u","Secret":"s"}', MISSING_SERVER_URL),
+    (b'{"Username":"u"}', MISSING_SERVER_URL),
+    (b'{"ServerURL":"reg","Secret":"s"}', MISSING_USERNAME),
+    (b'{"ServerURL":"reg","Username":null}', MISSING_USERNAME),
+    (b"null", MISSING_SERVER_URL),
+    (b"", "EOF"),
+    (b"  \r\n\t ", "EOF"),
+    (b'{"ServerURL":"reg"', "unexpected EOF"),
+    (b'{"ServerURL":"re', "unexpected EOF"),
+    (b"tru", "unexpected EOF"),
+    (b"x", "invalid character 'x' looking for beginning of value"),
+    (b"NaN", "invalid character 'N' looking for beginning of value"),
+    (b"\xef\xbb\xbf{}", "invalid character '\u00ef' looking for beginning of value"),
+    (b"{x", "invalid character 'x' looking for beginning of object key string"),
+    (b'{"a" 1}', "invalid character '1' after object key"),
+    (b'{"a":1 "b"}', "invalid character '\"' after object key:value pair"),
+    (b'{"a":[1 2]}', "invalid character '2' after array element"),
+    (b'{"a":"\\q"}', "invalid character 'q' in string escape code"),
+    (b'{"a":"\\u12x4"}', "invalid character 'x' in \\u hexadecimal character escape"),
+    (b'{"a":"\x01"}', "invalid character '\\x01' in string literal"),
+    (b'{"a":"\t"}', "invalid character '\\t' in string literal"),
+    (b'{"a":-x}', "invalid character 'x' in numeric literal"),
+    (b'{"a":1.e}', "invalid character 'e' after decimal point in numeric literal"),
+    (b'{"a":1e+}', "invalid character '}' in exponent of numeric literal"),
+    (b'{"a":trux}', "invalid character 'x' in literal true (expecting 'e')"),
+    (b'{"a":nul}', "invalid character '}' in literal null (expecting 'l')"),
+    (b"{'a':1}", "invalid character '\\'' looking for beginning of object key string"),
+    (
+        b'{"ServerURL":1}',
+        ("json: cannot unmarshal number into Go struct field Credentials.ServerURL of type string"),
+    ),
+    (
+        b'{"username":true,"ServerURL":"r"}',
+        "json: cannot unmarshal bool into Go struct field Credentials.Username of type string",
+    ),
+    (
+        b'{"Secret":{"a":1},"Username":[1]}',
+        "json: cannot unmarshal object into Go struct field Credentials.Secret of type string",
+    ),
+    (b"[1]", "json: cannot unmarshal array into Go value of type credentials.Credentials"),
+    (b'"s"', "json: cannot unmarshal string into Go value of type credentials.Credentials"),
+    (b"12", "json: cannot unmarshal number into Go value of type credentials.Credentials"),
+    (b"false", "json: cannot unmarshal bool into Go value of type credentials.Credentials"),
+    (b"[" * 10001, "invalid character '[' exceeded max depth"),
+]
+
+
+@pytest.mark.parametrize(("stdin", "message"), GO_STORE_ERRORS)
 def test_store_errors_are_gos(stdin: bytes, message: str) -> None:
     """store reports Go's encoding/json and validation texts on stdout, exit 1."""
     store = MemoryStore()

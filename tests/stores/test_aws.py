@@ -158,7 +158,7 @@ def test_recovery_days_zero_deletes_at_once(aws_env: AwsEnv, monkeypatch: pytest
         ("REGCRED_AWS_RECOVERY_DAYS", "3", "7 to 30, or 0"),
         ("REGCRED_AWS_RECOVERY_DAYS", "forever", "7 to 30, or 0"),
         ("REGCRED_AWS_PREFIX", "bad prefix!", "REGCRED_AWS_PREFIX"),
-        ("REGCRED_AWS_PREFIX", "", "REGCRED_AWS_PREFIX"),
+        ("REGCRED_AWS_PREFIX", " ", "REGCRED_AWS_PREFIX"),
     ],
 )
 def test_bad_settings_are_one_clear_error(

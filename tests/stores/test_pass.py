@@ -168,6 +168,31 @@ def test_password_store_key_without_a_store_dir(
     assert PassStore().get("reg.example").username == "."
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o277])
+def test_store_directories_are_0700_whatever_the_umask(
+    pass_uninitialized: Path, monkeypatch: pytest.MonkeyPatch, umask: int
+) -> None:
+    """Every directory a store creates (store dir, its missing parents, folder, server) is 0700 (issue 20)."""
+    store_dir = pass_uninitialized / "a" / "b" / "store"
+    monkeypatch.setenv("PASSWORD_STORE_DIR", str(store_dir))
+    monkeypatch.setenv("PASSWORD_STORE_KEY", "test1@regcred.invalid")
+    old = os.umask(umask)
+    try:
+        PassStore().store(Credentials("reg.example", "alice", "pw"))
+    finally:
+        os.umask(old)
+    folder = store_dir / "docker-credential-helpers"
+    made = [
+        pass_uninitialized / "a",
+        pass_uninitialized / "a" / "b",
+        store_dir,
+        folder,
+        folder / b64("reg.example"),
+    ]
+    assert {str(d): d.stat().st_mode & 0o777 for d in made} == {str(d): 0o700 for d in made}
+    assert PassStore().get("reg.example").secret == "pw"
+
+
 def test_unknown_recipient_is_a_clear_error(pass_env: PassEnv) -> None:
     """A .gpg-id naming a key we do not have fails with the recipient, not gpg noise."""
     (pass_env.store_dir / ".gpg-id").write_text("nobody@regcred.invalid\n")

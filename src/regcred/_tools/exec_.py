@@ -189,22 +189,15 @@ def _config_text(
 
 
 def _open_parent(parent: str) -> int:
-    created = True
-    try:
-        os.mkdir(parent, 0o700)
-    except FileExistsError:
-        created = False
-    except OSError as exc:
-        raise RegcredError(f"cannot create {parent}: {exc.strerror or exc}") from None
+    from regcred._files import make_private_dir
+
+    make_private_dir(parent, RegcredError, parents=False)  # an existing one is checked below
     try:
         fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         why = "it is a symlink" if os.path.islink(parent) else (exc.strerror or str(exc))
         raise RegcredError(f"cannot use {parent}: {why}; remove it") from None
     st = os.fstat(fd)
-    if created and st.st_uid == os.geteuid():
-        os.fchmod(fd, 0o700)  # whatever the umask
-        st = os.fstat(fd)
     problem = ""
     if st.st_uid != os.geteuid():
         problem = f"it belongs to uid {st.st_uid}, not to you"
@@ -296,18 +289,16 @@ def _run_in_job(
 ) -> int:
     import secrets
 
-    from regcred._files import write_private
+    from regcred._files import make_private_dir, write_private
 
     pid = os.getpid()
     name = f"{pid}-{_start_time(pid)}-{secrets.token_hex(8)}"
     job = os.path.join(parent, name)
     waiter = _Waiter()
     try:
-        try:
-            os.mkdir(name, 0o700, dir_fd=parent_fd)
-            os.chmod(name, 0o700, dir_fd=parent_fd)  # whatever the umask; nobody else can enter the parent
-        except OSError as exc:
-            raise RegcredError(f"cannot create a directory in {parent}: {exc.strerror or exc}") from None
+        # Made in the checked parent_fd, not by path: nobody else can enter it (see _open_parent).
+        if not make_private_dir(name, RegcredError, parents=False, dir_fd=parent_fd, shown=job):
+            raise RegcredError(f"cannot create {job}: it exists")
         config = os.path.join(job, "config.json")
         write_private(config, data)
         env = {key: value for key, value in os.environ.items() if key not in WITHHELD}

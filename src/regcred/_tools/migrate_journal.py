@@ -105,10 +105,10 @@ class MigrateLock:
         """True when held; False when another migrate holds it and ``wait`` is off (or it timed out)."""
         import time
 
-        from regcred._files import _make_dir, flock, lock_timeout, open_lock_file
+        from regcred._files import flock, lock_timeout, make_private_dir, open_lock_file
 
         deadline = time.monotonic() + (lock_timeout() if self.wait else 0.0)
-        _make_dir(os.path.dirname(self.path) or ".", ConfigError)
+        make_private_dir(os.path.dirname(self.path) or ".", ConfigError)
         try:
             fd = open_lock_file(self.path)
         except OSError as exc:

@@ -5,7 +5,10 @@ only (trailing bytes ignored), field names matched case-insensitively with
 Go's folding, unknown fields ignored, ``null`` leaving a field alone, and
 Go's exact error texts ("invalid character 'x' looking for beginning of
 value", "unexpected EOF", "json: cannot unmarshal ...").  Invalid UTF-8
-becomes U+FFFD, one per bad byte, as in Go.
+becomes U+FFFD, one per bad byte, as in Go.  The error texts are checked
+byte for byte against Debian's Go ``docker-credential-pass`` (what a caller
+sees on stdout): tests/helpers/test_pass_helper.py::
+test_store_errors_are_the_go_helpers_byte_for_byte.
 """
 
 from __future__ import annotations

@@ -57,17 +57,20 @@ from __future__ import annotations
 
 import binascii
 import json
-import os
 import re
 import threading
 
+from regcred import _settings
 from regcred._gojson import encode_utf8
 from regcred.credentials import Credentials, CredentialStore, StoreStatus
-from regcred.errors import CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
+from regcred.errors import ConfigError, CredentialsNotFoundError, CredentialStoreError, StoreUnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    _T = TypeVar("_T")
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -80,8 +83,9 @@ __all__ = [
     "encode_username",
 ]
 
-DEFAULT_PREFIX = "regcred/"
-DEFAULT_RECOVERY_DAYS = 7
+#: The settings' defaults, as regcred._settings declares them.
+DEFAULT_PREFIX = str(_settings.SETTINGS["REGCRED_AWS_PREFIX"].default)
+DEFAULT_RECOVERY_DAYS = int(str(_settings.SETTINGS["REGCRED_AWS_RECOVERY_DAYS"].default))
 #: The tag that holds the username, so that ``list`` reads no secret value.
 USERNAME_TAG = "regcred:username"
 
@@ -157,24 +161,19 @@ def decode_username(value: str) -> str:
 
 
 def _prefix_setting() -> str:
-    prefix = os.environ.get("REGCRED_AWS_PREFIX", DEFAULT_PREFIX)
-    if not _NAME_CHARS.fullmatch(prefix) or len(prefix) > 256:
-        raise StoreUnavailableError(
-            "REGCRED_AWS_PREFIX must be 1 to 256 of the characters AWS allows in secret names "
-            "(letters, digits and /_+=.@-)"
-        )
-    return prefix
+    return _store_setting(_settings.aws_prefix)
 
 
 def _recovery_setting() -> int:
-    raw = os.environ.get("REGCRED_AWS_RECOVERY_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_RECOVERY_DAYS
-    if raw.isdigit() and (int(raw) == 0 or 7 <= int(raw) <= 30):
-        return int(raw)
-    raise StoreUnavailableError(
-        "REGCRED_AWS_RECOVERY_DAYS must be a number of days from 7 to 30, or 0 to delete without recovery"
-    )
+    return _store_setting(_settings.aws_recovery_days)
+
+
+def _store_setting(read: Callable[[], _T]) -> _T:
+    """A setting read by its one accessor; a bad value makes the store unavailable (get: not found)."""
+    try:
+        return read()
+    except ConfigError as exc:  # the setting's own one-line error (regcred._settings)
+        raise StoreUnavailableError(str(exc)) from None
 
 
 class AwsSecretsManagerStore(CredentialStore):
@@ -430,9 +429,7 @@ def _make_client() -> Any:
             retries={"mode": "standard", "total_max_attempts": attempts},
             user_agent_extra="regcred",
         )
-        session = boto3.session.Session(
-            botocore_session=core, region_name=os.environ.get("AWS_REGION") or None
-        )
+        session = boto3.session.Session(botocore_session=core, region_name=_settings.aws_region())
         return session.client("secretsmanager", config=config)
     except NoRegionError:
         raise StoreUnavailableError(
@@ -445,9 +442,7 @@ def _make_client() -> Any:
 
 
 def _helper_timeout() -> float:
-    from regcred._settings import helper_timeout
-
-    return helper_timeout()
+    return _settings.helper_timeout()
 
 
 class _GoneError(CredentialsNotFoundError):

@@ -184,12 +184,12 @@ class PassStore(CredentialStore):
             args += ("--recipient", recipient)
         ciphertext = _gpg.call(args, encode_utf8(creds.secret) + b"\n", server_dir, self.root)
         target = os.path.join(server_dir, file_name)
-        os.makedirs(self.root, 0o700, exist_ok=True)  # PASSWORD_STORE_KEY needs no pass init
-        _mkdir(self.folder)
-        with self._locked():
-            from regcred._files import atomic_write  # writers only: not at helper start-up
+        from regcred._files import atomic_write, make_private_dir  # writers only: not at helper start-up
 
-            _mkdir(server_dir)
+        make_private_dir(self.root, CredentialStoreError)  # PASSWORD_STORE_KEY needs no pass init
+        make_private_dir(self.folder, CredentialStoreError, parents=False)
+        with self._locked():
+            make_private_dir(server_dir, CredentialStoreError, parents=False)
             # The temp file goes in the folder, not beside the entry: a killed store
             # must not leave a file the Go helper would take for a username.
             atomic_write(target, ciphertext, temp_dir=self.folder, error=CredentialStoreError)
@@ -326,14 +326,6 @@ class PassStore(CredentialStore):
 def _default_root() -> str:
     """The store directory: ``PASSWORD_STORE_DIR``, else ``~/.password-store`` (as pass)."""
     return _settings.password_store_dir()
-
-
-def _mkdir(path: str) -> None:
-    """Create the directory ``path`` (mode 0700) unless it exists."""
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
 
 
 def _rmdir(path: str) -> None:
