@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -26,9 +26,6 @@ from tests.fixtures.differential import (
     docker_authenticates,
     skopeo_authenticates,
 )
-
-if TYPE_CHECKING:
-    from tests.fixtures.keyring import Keyring
 
 REGCRED = str(VENV_BIN / "regcred")
 SECRET = "seam-secret-\u00fc"
@@ -416,43 +413,3 @@ def test_doctor_states_a_missing_podman_helper(
     assert ("reg.example", "helper regcred-no-such", "not-on-path") in {
         (c["key"], c["store"], c["state"]) for c in report["credentials"]
     }
-
-
-def test_migrate_never_strands_a_repository_login(
-    referee: Referee, keyring: Keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A per-repository key is read from the file only while no helper answers for its registry.
-
-    So a migrate that would route its registry to a helper (everything, or that registry) is
-    refused with one line and changes nothing; another registry still moves.  The real docker
-    referees that the repository's login keeps working.
-    """
-    monkeypatch.setenv("PATH", f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin")  # our helpers
-    ours = tmp_path / "regcred"
-    config = ours / "config.json"
-    # the repository first: in an empty config it goes to the file, and so the logins after it
-    assert _login(ours, f"{referee.host}/diff/img", *referee.valid).returncode == 0
-    assert _login(ours, referee.host, *referee.valid).returncode == 0
-    other = "other.example"
-    data = json.loads(config.read_text())
-    data["auths"][other] = _auth("bob", "other-secret")
-    _write(config, data)
-    before = config.read_bytes()
-    for named in ([], [referee.host], [f"{referee.host}/diff/img"]):
-        done = run("--config", str(ours), "migrate", "--to", "regcred-secretservice", *named)
-        assert done.returncode == 1, (named, done.stdout, done.stderr)
-        assert f"{referee.host}/diff/img is a per-repository login" in done.stderr
-        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert config.read_bytes() == before
-        assert keyring.items() == []
-    moved = run("--config", str(ours), "migrate", "--to", "regcred-secretservice", other)
-    assert moved.returncode == 0, moved.stderr
-    auths = json.loads(config.read_text())["auths"]
-    assert auths[other] == {}
-    assert "auth" in auths[f"{referee.host}/diff/img"]
-    assert docker_authenticates(referee, ours, "diff/img")  # the real docker still uses it
-    doctor = json.loads(run("--config", str(ours), "doctor", "--json").stdout)
-    messages = [p["message"] for p in doctor["problems"]]
-    assert any(f"{referee.host}/diff/img" in m and "stay there" in m for m in messages), messages
-    for message in messages:  # migrate would refuse them: it is never advised for them
-        assert "migrate --to STORE" not in message or referee.host not in message, message

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from regcred import _config, _settings, _system
-from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, normalize, stored_host, to_hostname
+from regcred._address import DOCKER_HUB, HUB_TOKEN_KEYS, normalize, stored_host
 from regcred._lookup import podman_auth_files
 from regcred._text import printable
 from regcred.credentials import StoreStatus
@@ -169,27 +169,13 @@ def _load(report: Report, path: Path, role: str) -> _config.Config | None:
         report.add("broken", str(exc))
         return None
     plaintext = [e.key for e in config.entries() if e.has_secret]
-    # A per-repository login (HOST/ns/repo) is read from the file only while no helper answers
-    # for HOST, so migrate refuses to move it or its registry: advise only what migrate can do.
-    repository_hosts = {to_hostname(k) for k in plaintext if stored_host(k) is None}
-    repositories = [k for k in plaintext if to_hostname(k) in repository_hosts]
-    movable = [k for k in plaintext if k not in repositories]
-    shown = f"mode {_mode(st.st_mode)}" if _system.has_modes() else _NOT_CHECKED
-    if movable:
+    if plaintext:
+        shown = f"mode {_mode(st.st_mode)}" if _system.has_modes() else _NOT_CHECKED
         report.add(
             "unsafe",
-            f"plaintext credentials for {', '.join(movable)} in {path} "
+            f"plaintext credentials for {', '.join(plaintext)} in {path} "
             f"({shown}); move them into an encrypted store with "
             "'regcred migrate --to STORE'",
-        )
-    if repositories:
-        # migrate leaves these in the file on purpose: advise what it can do, not what it cannot.
-        report.add(
-            "unsafe",
-            f"plaintext credentials for {', '.join(repositories)} in {path} ({shown}) stay there: "
-            "docker and podman read a per-repository login only from the file, and only while no "
-            "helper answers for its registry; keep the file private, or log out of the "
-            "per-repository login and then 'regcred migrate'",
         )
     if _system.has_modes():
         _check_modes(report, path, st, dir_st, has_secrets=bool(plaintext))

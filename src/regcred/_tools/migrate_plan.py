@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from regcred._address import normalize, stored_host, to_hostname
+from regcred._address import normalize, stored_host
 from regcred.errors import (
     AddressError,
     CredentialsNotFoundError,
@@ -76,8 +76,6 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
     for key in wanted:
         if key not in groups:
             raise CredentialsNotFoundError(f"no credentials stored for {key}")
-    if target:
-        _keep_repository_logins_usable(sources, target, wanted)
     plan = Plan(target)
     for key in list(groups):
         pinned = config.cred_helpers.get(key)
@@ -103,35 +101,6 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
     if plan.creds_store == config.creds_store:
         plan.creds_store = None
     return plan
-
-
-def _keep_repository_logins_usable(sources: list[Source], target: str, wanted: list[str]) -> None:
-    """Refuse a move to a helper that would leave a per-repository login unused.
-
-    A ``HOST/ns/repo`` key is read by docker and podman from the file only, and
-    only while no helper answers for HOST: docker asks ``credsStore`` (or
-    ``credHelpers[HOST]``) and takes its "not found" as no credentials, and
-    containers/image reads ``credHelpers[HOST]`` before any key of the file.  So
-    such a key can neither move into a helper (nobody asks a helper for it) nor
-    stay behind one: the move that routes its registry is refused, naming the key.
-    """
-    repositories = [s.key for s in sources if not s.store and stored_host(s.key) is None]
-    if wanted:
-        hosts = {canonical(to_hostname(k)) for k in repositories}
-        blocked = [k for k in repositories if k in wanted or canonical(to_hostname(k)) in wanted]
-        named = sorted({k for k in wanted if k in repositories or k in hosts})
-    else:
-        blocked, named = repositories, []
-    if not blocked:
-        return
-    shown = ", ".join(sorted(blocked))
-    scope = f"{', '.join(named)} to" if named else "everything to"
-    raise RegcredError(
-        f"cannot move {scope} docker-credential-{target}: {shown} is a per-repository login, which "
-        "docker and podman read only from the file and only while no helper answers for its "
-        f"registry; log out of it first ('regcred logout {min(blocked)}'), or name the "
-        "registries to move"
-    )
 
 
 def _leave_creds_store(
