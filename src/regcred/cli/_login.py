@@ -426,6 +426,7 @@ def run_logout(args: LogoutArgs) -> int:
         )
     if args.json:
         from regcred._gojson import dumps_compact
+
         from regcred._text import printable
 
         answer = {"keys": keys, "removed": outcome.removed, "revoked": outcome.revoked}
