@@ -355,22 +355,6 @@ def test_logout_offline_says_the_token_was_not_revoked(hub_fake: HubFake, docker
     _assert_no_secret(hub_fake, done.stdout, done.stderr)
 
 
-@pytest.mark.parametrize("tenant_up", [True, False], ids=["revoked", "offline"])
-def test_logout_json_says_whether_the_refresh_token_was_revoked(
-    hub_fake: HubFake, docker_config: Path, tenant_up: bool
-) -> None:
-    """`logout --json` carries the revoke's outcome (a script cannot read the WARNING), never a token."""
-    _signed_in(hub_fake, docker_config)
-    env = _env(hub_fake) if tenant_up else _env(hub_fake, REGCRED_HUB_TENANT="http://127.0.0.1:9")
-    done = subprocess.run([REGCRED, "logout", "--json"], env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer["revoked"] is tenant_up
-    assert bool(answer["revoke_error"]) is not tenant_up
-    assert "https://index.docker.io/v1/refresh-token" in answer["keys"]
-    _assert_no_secret(hub_fake, done.stdout, done.stderr)
-
-
 @pytest.mark.parametrize("stored", ["no-suffix-refresh", "a..b..c"])
 def test_logout_revokes_only_what_the_cli_stored(hub_fake: HubFake, docker_config: Path, stored: str) -> None:
     """docker's rule: a refresh token that does not split at `..` in two is erased, never revoked."""

@@ -427,10 +427,7 @@ def run_logout(args: LogoutArgs) -> int:
     if args.json:
         from regcred._gojson import dumps_compact
 
-        from regcred._text import printable
-
-        answer = {"keys": keys, "removed": outcome.removed, "revoked": outcome.revoked}
-        sys.stdout.write(dumps_compact({**answer, "revoke_error": printable(outcome.revoke_error)}))
+        sys.stdout.write(dumps_compact({"keys": keys, "removed": outcome.removed}))
         return 0
     if args.all:
         for key in keys:
