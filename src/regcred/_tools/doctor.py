@@ -113,7 +113,18 @@ class Report:
 
 
 def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
-    """Inspect the config files, stores and backends; never read a secret."""
+    """Inspect the config files, stores and backends; never read a secret.
+
+    Each backend is probed once per run: its row and the "would store in"
+    line answer from the same probe (:func:`~regcred.stores._catalog.one_probe_each`).
+    """
+    from regcred.stores._catalog import one_probe_each
+
+    with one_probe_each():
+        return _diagnose(config_dir)
+
+
+def _diagnose(config_dir: str | os.PathLike[str] | None) -> Report:
     report = Report()
     for problem in _settings.problems():  # bad REGCRED_* values: nothing else would say which
         report.add("broken", problem)
