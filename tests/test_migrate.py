@@ -680,3 +680,35 @@ def test_per_repository_keys_stay_in_the_file_and_docker_still_reads_them(
     report = diagnose()
     assert not [p for p in report.problems if p.severity == "unsafe"], report.problems
     assert any(repository in p.message and "stay there" in p.message for p in report.problems)
+
+
+def test_a_registrys_key_beside_its_repository_keys_stays_too(
+    docker_config: Path, pass_env: PassEnv, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Routing HOST to a helper would hide HOST/ns/repo from docker and podman: HOST stays, said why.
+
+    Named or not; other registries move.  doctor flags only what migrate moves as "unsafe".
+    """
+    from regcred._tools.doctor import diagnose
+
+    def fill(c: _config.Config) -> None:
+        c.set_auth("a.example", "alice", SECRET_A)
+        c.set_auth("a.example/team/app", "alice", SECRET_A)
+        c.set_auth("b.example:5000", "bob", SECRET_B)
+
+    _config.update(docker_config, fill)
+    before = docker_config.read_bytes()
+    unsafe = [p.message for p in diagnose().problems if p.severity == "unsafe"]
+    assert any("plaintext credentials for b.example:5000 in" in m for m in unsafe), unsafe
+    assert not any("a.example" in m for m in unsafe), unsafe
+    code, out, err = run(capsys, "migrate", "--dry-run", "--to", "regcred-pass")
+    assert code == 0, err
+    assert "leaving a.example: per-repository keys of a.example stay in the file" in out
+    assert "leaving a.example/team/app: a per-repository key stays in the file" in out
+    assert "would move b.example:5000" in out
+    assert "credsStore is left unset" in out
+    assert docker_config.read_bytes() == before
+    code, out, err = run(capsys, "migrate", "--to", "regcred-pass", "a.example")
+    assert code == 0, err
+    assert "leaving a.example: per-repository keys" in out
+    assert docker_config.read_bytes() == before  # nothing to move: the file is not rewritten

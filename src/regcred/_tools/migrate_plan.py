@@ -90,7 +90,7 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
             where = f'"{pinned}"' if pinned else '"" (the file)'
             plan.skipped[key] = f"credHelpers routes it to {where}; name it to move it"
     if target:
-        _keep_repositories_in_file(plan, groups)
+        _keep_repositories_in_file(plan, groups, sources)
     for key, group in groups.items():
         group.sort(key=lambda s: _preference(config, key, s))
         primary = group[0]
@@ -116,7 +116,7 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
     return plan
 
 
-def _keep_repositories_in_file(plan: Plan, groups: dict[str, list[Source]]) -> None:
+def _keep_repositories_in_file(plan: Plan, groups: dict[str, list[Source]], sources: list[Source]) -> None:
     """Per-repository keys stay in config.json, and so does their registry's own key.
 
     docker and podman read a ``host/ns/repo`` key only from the file's
@@ -125,7 +125,7 @@ def _keep_repositories_in_file(plan: Plan, groups: dict[str, list[Source]]) -> N
     Routing the host itself to a helper (``credHelpers``) would hide those keys
     from both, so the host's key stays beside them too.
     """
-    staying = stays_in_file([key for key, group in groups.items() if _in_file(group)])
+    staying = stays_in_file([source.key for source in sources if not source.store])
     for key in [k for k in groups if k in staying and is_repository_key(k)]:
         del groups[key]
         plan.kept_in_file.append(key)
@@ -154,10 +154,6 @@ def stays_in_file(keys: Iterable[str]) -> set[str]:
     repositories = {key for key in canon if is_repository_key(key)}
     hosts = {registry_of(key)[0] for key in repositories}
     return repositories | (canon & hosts)
-
-
-def _in_file(group: list[Source]) -> bool:
-    return any(not source.store for source in group)
 
 
 def _leave_creds_store(
