@@ -84,7 +84,7 @@ def test_logout_when_logged_out_exits_0_as_docker_does(docker_config: Path, tmp_
 def test_logout_all_when_nothing_is_stored_exits_0(docker_config: Path) -> None:
     done = regcred("logout", "--all", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"keys": [], "removed": {}}
+    assert json.loads(done.stdout) == {"keys": [], "removed": {}, "revoked": False, "revoke_error": ""}
 
 
 def test_login_and_logout_json(registry_http: Registry, docker_config: Path) -> None:
@@ -112,6 +112,8 @@ def test_login_and_logout_json(registry_http: Registry, docker_config: Path) -> 
     assert json.loads(out.stdout) == {
         "keys": [registry_http.address],
         "removed": {str(docker_config): [registry_http.address]},
+        "revoked": False,  # no Docker Hub web sign-in to revoke (tests/test_web_login.py has one)
+        "revoke_error": "",
     }
     for text in (done.stdout, done.stderr, again.stdout, again.stderr, out.stdout, out.stderr):
         assert registry_http.password not in text

@@ -643,3 +643,34 @@ def test_stalled_secret_service_is_passed_over_within_the_probe_bound(
     doctor = regcred_cli("doctor")
     assert "Secret Service: not-answering" in doctor.stdout, doctor.stdout
     assert "regcred login would store new credentials in: helper regcred-pass" in doctor.stdout
+
+
+def test_doctor_probes_a_stalled_secret_service_once(
+    docker_config: Path,
+    stalled_activation_bus: str,
+    pass_env: PassEnv,
+    helpers_on_path: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """doctor's Secret Service row and its "would store in" line come from one probe (one cost, one truth).
+
+    The bus and its stalled activation are real (the fixture); the probe is
+    counted by a spy that runs the real one.  Two probes cost two bounds (~6 s).
+    """
+    from regcred._tools.doctor import diagnose
+    from regcred.stores.secretservice import SecretServiceStore
+
+    probes: list[int] = []
+    real = SecretServiceStore._status
+
+    def counted(self: SecretServiceStore, activatable: list[bool]) -> object:
+        probes.append(1)
+        return real(self, activatable)
+
+    monkeypatch.setattr(SecretServiceStore, "_status", counted)
+    report = diagnose()
+    assert len(probes) == 1
+    row = next(b for b in report.backends if b.name == "secretservice")
+    assert row.state == "not-answering"
+    assert report.login_store == "helper regcred-pass"
+    assert row.detail in report.login_why  # the same answer, word for word

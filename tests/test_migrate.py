@@ -18,6 +18,7 @@ from regcred.cli import main
 from tests.conftest import VENV_BIN, missing, require_program
 
 if TYPE_CHECKING:
+    from tests.fixtures.differential import Referee
     from tests.fixtures.keyring import Keyring
     from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Registry
@@ -640,3 +641,74 @@ def test_a_logout_racing_the_switch_loses_no_other_credential(
     assert creds("docker.io") == ("<token>", TOKEN)
     assert sorted(json.loads(state.read_text())) == sorted(["a.example", HUB])  # nothing orphaned
     assert not docker_config.with_name("config.json.migrate-journal").exists()
+
+
+def test_per_repository_keys_stay_in_the_file_and_docker_still_reads_them(
+    docker_config: Path,
+    pass_env: PassEnv,
+    bin_dir: Path,
+    referee: Referee,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``migrate --to HELPER`` leaves ``HOST/ns/repo`` (and HOST's key) in the file, and says so.
+
+    A helper is only ever asked for a host, so a moved repository key would
+    serve nobody; ``credsStore`` is left unset (docker would ask it for HOST
+    and ignore the file).  The real docker referees; doctor's plaintext line
+    is one migrate cannot fix, so it is a warning, not "unsafe".
+    """
+    from regcred._tools.doctor import diagnose
+    from tests.fixtures.differential import docker_authenticates
+
+    repository = f"{referee.host}/diff/img"
+    _config.update(docker_config, lambda c: c.set_auth(repository, *referee.valid))
+    _config.update(docker_config, lambda c: c.set_auth("a.example", "alice", SECRET_A))
+    assert docker_authenticates(referee, docker_config.parent, "diff/img")
+    code, out, err = run(capsys, "migrate", "--dry-run", "--to", "regcred-pass")
+    assert code == 0, err
+    assert f"leaving {repository}: a per-repository key stays in the file" in out
+    code, out, err = run(capsys, "migrate", "--to", "regcred-pass")
+    assert code == 0, err
+    assert f"leaving {repository}: a per-repository key stays in the file" in out
+    assert "migrated 1 credential(s)" in out
+    data = config(docker_config)
+    assert "credsStore" not in data
+    assert data["credHelpers"] == {"a.example": "regcred-pass"}
+    assert "auth" in data["auths"][repository]
+    assert creds("a.example") == ("alice", SECRET_A)
+    assert docker_authenticates(referee, docker_config.parent, "diff/img")  # the key still works
+    report = diagnose()
+    assert not [p for p in report.problems if p.severity == "unsafe"], report.problems
+    assert any(repository in p.message and "stay there" in p.message for p in report.problems)
+
+
+def test_a_registrys_key_beside_its_repository_keys_stays_too(
+    docker_config: Path, pass_env: PassEnv, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Routing HOST to a helper would hide HOST/ns/repo from docker and podman: HOST stays, said why.
+
+    Named or not; other registries move.  doctor flags only what migrate moves as "unsafe".
+    """
+    from regcred._tools.doctor import diagnose
+
+    def fill(c: _config.Config) -> None:
+        c.set_auth("a.example", "alice", SECRET_A)
+        c.set_auth("a.example/team/app", "alice", SECRET_A)
+        c.set_auth("b.example:5000", "bob", SECRET_B)
+
+    _config.update(docker_config, fill)
+    before = docker_config.read_bytes()
+    unsafe = [p.message for p in diagnose().problems if p.severity == "unsafe"]
+    assert any("plaintext credentials for b.example:5000 in" in m for m in unsafe), unsafe
+    assert not any("a.example" in m for m in unsafe), unsafe
+    code, out, err = run(capsys, "migrate", "--dry-run", "--to", "regcred-pass")
+    assert code == 0, err
+    assert "leaving a.example: per-repository keys of a.example stay in the file" in out
+    assert "leaving a.example/team/app: a per-repository key stays in the file" in out
+    assert "would move b.example:5000" in out
+    assert "credsStore is left unset" in out
+    assert docker_config.read_bytes() == before
+    code, out, err = run(capsys, "migrate", "--to", "regcred-pass", "a.example")
+    assert code == 0, err
+    assert "leaving a.example: per-repository keys" in out
+    assert docker_config.read_bytes() == before  # nothing to move: the file is not rewritten

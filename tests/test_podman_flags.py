@@ -100,6 +100,8 @@ def test_what_podman_logs_in_to_regcred_reads_and_removes(
     assert json.loads(out.stdout) == {
         "keys": [registry_http.address],
         "removed": {str(authfile): [registry_http.address]},
+        "revoked": False,
+        "revoke_error": "",
     }
     gone = podman(
         tmp_path, authfile, "login", "--get-login", "--authfile", str(authfile), registry_http.address

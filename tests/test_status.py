@@ -170,3 +170,39 @@ def test_bad_timeout_is_usage(docker_config: Path, value: str) -> None:
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_status_shows_podmans_auth_file_as_list_does(
+    registry_http: Registry, docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real podman writes REGISTRY_AUTH_FILE: status has its row (store = the file), as list does."""
+    from tests.conftest import require_program
+    from tests.fixtures.differential import containers_env
+
+    authfile = tmp_path / "podman" / "auth.json"
+    podman = require_program("podman", "podman")
+    done = subprocess.run(
+        [podman, "--events-backend", "none", "login", "--tls-verify=false", "--authfile", str(authfile),
+         "-u", registry_http.username, "--password-stdin", registry_http.address],
+        input=registry_http.password, capture_output=True, text=True, timeout=120, check=False,
+        env=containers_env(tmp_path / "containers", authfile),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(authfile))
+    before = _snapshot(authfile.parent)
+    listed = subprocess.run(
+        [REGCRED, "list", "--json", "--sources"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert {"key": registry_http.address, "username": registry_http.username,
+            "source": f"podman:{authfile}"} in json.loads(listed.stdout)  # fmt: skip
+    code, doc, text = _status("--check")
+    assert code == 0, text
+    assert [(r["key"], r["username"], r["store"], r["kind"], r["state"]) for r in doc] == [
+        (registry_http.address, registry_http.username, str(authfile), "password", "valid")
+    ]
+    code, doc, text = _status(registry_http.address)  # a server only podman's file holds
+    assert code == 0, text
+    assert [r["store"] for r in doc] == [str(authfile)]
+    assert registry_http.password not in text
+    assert _snapshot(authfile.parent) == before  # read-only

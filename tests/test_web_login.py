@@ -355,6 +355,23 @@ def test_logout_offline_says_the_token_was_not_revoked(hub_fake: HubFake, docker
     _assert_no_secret(hub_fake, done.stdout, done.stderr)
 
 
+@pytest.mark.parametrize("offline", [False, True])
+def test_logout_json_says_whether_the_refresh_token_was_revoked(
+    hub_fake: HubFake, docker_config: Path, offline: bool
+) -> None:
+    """``logout --json`` carries ``revoked`` and ``revoke_error`` (what the WARNING says), never a token."""
+    _signed_in(hub_fake, docker_config)
+    env = _env(hub_fake, REGCRED_HUB_TENANT="http://127.0.0.1:9") if offline else _env(hub_fake)
+    done = subprocess.run([REGCRED, "logout", "--json"], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["revoked"] is (not offline)
+    assert (out["revoke_error"] != "") is offline
+    assert (hub_fake.revoked == hub_fake.issued_refresh) is (not offline)
+    assert HUB in out["keys"]
+    _assert_no_secret(hub_fake, done.stdout, done.stderr)
+
+
 @pytest.mark.parametrize("stored", ["no-suffix-refresh", "a..b..c"])
 def test_logout_revokes_only_what_the_cli_stored(hub_fake: HubFake, docker_config: Path, stored: str) -> None:
     """docker's rule: a refresh token that does not split at `..` in two is erased, never revoked."""

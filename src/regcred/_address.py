@@ -31,6 +31,7 @@ __all__ = [
     "is_hub",
     "is_ipv6",
     "is_loopback_host",
+    "is_repository_key",
     "login_key",
     "logout_aliases",
     "normalize",
@@ -100,6 +101,15 @@ def login_key(server: str | None) -> str:
         return normalize(server)
     base = "docker.io" if host.lower() in HUB_HOSTS else host
     return f"{base}/{'/'.join(parts)}"
+
+
+def is_repository_key(key: str) -> bool:
+    """A per-repository key (``host/ns/repo``), as :func:`login_key` makes it.
+
+    docker and podman read such a key only from a file's ``auths``: a helper is
+    only ever asked for a registry's host.
+    """
+    return key != DOCKER_HUB and stored_host(key) is None
 
 
 def registry_of(key: str) -> tuple[str, str]:

@@ -57,6 +57,8 @@ __all__ = [
     "list_sources",
     "podman_auth_files",
     "podman_credential_helpers",
+    "podman_row_credentials",
+    "podman_rows",
     "podman_sources",
     "registries_conf_files",
 ]
@@ -124,9 +126,27 @@ def list_sources(
         if name == ENV:
             source = f"docker:{ENV}"
         rows += [(key, user, source) for key, user in sorted(held.items())]
-    if _podman_enabled(podman):
-        rows += _podman_rows()
-    return rows
+    return rows + podman_rows(podman)
+
+
+def podman_rows(podman: bool | None = None) -> list[tuple[str, str, str]]:
+    """podman's rows of :func:`list_sources` (none where ``REGCRED_PODMAN_AUTH`` turns podman's files off)."""
+    return _podman_rows() if _podman_enabled(podman) else []
+
+
+def podman_row_credentials(key: str, source: str) -> Credentials | None:
+    """What one of :func:`podman_rows` holds: ``key`` read from exactly its ``source``, or None."""
+    from regcred.stores._router import helper_store
+
+    where = source.removeprefix("podman:")
+    helper = where.removeprefix("docker-credential-") if where.startswith("docker-credential-") else ""
+    if helper:
+        try:
+            return helper_store(helper).get(key)
+        except CredentialsNotFoundError:
+            return None
+    entry = _config.load_cached(Path(where)).entry(key)
+    return entry.credentials(key) if entry is not None else None
 
 
 def podman_sources() -> list[tuple[str, str, str]]:

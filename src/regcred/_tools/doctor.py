@@ -113,7 +113,18 @@ class Report:
 
 
 def diagnose(*, config_dir: str | os.PathLike[str] | None = None) -> Report:
-    """Inspect the config files, stores and backends; never read a secret."""
+    """Inspect the config files, stores and backends; never read a secret.
+
+    Each backend is probed once per run: its row and the "would store in"
+    line answer from the same probe (:func:`~regcred.stores._catalog.one_probe_each`).
+    """
+    from regcred.stores._catalog import one_probe_each
+
+    with one_probe_each():
+        return _diagnose(config_dir)
+
+
+def _diagnose(config_dir: str | os.PathLike[str] | None) -> Report:
     report = Report()
     for problem in _settings.problems():  # bad REGCRED_* values: nothing else would say which
         report.add("broken", problem)
@@ -168,15 +179,28 @@ def _load(report: Report, path: Path, role: str) -> _config.Config | None:
     except RegcredError as exc:
         report.add("broken", str(exc))
         return None
-    plaintext = [e.key for e in config.entries() if e.has_secret]
+    from regcred._tools.migrate_plan import canonical, stays_in_file
+
+    secrets = [e.key for e in config.entries() if e.has_secret]
+    staying = stays_in_file(secrets)  # what 'migrate --to HELPER' leaves in the file
+    plaintext = [key for key in secrets if canonical(key) not in staying]
+    shown = f"mode {_mode(st.st_mode)}" if _system.has_modes() else _NOT_CHECKED
     if plaintext:
-        shown = f"mode {_mode(st.st_mode)}" if _system.has_modes() else _NOT_CHECKED
         report.add(
             "unsafe",
             f"plaintext credentials for {', '.join(plaintext)} in {path} "
             f"({shown}); move them into an encrypted store with "
             "'regcred migrate --to STORE'",
         )
+    if len(plaintext) < len(secrets):
+        kept = [key for key in secrets if key not in plaintext]
+        report.add(
+            "warning",
+            f"plaintext credentials for {', '.join(kept)} in {path} ({shown}) stay there: docker and "
+            "podman read per-repository keys only from the file (a credential helper is only asked "
+            "for a registry's host), so 'regcred migrate' leaves them and their registry's key",
+        )
+    plaintext = secrets
     if _system.has_modes():
         _check_modes(report, path, st, dir_st, has_secrets=bool(plaintext))
     return config

@@ -7,7 +7,11 @@ What moves:
   explicit per-registry choices (often token generators such as ``gcloud``
   or ``ecr-login``) and stay where they are unless named;
 * with SERVER…: the credentials of those registries (``_registry.normalize``),
-  wherever they are, ``credHelpers`` included.
+  wherever they are, ``credHelpers`` included;
+* to a helper, never a per-repository key (``host/ns/repo``) or its host's
+  key: docker and podman read such a key only from the file
+  (:func:`~regcred._tools.migrate_plan.stays_in_file`), and ``credsStore`` is
+  left unset while one stays there.
 
 Keys are canonicalised on the way (``https://host/v1/`` → ``host``, Hub aliases
 → ``https://index.docker.io/v1/``), because a helper is asked for exactly the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from regcred._address import normalize, stored_host
+from regcred._address import is_repository_key, normalize, registry_of, stored_host
 from regcred.errors import (
     AddressError,
     CredentialsNotFoundError,
@@ -20,6 +20,8 @@ from regcred.stores._router import helper_for, helper_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from regcred import _config
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "describe_config",
     "helper_store",
     "make_plan",
+    "stays_in_file",
 ]
 
 
@@ -62,6 +65,7 @@ class Plan:
     creds_store: str | None = None  # new credsStore; "" removes it; None leaves it
     routes: dict[str, str | None] = field(default_factory=dict)  # credHelpers; None deletes
     skipped: dict[str, str] = field(default_factory=dict)  # key -> why it stays
+    kept_in_file: list[str] = field(default_factory=list)  # per-repository keys (also in skipped)
     notes: list[str] = field(default_factory=list)  # what else the user should know
 
 
@@ -85,6 +89,8 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
             del groups[key]
             where = f'"{pinned}"' if pinned else '"" (the file)'
             plan.skipped[key] = f"credHelpers routes it to {where}; name it to move it"
+    if target:
+        _keep_repositories_in_file(plan, groups, sources)
     for key, group in groups.items():
         group.sort(key=lambda s: _preference(config, key, s))
         primary = group[0]
@@ -93,14 +99,61 @@ def make_plan(config: _config.Config, target: str, wanted: list[str]) -> Plan:
             plan.already.append(key)
         else:
             plan.moves.append(Move(key, primary, group[1:]))
-    if not wanted:
+    if not wanted and not (target and plan.kept_in_file and not config.creds_store):
         plan.creds_store = target
+    elif not wanted:
+        plan.notes.append(
+            "credsStore is left unset: docker would ask docker-credential-"
+            f"{target} for {', '.join(sorted({registry_of(k)[0] for k in plan.kept_in_file}))} "
+            "and never read the per-repository keys in the file; the moved registries get "
+            "credHelpers routes"
+        )
     elif not target and config.creds_store:
         _leave_creds_store(config, plan, sources, groups)
     _route(config, plan, groups)
     if plan.creds_store == config.creds_store:
         plan.creds_store = None
     return plan
+
+
+def _keep_repositories_in_file(plan: Plan, groups: dict[str, list[Source]], sources: list[Source]) -> None:
+    """Per-repository keys stay in config.json, and so does their registry's own key.
+
+    docker and podman read a ``host/ns/repo`` key only from the file's
+    ``auths`` (a helper is only ever asked for a host, and containers/image
+    refuses a namespaced key for one), so in a helper it would serve nobody.
+    Routing the host itself to a helper (``credHelpers``) would hide those keys
+    from both, so the host's key stays beside them too.
+    """
+    staying = stays_in_file([source.key for source in sources if not source.store])
+    for key in [k for k in groups if k in staying and is_repository_key(k)]:
+        del groups[key]
+        plan.kept_in_file.append(key)
+        plan.skipped[key] = REPOSITORY_STAYS
+    for key in [k for k in groups if k in staying]:
+        del groups[key]
+        plan.skipped[key] = (
+            f"per-repository keys of {key} stay in the file, and routing {key} to a "
+            "helper would hide them; 'regcred logout' them first to move it"
+        )
+
+
+REPOSITORY_STAYS = (
+    "a per-repository key stays in the file: docker and podman read it only there "
+    "(a credential helper is only asked for a registry's host)"
+)
+
+
+def stays_in_file(keys: Iterable[str]) -> set[str]:
+    """Which of config.json's ``keys`` ``migrate --to HELPER`` leaves there (canonical spellings).
+
+    The per-repository keys, and the keys of their registries (see
+    :func:`_keep_repositories_in_file`); ``doctor`` asks the same question.
+    """
+    canon = {canonical(key) for key in keys}
+    repositories = {key for key in canon if is_repository_key(key)}
+    hosts = {registry_of(key)[0] for key in repositories}
+    return repositories | (canon & hosts)
 
 
 def _leave_creds_store(

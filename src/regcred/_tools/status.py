@@ -1,9 +1,12 @@
 """``regcred status``: every stored credential, what kind it is, when it expires, and whether it works.
 
 For each credential in docker's stores (config.json and the helpers it
-names; the same rows as ``list``) it reports the store, the username, the
-kind and, where a JWT (or an ECR token) states one, the expiry.  The secret
-is read through the same store lookup as ``get`` and used only to tell the
+names) and in podman's (its auth files and the helpers they or
+registries.conf name: :func:`regcred._lookup.podman_rows`), the same rows as
+``list --sources``, it reports the store, the username, the kind and,
+where a JWT (or an ECR token) states one, the expiry.  The secret is read
+through the same store lookup as ``get`` (a podman row: from exactly its
+file or helper) and used only to tell the
 kind and to read ``exp``: it never appears in the output.
 
 ``check=True`` verifies each registry credential with the very call a
@@ -150,6 +153,7 @@ def status(
     """
     from regcred import _config
     from regcred._address import normalize
+    from regcred._lookup import podman_row_credentials, podman_rows
     from regcred.errors import CredentialsNotFoundError
     from regcred.stores._router import Router
     from regcred.stores.file import same_registry
@@ -161,6 +165,14 @@ def status(
     for helper, held in router.list_by_store():
         store = f"docker-credential-{helper}" if helper else str(path)
         rows += [(key, user, store) for key, user in held.items()]
+    # podman's auth files and helpers: the rows 'list' shows (a file that is config.json counted once)
+    docker_file = os.path.realpath(path)
+    podman = [
+        (key, user, source.removeprefix("podman:"))
+        for key, user, source in podman_rows()
+        if os.path.realpath(source.removeprefix("podman:")) != docker_file
+    ]
+    rows += podman
     wanted = [normalize(s) for s in servers]
     for server in wanted:
         if not any(same_registry(key, server) for key, _, _ in rows):
@@ -169,9 +181,14 @@ def status(
         rows = [r for r in rows if any(same_registry(r[0], s) for s in wanted)]
     found: list[tuple[Status, Credentials | None]] = []
     now = time.time()
+    from_podman = set(podman)
     for key, user, store in sorted(rows):
         try:
-            creds = router.get(key)
+            creds = (
+                podman_row_credentials(key, f"podman:{store}")
+                if (key, user, store) in from_podman
+                else router.get(key)
+            )
         except CredentialStoreError as exc:
             found.append((Status(key, user, store, "", None, "unreadable", str(exc)), None))
             continue

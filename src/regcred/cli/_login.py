@@ -427,7 +427,8 @@ def run_logout(args: LogoutArgs) -> int:
     if args.json:
         from regcred._gojson import dumps_compact
 
-        sys.stdout.write(dumps_compact({"keys": keys, "removed": outcome.removed}))
+        revoked = {"revoked": outcome.revoked, "revoke_error": outcome.revoke_error}  # never a token
+        sys.stdout.write(dumps_compact({"keys": keys, "removed": outcome.removed, **revoked}))
         return 0
     if args.all:
         for key in keys:

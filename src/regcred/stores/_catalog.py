@@ -27,15 +27,58 @@ check all read this list.
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+
 from regcred import _system
 from regcred._record import Record
 from regcred.credentials import StoreStatus
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from regcred.credentials import CredentialStore
 
-__all__ = ["KNOWN", "KnownStore", "by_backend", "default_backends", "for_helper", "reported", "same_backend"]
+__all__ = [
+    "KNOWN",
+    "KnownStore",
+    "by_backend",
+    "default_backends",
+    "for_helper",
+    "one_probe_each",
+    "probed",
+    "reported",
+    "same_backend",
+]
+
+_PROBES: ContextVar[dict[str, StoreStatus] | None] = ContextVar("regcred_probes", default=None)
+
+
+@contextlib.contextmanager
+def one_probe_each() -> Iterator[None]:
+    """Within: a backend that probes through :func:`probed` is probed once, and answers from that.
+
+    doctor's backend rows and its "would store in" line (login's automatic
+    choice, which asks the store's ``check()``) ask one question twice; a
+    stalled Secret Service then costs its probe's bound once, and both
+    answers agree (one truth, one cost).
+    """
+    token = _PROBES.set({})
+    try:
+        yield
+    finally:
+        _PROBES.reset(token)
+
+
+def probed(backend: str, probe: Callable[[], StoreStatus]) -> StoreStatus:
+    """``probe()``, or inside :func:`one_probe_each` the first answer it gave for ``backend``."""
+    memo = _PROBES.get()
+    if memo is None:
+        return probe()
+    if backend not in memo:
+        memo[backend] = probe()
+    return memo[backend]
 
 
 class KnownStore(Record):

@@ -120,7 +120,13 @@ class SecretServiceStore(CredentialStore):
         cannot be reached), ``not-answering`` (a bus or service that went
         silent, or an activatable one that did not start in time), ``no-service``,
         ``failing`` (a Secret Service that errs), ``no-keyring``, ``locked`` or ``ok``.
+        Inside :func:`~regcred.stores._catalog.one_probe_each` (doctor), probed once.
         """
+        from regcred.stores._catalog import probed
+
+        return probed("secretservice", self._probe)
+
+    def _probe(self) -> StoreStatus:
         from regcred.stores._secretservice_dbus import BusTimeoutError
 
         activatable: list[bool] = []
