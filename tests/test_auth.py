@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regcred._address import DOCKER_HUB as HUB_KEY
-from regcred._net.auth import LoginResult, login_flow, verify_login
+from regcred._net.auth import Verification, login_flow, verify_login
 from regcred._net.http import Request, Response, TransportError
 from regcred._net.policy import HUB_ENDPOINT, check_realm, login_endpoints
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
@@ -50,11 +50,11 @@ def challenge(value: str) -> tuple[tuple[str, str], ...]:
     return (("WWW-Authenticate", value),)
 
 
-def finish(flow: Generator[Request, Response, LoginResult], response: Response) -> LoginResult:
+def finish(flow: Generator[Request, Response, Verification], response: Response) -> Verification:
     """Send the last response and return the flow's result."""
     with pytest.raises(StopIteration) as stop:
         flow.send(response)
-    result: LoginResult = stop.value.value
+    result: Verification = stop.value.value
     return result
 
 
@@ -130,7 +130,7 @@ def test_basic_flow() -> None:
     assert (ping.method, ping.url, auth_header(ping)) == ("GET", "https://reg.example/v2/", None)
     login = flow.send(reply(401, challenge('Basic realm="Registry Realm"')))
     assert (login.url, auth_header(login)) == ("https://reg.example/v2/", basic("alice", "s3cret"))
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token=None)
+    assert finish(flow, reply(200)) == Verification("https://reg.example", verified=True, identity_token=None)
 
 
 def test_bearer_flow() -> None:
@@ -148,7 +148,7 @@ def test_bearer_flow() -> None:
     body = json.dumps({"token": "old", "access_token": "AT", "refresh_token": "RT"}).encode()
     final = flow.send(reply(200, (), body))
     assert (final.url, auth_header(final)) == ("https://reg.example/v2/", "Bearer AT")
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token="RT")
+    assert finish(flow, reply(200)) == Verification("https://reg.example", verified=True, identity_token="RT")
 
 
 def test_identity_token_flow_s24() -> None:
@@ -184,8 +184,8 @@ def test_basic_preferred_when_both_offered() -> None:
 
 
 def test_identity_token_hidden_from_repr() -> None:
-    """repr() of a LoginResult never shows the identity token."""
-    result = LoginResult("https://reg.example", verified=True, identity_token=CANARY)
+    """repr() of a Verification never shows the identity token."""
+    result = Verification("https://reg.example", verified=True, identity_token=CANARY)
     assert CANARY not in repr(result)
     assert CANARY not in str(result)
 
@@ -194,7 +194,9 @@ def test_no_challenge_is_unverified() -> None:
     """A 200 ping means the registry asked for nothing: one request, verified=False."""
     flow = login_flow("reg.example", username="u", secret="p")
     next(flow)
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=False, identity_token=None)
+    assert finish(flow, reply(200)) == Verification(
+        "https://reg.example", verified=False, identity_token=None
+    )
 
 
 @pytest.mark.parametrize(
@@ -401,7 +403,7 @@ def test_basic_login_over_http(registry_http: Registry) -> None:
         secret=registry_http.password,
         log=lines.append,
     )
-    assert result == LoginResult(f"http://{registry_http.address}", verified=True, identity_token=None)
+    assert result == Verification(f"http://{registry_http.address}", verified=True, identity_token=None)
     exchanges = [line for line in lines if " -> " in line]
     assert exchanges == [
         f"GET http://{registry_http.address}/v2/ -> 401 Unauthorized",
@@ -426,7 +428,7 @@ def test_basic_login_over_tls_with_cert_dir(registry_tls: Registry) -> None:
         secret=registry_tls.password,
         cert_dirs=[str(registry_tls.cert_dir)],
     )
-    assert result == LoginResult(f"https://{registry_tls.address}", verified=True, identity_token=None)
+    assert result == Verification(f"https://{registry_tls.address}", verified=True, identity_token=None)
 
 
 def test_tls_without_ca_fails_with_the_tls_reason(registry_tls: Registry) -> None:
@@ -717,7 +719,7 @@ def test_no_challenge_real_server_is_unverified(hostile: Callable[..., HostileSe
     open_registry = hostile("127.0.0.1")
     open_registry.route("/v2/", Reply(200, (), b"{}"))
     result = verify_login(open_registry.address, username="u", secret=CANARY)
-    assert result == LoginResult(f"http://{open_registry.address}", verified=False, identity_token=None)
+    assert result == Verification(f"http://{open_registry.address}", verified=False, identity_token=None)
     assert not open_registry.saw_credentials()
 
 
@@ -788,7 +790,7 @@ def test_ipv6_loopback_registry(hostile: Callable[..., HostileServer]) -> None:
         ),
     )
     result = verify_login(f"[::1]:{registry.port}", username="user", secret="pw")
-    assert result == LoginResult(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
+    assert result == Verification(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
     assert [r.header("Host") for r in registry.requests] == [f"[::1]:{registry.port}"] * 2
 
 

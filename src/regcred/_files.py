@@ -87,6 +87,7 @@ __all__ = [
     "flock",
     "has_modes",
     "lock_timeout",
+    "make_dir",
     "open_lock_file",
     "unlock",
     "write_private",
@@ -256,7 +257,7 @@ class Locked:
     def __enter__(self) -> None:
         """Take both locks (creating the directory ``0700`` if missing), or raise ``error``."""
         timeout = lock_timeout()  # a bad REGCRED_LOCK_TIMEOUT fails before anything is created
-        _make_dir(self.directory, self.error)
+        make_dir(self.directory, self.error)
         deadline = time.monotonic() + timeout
         from regcred import _system
 
@@ -322,7 +323,7 @@ def _owner_for(target: str, directory: str) -> tuple[int, int] | None:
     return None
 
 
-def _make_dir(directory: str, error: ErrorClass) -> None:
+def make_dir(directory: str, error: ErrorClass) -> None:
     """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
     if os.path.isdir(directory):
         return
@@ -548,7 +549,7 @@ def write_private(path: StrPath, data: bytes, *, error: ErrorClass = RegcredErro
         if st is None or stat.S_ISREG(st.st_mode):
             target = os.path.realpath(name) if st is not None else name
             if st is None:
-                _make_dir(os.path.dirname(target) or ".", error)
+                make_dir(os.path.dirname(target) or ".", error)
             _replace(target, data, os.path.dirname(target) or ".", keep=False, clean=False, error=error)
         elif stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
             _write_into(name, data, error)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from regcred._net.auth import LoginResult as Verification
+    from regcred._net.auth import Verification
 
 __all__ = [
     "LoginResult",

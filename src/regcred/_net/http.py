@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-    from regcred._net.preconnect import Preconnected, _Pending
+    from regcred._net.preconnect import Pending, Preconnected
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -285,7 +285,7 @@ class Client:
         self.cert_dirs = {key.lower(): tuple(dirs) for key, dirs in (cert_dirs or {}).items()}
         self.max_body = max_body
         self.preconnected = preconnected
-        self._claimed: list[_Pending] = []
+        self._claimed: list[Pending] = []
         self._contexts: dict[tuple[tuple[str, ...], bool], ssl.SSLContext] = {}
         self._pool: dict[tuple[str, str, int, bool], http.client.HTTPConnection] = {}
 

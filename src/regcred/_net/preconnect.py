@@ -33,12 +33,12 @@ from regcred._net.proxy import proxy_url
 from regcred._settings import http_timeout
 from regcred.errors import AddressError
 
-__all__ = ["Preconnected", "start"]
+__all__ = ["Pending", "Preconnected", "start"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class _Pending:
+class Pending:
     """One connection being opened: a non-blocking ``connect`` under way (no thread).
 
     Threads would do here too, but on a busy machine every hand-over of the
@@ -107,11 +107,11 @@ class Preconnected:
 
     def __init__(self, targets: list[tuple[str, int]], timeout: float) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, int], list[_Pending]] = {}
+        self._pending: dict[tuple[str, int], list[Pending]] = {}
         for target in targets:
-            self._pending.setdefault(target, []).append(_Pending(target, timeout))
+            self._pending.setdefault(target, []).append(Pending(target, timeout))
 
-    def claim(self, host: str, port: int) -> _Pending | None:
+    def claim(self, host: str, port: int) -> Pending | None:
         """A connection being opened to ``host``:``port`` (``host`` as ``urlsplit`` spells it), or None."""
         with self._lock:
             waiting = self._pending.get((host, port))

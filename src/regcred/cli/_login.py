@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-_PLAINTEXT_WARNING = """
+PLAINTEXT_WARNING = """
 WARNING! Your credentials are stored unencrypted in '{path}'.
 Configure a credential helper to remove this warning ('regcred doctor' shows
 which stores work here, 'regcred migrate' moves credentials into one). See
@@ -231,8 +231,8 @@ def run_login(args: LoginArgs) -> int:
             print(f"regcred: {printable(note)}", file=sys.stderr)
     if outcome.plaintext:
         path = _api.config_file(args.config, auth_file)
-        print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
-        _warn_if_readable(path)
+        print(PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
+        warn_if_readable(path)
     elif log:
         log(f"stored in {outcome.store}")
     _warn_if_host_wins(outcome.key, args.config, auth_file)
@@ -272,7 +272,7 @@ def _get_login(args: LoginArgs, auth_file: str | None) -> int:
     return 0
 
 
-def _warn_if_readable(path: Any) -> None:
+def warn_if_readable(path: Any) -> None:
     """S13: a password just went into a file that others may read: say so, loudly.
 
     Only where the system has modes: Windows' ``st_mode`` says nothing about its ACL.
