@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from regcred._address import DOCKER_HUB as HUB_KEY
 from regcred._net.auth import Verification, login_flow, verify_login
 from regcred._net.http import Request, Response, TransportError
+from regcred._net.options import LoginOptions
 from regcred._net.policy import HUB_ENDPOINT, check_realm, login_endpoints
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
 from tests.conftest import require_program
@@ -426,7 +427,7 @@ def test_basic_login_over_tls_with_cert_dir(registry_tls: Registry) -> None:
         registry_tls.address,
         username=registry_tls.username,
         secret=registry_tls.password,
-        cert_dirs=[str(registry_tls.cert_dir)],
+        options=LoginOptions(cert_dirs=[str(registry_tls.cert_dir)]),
     )
     assert result == Verification(f"https://{registry_tls.address}", verified=True, identity_token=None)
 
@@ -444,7 +445,7 @@ def test_insecure_skips_tls_verification(registry_tls: Registry) -> None:
         registry_tls.address,
         username=registry_tls.username,
         secret=registry_tls.password,
-        insecure=True,
+        options=LoginOptions(insecure=True),
     )
     assert result.endpoint == f"https://{registry_tls.address}"
     assert result.verified
@@ -503,7 +504,7 @@ def test_token_login_over_tls(registry_token_tls: Registry) -> None:
         registry_token_tls.address,
         username=registry_token_tls.username,
         secret=registry_token_tls.password,
-        cert_dirs=[str(registry_token_tls.cert_dir)],
+        options=LoginOptions(cert_dirs=[str(registry_token_tls.cert_dir)]),
     )
     assert result.endpoint == f"https://{registry_token_tls.address}"
     assert result.verified
@@ -564,7 +565,9 @@ def test_s2_http_realm_from_https_registry(
     attacker = hostile("127.0.0.1")
     registry = _registry(hostile, f'Bearer realm="http://{attacker.address}/token"', tls=True)
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    assert "only sent to an https realm" in str(_login(registry, cert_dirs=[str(tmp_path)]))
+    assert "only sent to an https realm" in str(
+        _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
+    )
     assert attacker.requests == []
 
 
@@ -613,7 +616,13 @@ def test_s6_insecure_registry_401_over_https_stops(
     registry = _registry(hostile, 'Basic realm="r"', tls=True)
     lines: list[str] = []
     with pytest.raises(LoginError, match="failed with status: 401"):
-        verify_login(registry.address, username="victim", secret=CANARY, insecure=True, log=lines.append)
+        verify_login(
+            registry.address,
+            username="victim",
+            secret=CANARY,
+            options=LoginOptions(insecure=True),
+            log=lines.append,
+        )
     assert len(registry.requests) == 2
     assert not any(line.startswith("trying http://") for line in lines)
 
@@ -639,7 +648,7 @@ def test_s7_redirect_hygiene(
         ),
     )
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    error = _login(registry, cert_dirs=[str(tmp_path)])
+    error = _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
     assert isinstance(error, InsecureRedirectError)
     assert other.requests == []
     assert len(registry.requests) == 2
@@ -870,7 +879,7 @@ def test_s4_untrusted_realm_certificate(
     token.route("/token", Reply(200, (), b'{"token": "T"}'))
     registry = _registry(hostile, f'Bearer realm="https://{name}:{token.port}/token"', tls=True)
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    error = _login(registry, cert_dirs=[str(tmp_path)])
+    error = _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
     assert "failed to verify certificate" in str(error)
     assert token.requests == []
 

@@ -49,6 +49,7 @@ from regcred._net.http import (
     origin,
     redact_url,
 )
+from regcred._net.options import LoginOptions
 from regcred._net.policy import check_realm, login_endpoints, same_host
 from regcred._net.token_client import (
     REJECTED,
@@ -233,8 +234,7 @@ def verify_login(
     *,
     username: str,
     secret: str,
-    insecure: bool = False,
-    cert_dirs: Sequence[str] = (),
+    options: LoginOptions | None = None,
     log: Callable[[str], None] | None = None,
     preconnected: Preconnected | None = None,
 ) -> Verification:
@@ -242,8 +242,10 @@ def verify_login(
 
     ``server_key`` is a normalised docker key: ``https://index.docker.io/v1/``
     for Docker Hub, else ``host[:port]``.  ``username == "<token>"`` makes
-    ``secret`` an identity token.  ``cert_dirs`` hold docker ``certs.d``
-    material for this registry's host (see ``_tls.registry_cert_dirs``).
+    ``secret`` an identity token.  ``options`` (default: none set) carry
+    ``insecure``, the ``cert_dirs`` with docker ``certs.d`` material for this
+    registry's host (see ``_tls.registry_cert_dirs``) and the timeout of each
+    network step.
     ``preconnected`` holds TCP connections opened ahead by
     :func:`regcred._net.preconnect.start` for this ``server_key``; they are
     used for the first requests and closed here if unused.
@@ -251,7 +253,7 @@ def verify_login(
     :class:`~regcred.errors.InsecureRedirectError`); messages hold no secret.
     """
     try:
-        return _verify_login(server_key, username, secret, insecure, cert_dirs, log, preconnected)
+        return _verify_login(server_key, username, secret, options or LoginOptions(), log, preconnected)
     finally:
         if preconnected is not None:
             preconnected.close()
@@ -261,8 +263,7 @@ def _verify_login(
     server_key: str,
     username: str,
     secret: str,
-    insecure: bool,
-    cert_dirs: Sequence[str],
+    options: LoginOptions,
     log: Callable[[str], None] | None,
     preconnected: Preconnected | None,
 ) -> Verification:
@@ -272,15 +273,16 @@ def _verify_login(
             server_key,
             username=username,
             secret=secret,
-            insecure=insecure,
+            insecure=options.insecure,
             log=log,
             secrets=secrets,
         )
-        endpoints = login_endpoints(server_key, insecure=insecure)
+        endpoints = login_endpoints(server_key, insecure=options.insecure)
         registry_host = origin(endpoints[0][0])[1]
-        dirs = {} if server_key == DOCKER_HUB else {registry_host: tuple(cert_dirs)}
-        client = Client(cert_dirs=dirs, preconnected=preconnected)
-        race = _http_ping_race(endpoints, dirs, preconnected)
+        dirs = {} if server_key == DOCKER_HUB else {registry_host: options.cert_dirs}
+        timeout = options.seconds()
+        client = Client(timeout=timeout, cert_dirs=dirs, preconnected=preconnected)
+        race = _http_ping_race(endpoints, dirs, preconnected, timeout=timeout)
         try:
             return _drive(flow, client, race)
         finally:
@@ -295,12 +297,14 @@ def _http_ping_race(
     endpoints: Sequence[tuple[str, bool]],
     dirs: dict[str, tuple[str, ...]],
     preconnected: Preconnected | None = None,
+    *,
+    timeout: float | None = None,
 ) -> _Race | None:
     """The plain-http ping to send alongside the https attempt, where plain http may follow it."""
     if len(endpoints) < 2 or not endpoints[1][0].startswith("http://"):
         return None
     endpoint, verify = endpoints[1]
-    client = Client(cert_dirs=dirs, preconnected=preconnected)
+    client = Client(timeout=timeout, cert_dirs=dirs, preconnected=preconnected)
     return _Race(Request("GET", f"{endpoint}/v2/", verify=verify), client)
 
 

@@ -28,9 +28,9 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from regcred._net.options import LoginOptions
 from regcred._net.policy import login_endpoints
 from regcred._net.proxy import proxy_url
-from regcred._settings import http_timeout
 from regcred.errors import AddressError
 
 __all__ = ["Pending", "Preconnected", "start"]
@@ -126,13 +126,14 @@ class Preconnected:
             item.abandon()
 
 
-def start(server_key: str, *, insecure: bool = False) -> Preconnected | None:
+def start(server_key: str, options: LoginOptions | None = None) -> Preconnected | None:
     """Start connecting to ``server_key``'s login endpoints; None when there is nothing to do.
 
     Never raises: a bad address is left to the login flow to report.
     """
     try:
-        endpoints = login_endpoints(server_key, insecure=insecure)
+        options = options or LoginOptions()
+        endpoints = login_endpoints(server_key, insecure=options.insecure)
     except AddressError:  # the flow reports it
         return None
     targets = []
@@ -145,4 +146,4 @@ def start(server_key: str, *, insecure: bool = False) -> Preconnected | None:
         if not host or proxy_url(parts.scheme, host, port) is not None:
             continue
         targets.append((host, port))
-    return Preconnected(targets, http_timeout()) if targets else None
+    return Preconnected(targets, options.seconds()) if targets else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.cli._args import CommonArgs
+from regcred.cli._args import CommonArgs, seconds
 from regcred.errors import LoginError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time
@@ -34,6 +34,7 @@ class LoginArgs(CommonArgs):
     password_stdin: bool
     cert_dir: list[str]
     insecure: bool
+    timeout: float | None
     verbose: bool
     json: bool
     authfile: str | None
@@ -62,6 +63,13 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
         "--insecure",
         action="store_true",
         help="allow plain HTTP and unverified TLS for this registry",
+    )
+    login.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="give up on each network step (connect, TLS, answer) after this long "
+        "(default: $REGCRED_HTTP_TIMEOUT, else 15)",
     )
     login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
     login.add_argument(
@@ -195,6 +203,7 @@ def run_login(args: LoginArgs) -> int:
         "config_dir": args.config,
         "insecure": args.insecure,
         "cert_dirs": args.cert_dir,
+        "timeout": args.timeout,
         "log": log,
         "auth_file": auth_file,
     }
