@@ -23,8 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regcred._address import DOCKER_HUB as HUB_KEY
-from regcred._net.auth import LoginResult, login_flow, verify_login
+from regcred._net.auth import Verification, login_flow, verify_login
 from regcred._net.http import Request, Response, TransportError
+from regcred._net.options import LoginOptions
 from regcred._net.policy import HUB_ENDPOINT, check_realm, login_endpoints
 from regcred.errors import AddressError, InsecureRedirectError, LoginError
 from tests.conftest import require_program
@@ -50,11 +51,11 @@ def challenge(value: str) -> tuple[tuple[str, str], ...]:
     return (("WWW-Authenticate", value),)
 
 
-def finish(flow: Generator[Request, Response, LoginResult], response: Response) -> LoginResult:
+def finish(flow: Generator[Request, Response, Verification], response: Response) -> Verification:
     """Send the last response and return the flow's result."""
     with pytest.raises(StopIteration) as stop:
         flow.send(response)
-    result: LoginResult = stop.value.value
+    result: Verification = stop.value.value
     return result
 
 
@@ -130,7 +131,7 @@ def test_basic_flow() -> None:
     assert (ping.method, ping.url, auth_header(ping)) == ("GET", "https://reg.example/v2/", None)
     login = flow.send(reply(401, challenge('Basic realm="Registry Realm"')))
     assert (login.url, auth_header(login)) == ("https://reg.example/v2/", basic("alice", "s3cret"))
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token=None)
+    assert finish(flow, reply(200)) == Verification("https://reg.example", verified=True, identity_token=None)
 
 
 def test_bearer_flow() -> None:
@@ -148,7 +149,7 @@ def test_bearer_flow() -> None:
     body = json.dumps({"token": "old", "access_token": "AT", "refresh_token": "RT"}).encode()
     final = flow.send(reply(200, (), body))
     assert (final.url, auth_header(final)) == ("https://reg.example/v2/", "Bearer AT")
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=True, identity_token="RT")
+    assert finish(flow, reply(200)) == Verification("https://reg.example", verified=True, identity_token="RT")
 
 
 def test_identity_token_flow_s24() -> None:
@@ -184,8 +185,8 @@ def test_basic_preferred_when_both_offered() -> None:
 
 
 def test_identity_token_hidden_from_repr() -> None:
-    """repr() of a LoginResult never shows the identity token."""
-    result = LoginResult("https://reg.example", verified=True, identity_token=CANARY)
+    """repr() of a Verification never shows the identity token."""
+    result = Verification("https://reg.example", verified=True, identity_token=CANARY)
     assert CANARY not in repr(result)
     assert CANARY not in str(result)
 
@@ -194,7 +195,9 @@ def test_no_challenge_is_unverified() -> None:
     """A 200 ping means the registry asked for nothing: one request, verified=False."""
     flow = login_flow("reg.example", username="u", secret="p")
     next(flow)
-    assert finish(flow, reply(200)) == LoginResult("https://reg.example", verified=False, identity_token=None)
+    assert finish(flow, reply(200)) == Verification(
+        "https://reg.example", verified=False, identity_token=None
+    )
 
 
 @pytest.mark.parametrize(
@@ -401,7 +404,7 @@ def test_basic_login_over_http(registry_http: Registry) -> None:
         secret=registry_http.password,
         log=lines.append,
     )
-    assert result == LoginResult(f"http://{registry_http.address}", verified=True, identity_token=None)
+    assert result == Verification(f"http://{registry_http.address}", verified=True, identity_token=None)
     exchanges = [line for line in lines if " -> " in line]
     assert exchanges == [
         f"GET http://{registry_http.address}/v2/ -> 401 Unauthorized",
@@ -424,9 +427,9 @@ def test_basic_login_over_tls_with_cert_dir(registry_tls: Registry) -> None:
         registry_tls.address,
         username=registry_tls.username,
         secret=registry_tls.password,
-        cert_dirs=[str(registry_tls.cert_dir)],
+        options=LoginOptions(cert_dirs=[str(registry_tls.cert_dir)]),
     )
-    assert result == LoginResult(f"https://{registry_tls.address}", verified=True, identity_token=None)
+    assert result == Verification(f"https://{registry_tls.address}", verified=True, identity_token=None)
 
 
 def test_tls_without_ca_fails_with_the_tls_reason(registry_tls: Registry) -> None:
@@ -442,7 +445,7 @@ def test_insecure_skips_tls_verification(registry_tls: Registry) -> None:
         registry_tls.address,
         username=registry_tls.username,
         secret=registry_tls.password,
-        insecure=True,
+        options=LoginOptions(insecure=True),
     )
     assert result.endpoint == f"https://{registry_tls.address}"
     assert result.verified
@@ -501,7 +504,7 @@ def test_token_login_over_tls(registry_token_tls: Registry) -> None:
         registry_token_tls.address,
         username=registry_token_tls.username,
         secret=registry_token_tls.password,
-        cert_dirs=[str(registry_token_tls.cert_dir)],
+        options=LoginOptions(cert_dirs=[str(registry_token_tls.cert_dir)]),
     )
     assert result.endpoint == f"https://{registry_token_tls.address}"
     assert result.verified
@@ -562,7 +565,9 @@ def test_s2_http_realm_from_https_registry(
     attacker = hostile("127.0.0.1")
     registry = _registry(hostile, f'Bearer realm="http://{attacker.address}/token"', tls=True)
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    assert "only sent to an https realm" in str(_login(registry, cert_dirs=[str(tmp_path)]))
+    assert "only sent to an https realm" in str(
+        _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
+    )
     assert attacker.requests == []
 
 
@@ -611,7 +616,13 @@ def test_s6_insecure_registry_401_over_https_stops(
     registry = _registry(hostile, 'Basic realm="r"', tls=True)
     lines: list[str] = []
     with pytest.raises(LoginError, match="failed with status: 401"):
-        verify_login(registry.address, username="victim", secret=CANARY, insecure=True, log=lines.append)
+        verify_login(
+            registry.address,
+            username="victim",
+            secret=CANARY,
+            options=LoginOptions(insecure=True),
+            log=lines.append,
+        )
     assert len(registry.requests) == 2
     assert not any(line.startswith("trying http://") for line in lines)
 
@@ -637,7 +648,7 @@ def test_s7_redirect_hygiene(
         ),
     )
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    error = _login(registry, cert_dirs=[str(tmp_path)])
+    error = _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
     assert isinstance(error, InsecureRedirectError)
     assert other.requests == []
     assert len(registry.requests) == 2
@@ -717,7 +728,7 @@ def test_no_challenge_real_server_is_unverified(hostile: Callable[..., HostileSe
     open_registry = hostile("127.0.0.1")
     open_registry.route("/v2/", Reply(200, (), b"{}"))
     result = verify_login(open_registry.address, username="u", secret=CANARY)
-    assert result == LoginResult(f"http://{open_registry.address}", verified=False, identity_token=None)
+    assert result == Verification(f"http://{open_registry.address}", verified=False, identity_token=None)
     assert not open_registry.saw_credentials()
 
 
@@ -788,7 +799,7 @@ def test_ipv6_loopback_registry(hostile: Callable[..., HostileServer]) -> None:
         ),
     )
     result = verify_login(f"[::1]:{registry.port}", username="user", secret="pw")
-    assert result == LoginResult(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
+    assert result == Verification(f"http://[::1]:{registry.port}", verified=True, identity_token=None)
     assert [r.header("Host") for r in registry.requests] == [f"[::1]:{registry.port}"] * 2
 
 
@@ -868,7 +879,7 @@ def test_s4_untrusted_realm_certificate(
     token.route("/token", Reply(200, (), b'{"token": "T"}'))
     registry = _registry(hostile, f'Bearer realm="https://{name}:{token.port}/token"', tls=True)
     (tmp_path / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    error = _login(registry, cert_dirs=[str(tmp_path)])
+    error = _login(registry, options=LoginOptions(cert_dirs=[str(tmp_path)]))
     assert "failed to verify certificate" in str(error)
     assert token.requests == []
 

@@ -12,7 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from regcred.cli import _parser
+from regcred.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -25,7 +25,7 @@ CASE_IN_NAME = re.compile(r"^s([1-9][0-9]?)[a-z]?$")
 
 
 def _subcommands() -> list[str]:
-    parser = _parser()
+    parser = build_parser()
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return sorted(actions[0].choices)
 

@@ -165,16 +165,16 @@ _DEEP = b"[" * 100_000
 @pytest.mark.parametrize("status", [200, 401])
 def test_deeply_nested_token_response_is_a_login_error(status: int) -> None:
     """A token server answering 100,000 nested arrays gets a LoginError, not a traceback."""
-    from regcred._net import auth as _auth
+    from regcred._net import token_client
     from regcred._net.http import Response
     from regcred.errors import LoginError
 
     response = Response(status, "x", (), _DEEP, "http://127.0.0.1:1/token")
     if status == 200:
         with pytest.raises(LoginError):
-            _auth._parse_token(response, _auth._Secrets("pw"))
+            token_client.parse_token(response, token_client.Secrets("pw"))
     else:
-        assert _auth._token_error(response, _auth._Secrets("pw")).startswith("unauthorized")
+        assert token_client.token_error(response, token_client.Secrets("pw")).startswith("unauthorized")
 
 
 def test_deeply_nested_helper_output_is_a_helper_error() -> None:

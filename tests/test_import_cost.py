@@ -22,6 +22,7 @@ HEAVY = {
     "regcred._net.proxy",
     "regcred._net.tls",
     "regcred._net.auth",
+    "regcred._net.token_client",
     "importlib.metadata",
 }
 #: Also never loaded by get_credentials() on a file-only config: the CLI and logging

@@ -63,6 +63,46 @@ def test_lower_layers_never_import_upper_ones(path: Path) -> None:
     assert upward == []
 
 
+def _module_exists(name: str) -> bool:
+    parts = name.split(".")
+    path = SRC.joinpath(*parts[1:])
+    return parts[0] == "regcred" and (path.with_suffix(".py").exists() or (path / "__init__.py").exists())
+
+
+def _private_imports_of(source: str, package: list[str]) -> list[str]:
+    """``module:name`` for each ``_private`` name imported from another module (a private module is fine)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and not _module_exists(f"{module}.{alias.name}"):
+                    found.append(f"{module}:{alias.name}")
+    return found
+
+
+def test_the_private_name_walk_sees_function_level_and_relative_imports() -> None:
+    """A private name imported inside a function, or relatively, is seen; private modules are not names."""
+    source = (
+        "from regcred import _config, _files\n"
+        "def f():\n    from regcred._files import _make_dir\n    from .auth import _Secrets, verify_login\n"
+    )
+    found = _private_imports_of(source, ["regcred", "_net"])
+    assert found == ["regcred._files:_make_dir", "regcred._net.auth:_Secrets"]
+
+
+MODULES = sorted(SRC.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_module_imports_another_modules_private_names(path: Path) -> None:
+    """A module keeps its ``_private`` names: what another module needs is public there (or moved)."""
+    package = ["regcred", *path.relative_to(SRC).parent.parts]
+    assert _private_imports_of(path.read_text(), package) == []
+
+
 DOC = SRC.parents[1] / "docs" / "architecture.md"
 
 

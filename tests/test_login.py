@@ -674,3 +674,54 @@ def test_doctor_probes_a_stalled_secret_service_once(
     assert row.state == "not-answering"
     assert report.login_store == "helper regcred-pass"
     assert row.detail in report.login_why  # the same answer, word for word
+
+
+@contextlib.contextmanager
+def _silent_registry() -> Iterator[str]:
+    """A fake hostile server (named as such): a loopback listener that accepts and never answers."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes each handshake; nothing is ever read or sent
+        yield f"127.0.0.1:{silent.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "env", "named"),
+    [
+        (["--timeout", "1"], {"REGCRED_HTTP_TIMEOUT": "60"}, "--timeout: 1 s"),  # the flag wins
+        ([], {"REGCRED_HTTP_TIMEOUT": "1"}, "REGCRED_HTTP_TIMEOUT: 1 s"),  # the setting still works
+    ],
+)
+def test_login_timeout_bounds_each_step_and_is_named(
+    docker_config: Path, extra: list[str], env: dict[str, str], named: str
+) -> None:
+    """``login --timeout`` bounds a registry that never answers; the error names the bound; nothing stored."""
+    import time
+
+    config = docker_config / "config.json"
+    before = config.read_bytes() if config.exists() else None
+    with _silent_registry() as address:
+        start = time.monotonic()
+        result = regcred_cli("login", address, "-u", "u", "--password-stdin", *extra, stdin="pw\n", env=env)
+        took = time.monotonic() - start
+    assert result.returncode == 1, result.stderr
+    assert took < 20, took  # 60 s per step without the flag; each step here is 1 s
+    assert "timeout awaiting response" in result.stderr
+    assert named in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (config.read_bytes() if config.exists() else None) == before
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "3600"])
+def test_login_timeout_must_be_a_positive_number(docker_config: Path, value: str) -> None:
+    """A bad ``--timeout`` is a usage error (exit 2) in one line, before any network."""
+    result = regcred_cli(
+        "login", "127.0.0.1:9", "-u", "u", "--password-stdin", "--timeout", value, stdin="pw\n"
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]  # argparse: the usage, then one error line
+    assert last.startswith("regcred login: error: argument --timeout: give a positive number of seconds")
+    assert "Traceback" not in result.stderr

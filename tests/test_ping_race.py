@@ -25,6 +25,7 @@ import pytest
 
 from regcred._net.auth import verify_login
 from regcred._net.http import Client, Request
+from regcred._net.options import LoginOptions
 from regcred.errors import LoginError
 
 if TYPE_CHECKING:
@@ -169,7 +170,9 @@ def test_raced_http_answer_is_dropped_when_https_answers(
     certs = tmp_path / "certs"
     certs.mkdir()
     (certs / "ca.crt").write_bytes(test_pki.ca_path.read_bytes())
-    result = verify_login(server.address, username=USER, secret=SECRET, cert_dirs=[str(certs)])
+    result = verify_login(
+        server.address, username=USER, secret=SECRET, options=LoginOptions(cert_dirs=[str(certs)])
+    )
     assert result.endpoint == f"https://{server.address}"
     plain = [e for e in server.events if e[0] == "http"]
     assert len(plain) <= 1  # at most the raced ping

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regcred._gojson import dumps_compact
-from regcred._net import auth
+from regcred._net import token_client
 from regcred._redact import MARKER, WITHHELD, redact, shown_line, spellings
 
 pytestmark = pytest.mark.portable  # needs no Linux component: .github/workflows/portable.yml runs it
@@ -84,7 +84,7 @@ def test_nothing_to_redact() -> None:
 def test_login_scrubber_uses_every_spelling() -> None:
     """The login flow's scrubber removes an echoed URL-encoded or base64 secret too."""
     secret = "hunter2/+?"
-    scrub = auth._Secrets(secret).scrub
+    scrub = token_client.Secrets(secret).scrub
     text = f"got {urllib.parse.quote(secret, safe='')} and {base64.b64encode(secret.encode()).decode()}"
     assert scrub(text) == "got REDACTED and REDACTED"
 

@@ -91,6 +91,7 @@ __all__ = [
     "flock",
     "has_modes",
     "lock_timeout",
+    "make_private_dir",
     "open_lock_file",
     "unlock",
     "write_private",

@@ -4,7 +4,7 @@
 ``dataclasses`` costs ~8 ms (it pulls in ``inspect`` and generates code),
 paid by every credential helper run and every login.  The few value classes
 (:class:`~regcred.credentials.Credentials`, :class:`~regcred._config.read.AuthEntry`,
-:class:`~regcred._net.auth.LoginResult`, and ``_api``'s store choice and login and
+:class:`~regcred._net.auth.Verification`, and ``_api``'s store choice and login and
 logout outcomes) derive from this instead.
 """
 

@@ -94,7 +94,12 @@ SETTINGS: dict[str, Setting] = {
                 " attempts in three quarters of it"
             ),
         ),
-        Setting("REGCRED_HTTP_TIMEOUT", SECONDS, default=15.0, doc="seconds for each registry request"),
+        Setting(
+            "REGCRED_HTTP_TIMEOUT",
+            SECONDS,
+            default=15.0,
+            doc="seconds for each registry request (`login --timeout` wins)",
+        ),
         Setting(
             "REGCRED_LOCK_TIMEOUT",
             SECONDS,

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from regcred._net.auth import LoginResult as Verification
+    from regcred._net.auth import Verification
+    from regcred._net.options import LoginOptions
 
 __all__ = [
     "LoginResult",
@@ -188,6 +189,7 @@ def login(
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
 ) -> LoginResult:
     """Check ``username``/``secret`` against the registry, then store them where docker looks.
 
@@ -198,7 +200,9 @@ def login(
     and config.json is routed to it.  ``verify=False`` skips the registry.
     ``log`` receives one line per step, never a secret.  ``auth_file`` stores
     into that file instead of ``config_dir``'s config.json (podman's
-    ``--authfile``: the same ``auths``/``credHelpers`` shape).
+    ``--authfile``: the same ``auths``/``credHelpers`` shape).  ``timeout``
+    bounds each network step of the check, in seconds (None:
+    ``REGCRED_HTTP_TIMEOUT``, 15 by default).
 
     ``server`` with a repository path (``quay.io/org/app``) is a per-repository
     login, as podman's: the key ``quay.io/org/app`` goes into the file's
@@ -226,7 +230,8 @@ def login(
         log(f"credential store: {choice.describe(path)} ({choice.why})")
     verified, endpoint, token = False, "", secret if username == TOKEN_USERNAME else ""
     if verify:
-        result = _verify(key, username, secret, insecure, cert_dirs, path, log)
+        options = _login_options(insecure, cert_dirs, timeout)
+        result = _verify(key, username, secret, options, path, log)
         verified, endpoint = result.verified, result.endpoint
         token = result.identity_token or token
     return _save(path, key, username, secret, token, store, verified, endpoint, log, earlier=choice)
@@ -242,13 +247,14 @@ def check_login(
     cert_dirs: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
     key = login_key(server)
     path = config_file(config_dir, auth_file)
     router = Router(_config.load(path))
     choice = _choose(router, key, None, log) if _is_repository(key) else router.where_new(key, log=log)
-    result = _verify(key, username, secret, insecure, cert_dirs, path, log)
+    result = _verify(key, username, secret, _login_options(insecure, cert_dirs, timeout), path, log)
     return LoginResult(
         key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
     )
@@ -609,34 +615,42 @@ def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None
             log(f"could not take {key} back from docker-credential-{helper}: {exc}")
 
 
+def _login_options(insecure: bool, cert_dirs: Sequence[str], timeout: float | None) -> LoginOptions:
+    """The one record of login's network settings, built where the caller's arguments arrive."""
+    from regcred._net.options import LoginOptions
+
+    return LoginOptions(insecure=insecure, cert_dirs=cert_dirs, timeout=timeout)
+
+
 def _verify(
     key: str,
     username: str,
     password: str,
-    insecure: bool,
-    cert_dirs: Sequence[str],
+    options: LoginOptions,
     path: Path,
     log: Callable[[str], None] | None,
 ) -> Verification:
     from regcred._net import preconnect
 
     key = registry_of(key)[0]  # a per-repository login is checked against its registry
-    early = preconnect.start(key, insecure=insecure)  # TCP handshakes overlap the import below
+    early = preconnect.start(key, options)  # TCP handshakes overlap the import below
     from regcred._net.auth import verify_login
-    from regcred._net.http import CertificateVerifyError
+    from regcred._net.http import CertificateVerifyError, RequestTimeoutError
 
     try:
         return verify_login(
             key,
             username=username,
             secret=password,
-            insecure=insecure,
-            cert_dirs=_cert_dirs(key, path, [*cert_dirs]),
+            options=options.with_cert_dirs(_cert_dirs(key, path, [*options.cert_dirs])),
             log=log,
             preconnected=early,
         )
     except CertificateVerifyError as exc:
         raise type(exc)(f"{exc}; {_tls_ways_out(key, path, exc)}") from None
+    except RequestTimeoutError as exc:
+        bound = "--timeout" if options.timeout is not None else "REGCRED_HTTP_TIMEOUT"
+        raise type(exc)(f"{exc} (each step is bounded by {bound}: {options.seconds():g} s)") from None
 
 
 def _tls_ways_out(key: str, path: Path, exc: Exception) -> str:

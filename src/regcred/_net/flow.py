@@ -47,9 +47,17 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 from regcred._address import DOCKER_HUB, is_loopback_host, normalize, split_repository
-from regcred._net.auth import _basic, _fetch, _parse_token, _safe_log, _Secrets, _token_error, _token_request
 from regcred._net.http import Client, drive, origin, redact_url
 from regcred._net.policy import CONTROL, check_realm, same_host
+from regcred._net.token_client import (
+    Secrets,
+    basic_authorization,
+    fetch,
+    parse_token,
+    safe_log,
+    token_error,
+    token_request,
+)
 from regcred._net.www_authenticate import Challenge, parse_headers
 from regcred.errors import AddressError, CredentialsRejectedError, LoginError
 
@@ -69,6 +77,7 @@ __all__ = [
     "TokenFlow",
     "TokenJob",
     "request_scopes",
+    "token_answer",
 ]
 
 #: docker's client treats a shorter (or missing) ``expires_in`` as 60 seconds.
@@ -320,12 +329,12 @@ class TokenFlow:
         if known is not None and self._plain_http_ok(scheme, host):
             credentials = self.credentials_for(netloc, name)
             if known[0] == "basic" and credentials is not None and not credentials.is_identity_token:
-                authorization = _basic(credentials.username, credentials.secret)
+                authorization = basic_authorization(credentials.username, credentials.secret)
             elif known[0] == "bearer" and path_scopes:
                 job = TokenJob(self, endpoint, known[1], known[2], merge_scopes(path_scopes), credentials)
                 token = self.cache.get(job.key)
                 if token is None:
-                    token = _token((yield job))
+                    token = token_answer((yield job))
                 authorization, cached = f"Bearer {token}", True
         sent_scopes = merge_scopes(path_scopes)
         merged = False
@@ -349,7 +358,7 @@ class TokenFlow:
                 if authorization is not None and authorization.startswith("Basic "):
                     return  # the registry refused these credentials
                 self.cache.remember(endpoint, ("basic", "", ""))
-                authorization = _basic(credentials.username, credentials.secret)
+                authorization = basic_authorization(credentials.username, credentials.secret)
                 continue
             if bearer is None:
                 return
@@ -371,7 +380,7 @@ class TokenFlow:
             job = TokenJob(self, endpoint, realm, service, sent_scopes, credentials)
             token = self.cache.get(job.key)
             if token is None:
-                token = _token((yield job))
+                token = token_answer((yield job))
             authorization = f"Bearer {token}"
 
     def _plain_http_ok(self, scheme: str, host: str) -> bool:
@@ -388,10 +397,10 @@ class TokenFlow:
             credentials = job.credentials
             username = credentials.username if credentials is not None else ""
             secret = credentials.secret if credentials is not None else ""
-            secrets = _Secrets(secret)
+            secrets = Secrets(secret)
             if credentials is not None and not credentials.is_identity_token:
-                secrets.add(_basic(username, secret).partition(" ")[2])
-            emit = _safe_log(self._log, secrets)
+                secrets.add(basic_authorization(username, secret).partition(" ")[2])
+            emit = safe_log(self._log, secrets)
             try:
                 token, body = self._request_token(job, username, secret, secrets, emit)
             except LoginError as exc:
@@ -404,25 +413,25 @@ class TokenFlow:
         job: TokenJob,
         username: str,
         secret: str,
-        secrets: _Secrets,
+        secrets: Secrets,
         emit: Callable[[str], None],
     ) -> tuple[str, dict[str, object]]:
         registry_host = origin(job.endpoint)[1]
         on_registry_host = same_host(origin(job.realm)[1], registry_host)
         verify = not (self.insecure and on_registry_host)
         challenge = Challenge("bearer", {"service": job.service} if job.service else {})
-        request = _token_request(
+        request = token_request(
             challenge, job.realm, username, secret, verify, scopes=job.scopes, offline=False
         )
         shown = " ".join(job.scopes) or "no scope"
         with self._client_lock:
             self._use_cert_dirs(job.endpoint, registry_host)
-            response = drive(_fetch(request, emit, f" (token request: {shown})"), self._client)
+            response = drive(fetch(request, emit, f" (token request: {shown})"), self._client)
         if not 200 <= response.status < 300:
-            reason = _token_error(response, secrets)
+            reason = token_error(response, secrets)
             error = CredentialsRejectedError if response.status in {401, 403} else LoginError
             raise error(f"token request to {redact_url(job.realm)} for {shown} failed: {reason}")
-        token, _, body = _parse_token(response, secrets)
+        token, _, body = parse_token(response, secrets)
         emit(f"token received for {CONTROL.sub(' ', shown)}")
         return token, body
 
@@ -447,7 +456,8 @@ def _seen(answer: object) -> Seen:
     return answer
 
 
-def _token(answer: object) -> str:
+def token_answer(answer: object) -> str:
+    """What an adapter sent back for a :class:`TokenJob`: the token (a ``TypeError`` otherwise)."""
     if not isinstance(answer, str):
         raise TypeError("the flow expected a token after a TokenJob")
     return answer

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-    from regcred._net.preconnect import Preconnected, _Pending
+    from regcred._net.preconnect import Pending, Preconnected
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -62,6 +62,7 @@ __all__ = [
     "Client",
     "RegistryCertificateError",
     "Request",
+    "RequestTimeoutError",
     "Response",
     "TransportError",
     "origin",
@@ -80,6 +81,10 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 #: public class, under the name the network code has always used; a failed TLS
 #: handshake is its subclass :class:`~regcred.errors.TLSVerificationError`.
 TransportError = RegistryUnreachableError
+
+
+class RequestTimeoutError(TransportError):
+    """No answer within the timeout: a connect, a TLS handshake or a response took longer."""
 
 
 class CertificateVerifyError(TLSVerificationError):
@@ -285,7 +290,7 @@ class Client:
         self.cert_dirs = {key.lower(): tuple(dirs) for key, dirs in (cert_dirs or {}).items()}
         self.max_body = max_body
         self.preconnected = preconnected
-        self._claimed: list[_Pending] = []
+        self._claimed: list[Pending] = []
         self._contexts: dict[tuple[tuple[str, ...], bool], ssl.SSLContext] = {}
         self._pool: dict[tuple[str, str, int, bool], http.client.HTTPConnection] = {}
 
@@ -402,6 +407,8 @@ class Client:
                 if isinstance(exc, ssl.SSLCertVerificationError):
                     raise CertificateVerifyError(f"{where}: {_describe(exc)}") from None
                 error = TLSVerificationError if isinstance(exc, ssl.SSLError) else TransportError
+                if isinstance(exc, TimeoutError):
+                    error = RequestTimeoutError
                 raise error(f"{where}: {_describe(exc)}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import httpx
 
-from regcred._net.flow import FlowOwner, Seen, Send, TokenJob, _token
+from regcred._net.flow import FlowOwner, Seen, Send, TokenJob, token_answer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class RegistryAuth(FlowOwner, httpx.Auth):
                 )
                 answer: Seen | str = seen
             else:
-                answer = _token((yield step))
+                answer = token_answer((yield step))
             try:
                 step = flow.send(answer)
             except StopIteration:

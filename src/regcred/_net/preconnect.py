@@ -28,17 +28,17 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from regcred._net.options import LoginOptions
 from regcred._net.policy import login_endpoints
 from regcred._net.proxy import proxy_url
-from regcred._settings import http_timeout
 from regcred.errors import AddressError
 
-__all__ = ["Preconnected", "start"]
+__all__ = ["Pending", "Preconnected", "start"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class _Pending:
+class Pending:
     """One connection being opened: a non-blocking ``connect`` under way (no thread).
 
     Threads would do here too, but on a busy machine every hand-over of the
@@ -107,11 +107,11 @@ class Preconnected:
 
     def __init__(self, targets: list[tuple[str, int]], timeout: float) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, int], list[_Pending]] = {}
+        self._pending: dict[tuple[str, int], list[Pending]] = {}
         for target in targets:
-            self._pending.setdefault(target, []).append(_Pending(target, timeout))
+            self._pending.setdefault(target, []).append(Pending(target, timeout))
 
-    def claim(self, host: str, port: int) -> _Pending | None:
+    def claim(self, host: str, port: int) -> Pending | None:
         """A connection being opened to ``host``:``port`` (``host`` as ``urlsplit`` spells it), or None."""
         with self._lock:
             waiting = self._pending.get((host, port))
@@ -126,13 +126,14 @@ class Preconnected:
             item.abandon()
 
 
-def start(server_key: str, *, insecure: bool = False) -> Preconnected | None:
+def start(server_key: str, options: LoginOptions | None = None) -> Preconnected | None:
     """Start connecting to ``server_key``'s login endpoints; None when there is nothing to do.
 
     Never raises: a bad address is left to the login flow to report.
     """
     try:
-        endpoints = login_endpoints(server_key, insecure=insecure)
+        options = options or LoginOptions()
+        endpoints = login_endpoints(server_key, insecure=options.insecure)
     except AddressError:  # the flow reports it
         return None
     targets = []
@@ -145,4 +146,4 @@ def start(server_key: str, *, insecure: bool = False) -> Preconnected | None:
         if not host or proxy_url(parts.scheme, host, port) is not None:
             continue
         targets.append((host, port))
-    return Preconnected(targets, http_timeout()) if targets else None
+    return Preconnected(targets, options.seconds()) if targets else None

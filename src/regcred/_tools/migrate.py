@@ -137,12 +137,12 @@ def resume_migrate(
 
 
 def _settle_pending(path: Path, lock: MigrateLock, say: Callable[[str], None]) -> bool:
-    from regcred._tools.migrate_journal import Journal, _settle
+    from regcred._tools.migrate_journal import Journal, settle
 
     journal = Journal.read(path, lock)
     if journal is None:
         return False
-    _settle(journal, say)
+    settle(journal, say)
     return True
 
 
@@ -442,12 +442,12 @@ class _Run:
             ) from cause
 
     def _settle_by_journal(self, failed: list[str]) -> None:
-        from regcred._tools.migrate_journal import _settle
+        from regcred._tools.migrate_journal import settle
 
         if self.journal is None:  # pragma: no cover - written before the first change
             return
         try:
-            failed.append(_settle(self.journal, lambda _line: None))
+            failed.append(settle(self.journal, lambda _line: None))
         except (RegcredError, OSError) as exc:
             failed.append(str(exc))
 

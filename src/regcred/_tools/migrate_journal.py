@@ -67,7 +67,16 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ["Journal", "MigrateLock", "UntrustedJournalError", "inspect", "journal_path", "pending", "resume"]
+__all__ = [
+    "Journal",
+    "MigrateLock",
+    "UntrustedJournalError",
+    "inspect",
+    "journal_path",
+    "pending",
+    "resume",
+    "settle",
+]
 
 #: Not ``.regcred-…``: config.json's own writers remove ``.config.json.regcred-*.tmp``
 #: (their stale temp files), which would then include the journal's temp files.
@@ -395,12 +404,12 @@ def resume(config_path: Path, *, wait: bool, say: Callable[[str], None] = lambda
         journal = Journal.read(config_path, lock)
         if journal is None:
             return None
-        return _settle(journal, say)
+        return settle(journal, say)
     finally:
         lock.release()
 
 
-def _settle(journal: Journal, say: Callable[[str], None]) -> str:
+def settle(journal: Journal, say: Callable[[str], None]) -> str:
     from regcred.stores._catalog import same_backend
     from regcred.stores._router import helper_for, helper_store
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "subparsers_of"]
 
 _COMMANDS = (
     Command(
@@ -127,7 +127,7 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     """The whole command line, built from ``_COMMANDS`` (completion and man pages read it too)."""
     common = _Parser(add_help=False)
     common.add_argument(
@@ -154,10 +154,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     parsed, extra = parser.parse_known_args(argv)
     if extra:  # the subcommand's own usage, not the top level's
-        _subparsers(parser)[parsed.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        subparsers_of(parser)[parsed.command].error(f"unrecognized arguments: {' '.join(extra)}")
     [command] = [c for c in _COMMANDS if c.name == parsed.command]
     # --config and --debug may come before or after the command (SUPPRESS keeps
     # the subparser from overwriting the first with its default).
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def subparsers_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """Each subcommand's own parser, by name (for its usage on its errors, and for completion)."""
     for action in parser._actions:  # noqa: SLF001 - argparse keeps them nowhere public
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001

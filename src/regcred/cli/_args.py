@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     _Args = TypeVar("_Args", bound="CommonArgs")
 
 
+def seconds(text: str) -> float:
+    """An argparse ``type`` for a ``--timeout SECONDS``: a positive number below an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a positive number of seconds") from None
+    if not 0 < value < 3600:
+        raise argparse.ArgumentTypeError("give a positive number of seconds (below 3600)")
+    return value
+
+
 class CommonArgs(argparse.Namespace):
     """The options of every command (``--config``, ``--debug``) and the command's name."""
 

@@ -65,11 +65,11 @@ def run_completion(args: CompletionArgs) -> int:
         from regcred.errors import RegcredError
 
         raise RegcredError("shell completion needs the shtab package: pip install shtab") from None
-    from regcred.cli import _parser, _subparsers
+    from regcred.cli import build_parser, subparsers_of
 
-    parser = _parser()
+    parser = build_parser()
     kinds = {KEYS: shtab.cmd(KEYS_COMMAND), DIRECTORY: shtab.DIRECTORY, FILE: shtab.FILE}
-    for name, sub in [("", parser), *_subparsers(parser).items()]:
+    for name, sub in [("", parser), *subparsers_of(parser).items()]:
         for action in sub._actions:  # noqa: SLF001 - shtab reads the same attribute
             kind = COMPLETES.get((name, action.dest)) or COMPLETES.get(("", action.dest))
             if kind:

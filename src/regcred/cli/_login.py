@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regcred.cli._args import CommonArgs
+from regcred.cli._args import CommonArgs, seconds
 from regcred.errors import LoginError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-_PLAINTEXT_WARNING = """
+PLAINTEXT_WARNING = """
 WARNING! Your credentials are stored unencrypted in '{path}'.
 Configure a credential helper to remove this warning ('regcred doctor' shows
 which stores work here, 'regcred migrate' moves credentials into one). See
@@ -34,6 +34,7 @@ class LoginArgs(CommonArgs):
     password_stdin: bool
     cert_dir: list[str]
     insecure: bool
+    timeout: float | None
     verbose: bool
     json: bool
     authfile: str | None
@@ -62,6 +63,13 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
         "--insecure",
         action="store_true",
         help="allow plain HTTP and unverified TLS for this registry",
+    )
+    login.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="give up on each network step (connect, TLS, answer) after this long "
+        "(default: $REGCRED_HTTP_TIMEOUT, else 15)",
     )
     login.add_argument("-v", "--verbose", action="store_true", help="explain every step (no secrets)")
     login.add_argument(
@@ -195,6 +203,7 @@ def run_login(args: LoginArgs) -> int:
         "config_dir": args.config,
         "insecure": args.insecure,
         "cert_dirs": args.cert_dir,
+        "timeout": args.timeout,
         "log": log,
         "auth_file": auth_file,
     }
@@ -231,8 +240,8 @@ def run_login(args: LoginArgs) -> int:
             print(f"regcred: {printable(note)}", file=sys.stderr)
     if outcome.plaintext:
         path = _api.config_file(args.config, auth_file)
-        print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
-        _warn_if_readable(path)
+        print(PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
+        warn_if_readable(path)
     elif log:
         log(f"stored in {outcome.store}")
     _warn_if_host_wins(outcome.key, args.config, auth_file)
@@ -272,7 +281,7 @@ def _get_login(args: LoginArgs, auth_file: str | None) -> int:
     return 0
 
 
-def _warn_if_readable(path: Any) -> None:
+def warn_if_readable(path: Any) -> None:
     """S13: a password just went into a file that others may read: say so, loudly.
 
     Only where the system has modes: Windows' ``st_mode`` says nothing about its ACL.

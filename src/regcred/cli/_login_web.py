@@ -92,11 +92,11 @@ def run_web_login(args: LoginArgs, auth_file: str | None, log: Callable[[str], N
         username, pat, tokens, config_dir=args.config, auth_file=auth_file, log=log
     )
     if outcome.plaintext:
-        from regcred.cli._login import _PLAINTEXT_WARNING, _warn_if_readable
+        from regcred.cli._login import PLAINTEXT_WARNING, warn_if_readable
 
         path = _write.config_file(args.config, auth_file)
-        print(_PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
-        _warn_if_readable(path)
+        print(PLAINTEXT_WARNING.format(path=path), file=sys.stderr)
+        warn_if_readable(path)
     if args.json:
         from regcred._gojson import dumps_compact
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from regcred.cli._args import CommonArgs
+from regcred.cli._args import CommonArgs, seconds
 
 TYPE_CHECKING = False  # typing costs start-up time
 if TYPE_CHECKING:
@@ -22,18 +22,6 @@ class StatusArgs(CommonArgs):
     check: bool
     json: bool
     timeout: float
-
-
-def _seconds(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("give a positive number of seconds") from None
-    if not 0 < value < 3600:
-        raise argparse.ArgumentTypeError("give a positive number of seconds (below 3600)")
-    return value
 
 
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +39,7 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds,
         default=20.0,
         metavar="SECONDS",
         help="with --check: give up on one registry after this long (default 20)",
