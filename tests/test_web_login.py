@@ -586,3 +586,27 @@ def test_hub_helper_only_keeps_the_tokens_and_logout_erases_them(
         [helper, "list"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert json.loads(listed.stdout) == {}
+
+
+def test_login_timeout_bounds_the_web_sign_in_too(hub_fake: HubFake, docker_config: Path) -> None:
+    """``login --web --timeout 1``: a tenant that accepts and never answers (a named fake) is given up on."""
+    import socket
+
+    before = _seed(docker_config)
+    with socket.socket() as silent:  # the fake hostile tenant: the TLS handshake is never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        tenant = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        start = time.monotonic()
+        forced = _login(
+            hub_fake, "--web", "--timeout", "1", REGCRED_HUB_TENANT=tenant, REGCRED_HTTP_TIMEOUT="60"
+        )
+        try:
+            assert forced.wait() == 1
+        finally:
+            forced.close()
+        took = time.monotonic() - start
+    assert took < 20, took
+    assert "failed to start the web sign-in" in forced.output
+    assert "timeout awaiting response" in forced.output
+    assert docker_config.read_bytes() == before

@@ -66,7 +66,7 @@ def run_web_login(args: LoginArgs, auth_file: str | None, log: Callable[[str], N
 
     forced = getattr(args, "web", None) is True
     tenant, api = hub_oauth.tenant_url(), hub_oauth.api_url()
-    client = Client()
+    client = Client(timeout=getattr(args, "timeout", None))  # login --timeout bounds each step here too
     try:
         code = hub_oauth.start(client, tenant)
         _instructions(code)
