@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import VENV_BIN
+from tests.fixtures.programs import helper_script
 
 if TYPE_CHECKING:
     from tests.fixtures.registry import Registry
@@ -128,24 +129,20 @@ def test_a_surrogate_pair_is_text(docker_config: Path) -> None:
 
 def _hostile_helper(bin_dir: Path) -> None:
     """A FAKE helper, on purpose: no real helper prints lone surrogates, a hostile or broken one may."""
-    bin_dir.mkdir()
-    script = bin_dir / "docker-credential-hostile"
-    script.write_text(
-        "#!/bin/sh\n"
+    helper_script(
+        bin_dir,
+        "hostile",
         'case "$1" in\n'
         'list) printf \'%s\' \'{"reg\\ud800.example":"u\\udc00","ok.example":"\\ud83d\\udc33"}\';;\n'
         'get) printf \'%s\' \'{"ServerURL":"ok.example","Username":"u\\ud800","Secret":"s\\udfffx"}\';;\n'
-        "esac\n"
+        "esac\n",
+        sh=True,
     )
-    script.chmod(0o755)
 
 
-def test_a_helper_printing_a_lone_surrogate(
-    docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_helper_printing_a_lone_surrogate(docker_config: Path, bin_dir: Path) -> None:
     """Helper output is read as Go reads it (U+FFFD for a lone surrogate): list and get work."""
-    _hostile_helper(tmp_path / "bin")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    _hostile_helper(bin_dir)
     docker_config.parent.mkdir()
     docker_config.write_text('{"credsStore": "hostile"}')
     listed = _run("list", "--json")

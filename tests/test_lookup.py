@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 import regcred
 from regcred import _config
 from regcred.errors import AddressError, ConfigError, HelperError
+from tests.fixtures.programs import fake_helper
 
 
 def _b64(text: str) -> str:
@@ -21,29 +21,6 @@ def _b64(text: str) -> str:
 def _write(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
-
-
-def _fake_helper(bin_dir: Path, name: str, entries: dict[str, tuple[str, str]]) -> None:
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / f"docker-credential-{name}"
-    script.write_text(
-        f"#!{sys.executable}\nimport sys, json\nE = {entries!r}\n"
-        "a = sys.argv[1]\n"
-        "if a == 'list':\n    print(json.dumps({k: v[0] for k, v in E.items()})); sys.exit(0)\n"
-        "k = sys.stdin.read()\n"
-        "if a == 'get' and k in E:\n"
-        "    print(json.dumps({'ServerURL': k, 'Username': E[k][0], 'Secret': E[k][1]})); sys.exit(0)\n"
-        "if a == 'get':\n    print('credentials not found in native keychain'); sys.exit(1)\n"
-        "print('boom'); sys.exit(1)\n"
-    )
-    script.chmod(0o755)
-
-
-@pytest.fixture
-def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    return bin_dir
 
 
 def test_file_store_and_missing(docker_config: Path) -> None:
@@ -102,15 +79,15 @@ def test_port_and_suffix_are_different_registries(docker_config: Path) -> None:
     assert regcred.get_credentials("reg.example:5000") is not None
 
 
-def test_cred_helpers_beat_creds_store_beat_file(docker_config: Path, helpers: Path) -> None:
+def test_cred_helpers_beat_creds_store_beat_file(docker_config: Path, bin_dir: Path) -> None:
     """credHelpers[key], then credsStore; plaintext beside a helper that has nothing is not used.
 
     c.example's plaintext sits in a config whose credsStore answers "not found" for
     it: docker then sends no credentials (differential row credsStore-empty-file-plaintext),
     so regcred neither returns nor lists it; doctor reports it as shadowed.
     """
-    _fake_helper(helpers, "per", {"a.example": ("per-user", "s1")})
-    _fake_helper(helpers, "global", {"a.example": ("global-user", "s2"), "b.example": ("g", "s3")})
+    fake_helper(bin_dir, "per", {"a.example": ("per-user", "s1")})
+    fake_helper(bin_dir, "global", {"a.example": ("global-user", "s2"), "b.example": ("g", "s3")})
     _write(
         docker_config,
         {
@@ -131,7 +108,7 @@ def test_cred_helpers_beat_creds_store_beat_file(docker_config: Path, helpers: P
     }
 
 
-def test_failing_helper_fails_closed(docker_config: Path, helpers: Path) -> None:
+def test_failing_helper_fails_closed(docker_config: Path, bin_dir: Path) -> None:
     """A helper that errors (not "not found") raises; no silent fallback (S10a)."""
     _write(docker_config, {"credsStore": "missing-helper", "auths": {}})
     with pytest.raises(regcred.StoreUnavailableError):
@@ -236,9 +213,9 @@ def test_docker_auth_config_env_overrides(docker_config: Path, monkeypatch: pyte
         regcred.get_credentials("reg.example")
 
 
-def test_empty_cred_helper_pins_key_to_the_file(docker_config: Path, helpers: Path) -> None:
+def test_empty_cred_helper_pins_key_to_the_file(docker_config: Path, bin_dir: Path) -> None:
     """credHelpers[key] == "" means "the file" for that key, even with a credsStore (as docker)."""
-    _fake_helper(helpers, "global", {"a.example": ("stale-helper-copy", "s1")})
+    fake_helper(bin_dir, "global", {"a.example": ("stale-helper-copy", "s1")})
     _write(
         docker_config,
         {
