@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -15,6 +14,7 @@ from regcred._text import printable
 from regcred._tools.migrate import migrate
 from regcred.errors import RegcredError
 from tests.conftest import VENV_BIN
+from tests.fixtures.config_files import write_config
 
 REGCRED = str(VENV_BIN / "regcred")
 
@@ -31,16 +31,10 @@ def regcred(*args: str, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
     )
 
 
-def _auth(username: str, password: str) -> dict[str, str]:
-    return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-
-
 @pytest.fixture
 def seeded(docker_config: Path) -> bytes:
     """A config.json holding one plaintext credential; returns its bytes."""
-    docker_config.parent.mkdir()
-    docker_config.write_text(json.dumps({"auths": {"reg.example": _auth("u", "pw")}}))
-    return docker_config.read_bytes()
+    return write_config(docker_config, {"reg.example": ("u", "pw")})
 
 
 @pytest.mark.parametrize(
@@ -130,8 +124,7 @@ def _evil_config(docker_config: Path) -> dict[str, str]:
         "bidi.example": "\u202eresu\u2066x\u2069\u200f",
         "del.example": "a\x7fb\x00c\x08d\x85e",
     }
-    docker_config.parent.mkdir()
-    docker_config.write_text(json.dumps({"auths": {k: _auth(u, "pw") for k, u in entries.items()}}))
+    write_config(docker_config, {k: (u, "pw") for k, u in entries.items()})
     return entries
 
 

@@ -12,23 +12,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.config_files import write_config
+
 HUB = "https://index.docker.io/v1/"
 ACCESS, REFRESH = HUB + "access-token", HUB + "refresh-token"
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 def _seed(docker_config: Path) -> None:
-    docker_config.parent.mkdir()
     auths = {
-        HUB: {"auth": _b64("alice:dckr_pat_x")},
-        ACCESS: {"auth": _b64("alice:eyJhbGciOi.access.jwt")},
-        REFRESH: {"auth": _b64("alice:long-lived-refresh..client-id")},
-        "ghcr.io": {"auth": _b64("bob:ghp_y")},
+        HUB: ("alice", "dckr_pat_x"),
+        ACCESS: ("alice", "eyJhbGciOi.access.jwt"),
+        REFRESH: ("alice", "long-lived-refresh..client-id"),
+        "ghcr.io": ("bob", "ghp_y"),
     }
-    docker_config.write_text(json.dumps({"auths": auths}))
+    write_config(docker_config, auths)
 
 
 def _regcred(*args: str) -> subprocess.CompletedProcess[str]:
