@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from tests.conftest import VENV_BIN, installed_helper, missing, require_program
 from tests.fixtures.differential import _containers_files
+from tests.fixtures.processes import REGCRED, run
 
 if TYPE_CHECKING:
     import pytest
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Registry
 
-REGCRED = str(VENV_BIN / "regcred")
 _TIMEOUT = 180
 
 
@@ -65,9 +65,7 @@ def _podman_login(registry: Registry, env: dict[str, str]) -> list[str]:
 
 
 def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, env=env, timeout=_TIMEOUT, check=False
-    )
+    return run(argv, stdin=stdin, env=env, timeout=_TIMEOUT)
 
 
 def _private_run() -> list[str]:
