@@ -8,7 +8,6 @@ referee the rows in ``tests/test_differential.py``.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 import regcred
 from tests.conftest import VENV_BIN, require_program
 from tests.fixtures import processes
+from tests.fixtures.config_files import auth_entry, write_config
 from tests.fixtures.differential import (
     INVALID,
     Referee,
@@ -29,15 +29,6 @@ from tests.fixtures.differential import (
 )
 
 SECRET = "seam-secret-\u00fc"
-
-
-def _auth(username: str, password: str) -> dict[str, str]:
-    return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-
-
-def _write(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
 
 
 # -- defect 5: [::1] and [fe80::1] without a port --------------------------------------------
@@ -113,15 +104,13 @@ def test_doctor_lists_the_keys_of_a_pass_store_whose_key_is_missing(
 
 def test_doctor_lists_the_keys_routed_to_a_secret_service_with_no_bus(docker_config: Path) -> None:
     """Defect 2: no session bus; doctor still shows every key config.json sends to the helper."""
-    _write(
+    write_config(
         docker_config,
-        {
-            "auths": {"reg.example": {}, "plain.example": _auth("carol", SECRET)},
-            "credsStore": "regcred-secretservice",
-            "credHelpers": {
-                "reg.example": "regcred-secretservice",
-                "pinned.example": "regcred-secretservice",
-            },
+        {"reg.example": {}, "plain.example": ("carol", SECRET)},
+        credsStore="regcred-secretservice",
+        credHelpers={
+            "reg.example": "regcred-secretservice",
+            "pinned.example": "regcred-secretservice",
         },
     )
     env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin"}
@@ -139,8 +128,8 @@ def test_doctor_lists_the_keys_routed_to_a_secret_service_with_no_bus(docker_con
 
 def test_list_and_doctor_read_docker_auth_config_as_get_does(docker_config: Path) -> None:
     """Defect 3: ``get`` said bob (the variable) while ``list`` said alice (the file)."""
-    _write(docker_config, {"auths": {"reg.example": _auth("alice", SECRET)}})
-    env = {"DOCKER_AUTH_CONFIG": json.dumps({"auths": {"reg.example": _auth("bob", SECRET)}})}
+    write_config(docker_config, {"reg.example": ("alice", SECRET)})
+    env = {"DOCKER_AUTH_CONFIG": json.dumps({"auths": {"reg.example": auth_entry("bob", SECRET)}})}
     got = processes.regcred("get", "reg.example", extra_env=env)
     assert json.loads(got.stdout)["Username"] == "bob"
     assert json.loads(processes.regcred("list", "--json", extra_env=env).stdout) == {"reg.example": "bob"}
@@ -159,7 +148,7 @@ def test_list_and_doctor_read_docker_auth_config_as_get_does(docker_config: Path
 @pytest.mark.parametrize("value", ["{not json", "[1]", '{"auths": {"reg.example": {"auth": "!!"}}}'])
 def test_an_invalid_docker_auth_config_is_named_as_the_variable(docker_config: Path, value: str) -> None:
     """Defect 3: invalid JSON in the variable got file wording ("fix or move the file")."""
-    _write(docker_config, {"auths": {"reg.example": _auth("alice", SECRET)}})
+    write_config(docker_config, {"reg.example": ("alice", SECRET)})
     env = {"DOCKER_AUTH_CONFIG": value}
     for argv in (["get", "reg.example"], ["list"], ["list", "--json"]):
         done = processes.regcred(*argv, extra_env=env)
@@ -218,7 +207,7 @@ def test_logout_of_a_repository_removes_its_key_as_docker_logout_does(tmp_path: 
     """Defect 4: ``logout HOST/ns/repo`` left the namespaced key that list shows and get returns."""
     host = "reg.example:5000"
     seeded = tmp_path / "seed"
-    _write(seeded / "config.json", {"auths": {f"{host}/diff/img": _auth("alice", SECRET)}})
+    write_config(seeded / "config.json", {f"{host}/diff/img": ("alice", SECRET)})
     theirs, ours = _copy(seeded, tmp_path / "docker"), _copy(seeded, tmp_path / "regcred")
     assert _docker("--config", str(theirs), "logout", f"{host}/diff/img").returncode == 0
     assert _auth_keys(theirs) == set()  # the referee: docker removes the namespaced key
@@ -242,8 +231,8 @@ def test_logout_of_a_repository_keeps_the_host_and_other_namespaces_as_podman_do
     """
     host = "reg.example:5000"
     seeded = tmp_path / "seed"
-    auths = {key: _auth("alice", SECRET) for key in (host, f"{host}/diff/img", f"{host}/other")}
-    _write(seeded / "config.json", {"auths": auths})
+    auths = dict.fromkeys((host, f"{host}/diff/img", f"{host}/other"), ("alice", SECRET))
+    write_config(seeded / "config.json", auths)
     podmans = _copy(seeded, tmp_path / "podman")
     done = _podman(
         tmp_path / "containers",
@@ -266,8 +255,8 @@ def test_logout_all_names_the_podman_credentials_that_keep_working(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     podman_file = tmp_path / "xdg" / "containers" / "auth.json"
-    _write(podman_file, {"auths": {"podman.example": _auth("pat", SECRET)}})
-    _write(docker_config, {"auths": {"docker.example": _auth("dan", SECRET)}})
+    write_config(podman_file, {"podman.example": ("pat", SECRET)})
+    write_config(docker_config, {"docker.example": ("dan", SECRET)})
     done = processes.regcred("logout", "--all")
     assert done.returncode == 0
     assert done.stdout == "Removing login credentials for docker.example\n"
@@ -351,7 +340,7 @@ def test_login_to_a_repository_is_refused_when_a_helper_holds_the_host(
 ) -> None:
     """docker and podman ask a helper only for the host: a repository's login there would serve nobody."""
     ours = tmp_path / "regcred"
-    _write(ours / "config.json", {"auths": {}, "credsStore": "regcred-pass"})
+    write_config(ours / "config.json", {}, credsStore="regcred-pass")
     before = (ours / "config.json").read_bytes()
     done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
     assert done.returncode == 1
@@ -367,7 +356,7 @@ def test_a_repository_login_beside_the_hosts_key_says_which_one_docker_uses(
 ) -> None:
     """docker (and regcred, docker's reading) use the exact host key first; the login says so."""
     ours = tmp_path / "regcred"
-    _write(ours / "config.json", {"auths": {referee.host: _auth(*INVALID)}})
+    write_config(ours / "config.json", {referee.host: INVALID})
     done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
     assert done.returncode == 0, done.stderr
     assert "docker and regcred use" in done.stderr
@@ -401,7 +390,9 @@ def test_doctor_states_a_missing_podman_helper(
     """A credHelpers entry in podman's file whose helper is missing: listed, with its state."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    _write(tmp_path / "xdg" / "containers" / "auth.json", {"credHelpers": {"reg.example": "regcred-no-such"}})
+    write_config(
+        tmp_path / "xdg" / "containers" / "auth.json", credHelpers={"reg.example": "regcred-no-such"}
+    )
     _, _, report = _doctor()
     assert ("reg.example", "helper regcred-no-such", "not-on-path") in {
         (c["key"], c["store"], c["state"]) for c in report["credentials"]
