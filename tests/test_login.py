@@ -16,6 +16,7 @@ import pytest
 import regcred
 from regcred import _config
 from tests.conftest import VENV_BIN, require_program
+from tests.fixtures import processes
 from tests.fixtures.programs import helper_script
 from tests.fixtures.registry import start_registry
 
@@ -31,15 +32,7 @@ def regcred_cli(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a user would (no stdin unless given)."""
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    return processes.regcred(*args, stdin=stdin if stdin is not None else "", extra_env=env)
 
 
 def _login(registry: Registry, *extra: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
