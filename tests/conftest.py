@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures.registry",
     "tests.fixtures.hub_fake",
     "tests.fixtures.differential",  # imports registry: after it
+    "tests.fixtures.programs",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,9 +11,8 @@ from regcred import UsageError, _write
 from regcred._text import printable
 from regcred._tools.migrate import migrate
 from regcred.errors import RegcredError
-from tests.conftest import VENV_BIN
-
-REGCRED = str(VENV_BIN / "regcred")
+from tests.fixtures.config_files import write_config
+from tests.fixtures.processes import regcred
 
 # Every raw byte that would reach the terminal as a control: C0 (ESC, BEL, CR …),
 # DEL, C1 (CSI U+009B, OSC U+009D) in UTF-8, and the bidi override U+202E.
@@ -24,23 +20,10 @@ RAW_CONTROLS = [bytes([c]) for c in range(0x20) if c != 0x0A] + [b"\x7f", "\x9b"
 BIDI = ["\u202e", "\u2066", "\u200f"]
 
 
-def regcred(*args: str, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
-    """The installed console script, as a user runs it."""
-    return subprocess.run(
-        [REGCRED, *args], input=stdin.encode(), capture_output=True, timeout=120, check=False, env=os.environ
-    )
-
-
-def _auth(username: str, password: str) -> dict[str, str]:
-    return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-
-
 @pytest.fixture
 def seeded(docker_config: Path) -> bytes:
     """A config.json holding one plaintext credential; returns its bytes."""
-    docker_config.parent.mkdir()
-    docker_config.write_text(json.dumps({"auths": {"reg.example": _auth("u", "pw")}}))
-    return docker_config.read_bytes()
+    return write_config(docker_config, {"reg.example": ("u", "pw")})
 
 
 @pytest.mark.parametrize(
@@ -59,7 +42,7 @@ def seeded(docker_config: Path) -> bytes:
 )
 def test_usage_errors_exit_2(docker_config: Path, seeded: bytes, argv: list[str], message: str) -> None:
     """Contradictory flags and invalid names: exit 2, one line naming the --help to read, nothing changed."""
-    result = regcred(*argv, stdin="pw\n")
+    result = regcred(*argv, stdin="pw\n", binary=True)
     err = result.stderr.decode()
     assert result.returncode == 2, err
     assert result.stdout == b""
@@ -83,7 +66,7 @@ def test_value_and_store_errors_stay_exit_1(
     docker_config: Path, seeded: bytes, argv: list[str], stdin: str, message: str
 ) -> None:
     """Bad values and missing stores are not usage errors: exit 1, one line, no usage hint."""
-    result = regcred(*argv, stdin=stdin)
+    result = regcred(*argv, stdin=stdin, binary=True)
     err = result.stderr.decode()
     assert result.returncode == 1, err
     assert message in err
@@ -116,7 +99,7 @@ def test_invalid_helper_named_by_the_config_is_not_usage(docker_config: Path, se
     """An invalid credsStore in config.json is the config's fault: exit 1, not 2."""
     docker_config.write_text(json.dumps({"auths": {"reg.example": {}}, "credsStore": "../evil"}))
     before = docker_config.read_bytes()
-    result = regcred("migrate", "--to", "file")
+    result = regcred("migrate", "--to", "file", binary=True)
     assert result.returncode == 1, result.stderr
     assert len(result.stderr.decode().strip().splitlines()) == 1
     assert docker_config.read_bytes() == before
@@ -130,15 +113,14 @@ def _evil_config(docker_config: Path) -> dict[str, str]:
         "bidi.example": "\u202eresu\u2066x\u2069\u200f",
         "del.example": "a\x7fb\x00c\x08d\x85e",
     }
-    docker_config.parent.mkdir()
-    docker_config.write_text(json.dumps({"auths": {k: _auth(u, "pw") for k, u in entries.items()}}))
+    write_config(docker_config, {k: (u, "pw") for k, u in entries.items()})
     return entries
 
 
 def test_list_escapes_terminal_controls(docker_config: Path) -> None:
     """`regcred list` prints no raw control or bidi character from a key or a username (issue 11 #7)."""
     entries = _evil_config(docker_config)
-    result = regcred("list")
+    result = regcred("list", binary=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for raw in RAW_CONTROLS:
@@ -155,7 +137,7 @@ def test_list_escapes_terminal_controls(docker_config: Path) -> None:
 def test_list_json_stays_exact(docker_config: Path) -> None:
     """`regcred list --json` is exact JSON: the same keys and usernames, byte for byte once decoded."""
     entries = _evil_config(docker_config)
-    result = regcred("list", "--json")
+    result = regcred("list", "--json", binary=True)
     assert result.returncode == 0, result.stderr
     assert b"\x1b" not in result.stdout
     assert json.loads(result.stdout) == entries
@@ -186,7 +168,7 @@ def test_error_messages_are_escaped(docker_config: Path) -> None:
     """An error quoting text from config.json reaches the terminal with its controls escaped."""
     docker_config.parent.mkdir()
     docker_config.write_text(json.dumps({"auths": {"x\x1b[2J\x9b": {"auth": "!!"}}}))
-    result = regcred("list")
+    result = regcred("list", binary=True)
     assert result.returncode == 1
     assert b"\x1b" not in result.stderr
     assert "\x9b".encode() not in result.stderr

@@ -12,16 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import require_program
+from tests.fixtures.processes import regcred
 
 if TYPE_CHECKING:
     from tests.fixtures.registry import Registry
-
-
-def regcred(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False, env=os.environ,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

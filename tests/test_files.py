@@ -23,13 +23,13 @@ import pytest
 from regcred import _config
 from regcred.cli import main
 from regcred.errors import ConfigError
-from tests.conftest import VENV_BIN, missing, require_program
+from tests.conftest import missing, require_program
+from tests.fixtures.processes import REGCRED, run
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SECRET = "files-secret-\u00fc&<x>"
-REGCRED = str(VENV_BIN / "regcred")
 KINDS = {"config.json": "a FIFO", "elsewhere.fifo": "a FIFO", "null": "a character device"}
 
 
@@ -50,9 +50,7 @@ def _run(*argv: str, env: dict[str, str] | None = None, user: str = "") -> subpr
     """Run the installed regcred (as ``user`` if given); no secret may reach its stderr."""
     prefix = [require_program("setpriv", "util-linux"), f"--reuid={user}", "--regid=nogroup",
               "--clear-groups"] if user else []  # fmt: skip
-    done = subprocess.run(
-        [*prefix, REGCRED, *argv], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run([*prefix, REGCRED, *argv], env=env, timeout=60)
     assert SECRET not in done.stderr
     assert "Traceback" not in done.stderr
     return done

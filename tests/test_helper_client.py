@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -18,23 +17,13 @@ import pytest
 from regcred.credentials import Credentials
 from regcred.errors import CredentialsNotFoundError, HelperError, StoreUnavailableError
 from regcred.stores.helper import HelperStore, find_helper
+from tests.fixtures.programs import helper_script
 
 CANARY = "CANARY-s3cret-<&>"
 
 
-@pytest.fixture
-def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A PATH directory for fake helpers (and only it, plus the system dirs)."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", f"{path}{os.pathsep}/usr/bin{os.pathsep}/bin")
-    return path
-
-
 def _fake(bin_dir: Path, name: str, body: str) -> None:
-    script = bin_dir / f"docker-credential-{name}"
-    script.write_text(f"#!{sys.executable}\nimport sys, os, json, time\n{body}\n")
-    script.chmod(0o755)
+    helper_script(bin_dir, name, f"import sys, os, json, time\n{body}\n")
 
 
 _RECORDER = """

@@ -8,40 +8,30 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.fixtures.config_files import write_config
+from tests.fixtures.processes import regcred
 
 HUB = "https://index.docker.io/v1/"
 ACCESS, REFRESH = HUB + "access-token", HUB + "refresh-token"
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 def _seed(docker_config: Path) -> None:
-    docker_config.parent.mkdir()
     auths = {
-        HUB: {"auth": _b64("alice:dckr_pat_x")},
-        ACCESS: {"auth": _b64("alice:eyJhbGciOi.access.jwt")},
-        REFRESH: {"auth": _b64("alice:long-lived-refresh..client-id")},
-        "ghcr.io": {"auth": _b64("bob:ghp_y")},
+        HUB: ("alice", "dckr_pat_x"),
+        ACCESS: ("alice", "eyJhbGciOi.access.jwt"),
+        REFRESH: ("alice", "long-lived-refresh..client-id"),
+        "ghcr.io": ("bob", "ghp_y"),
     }
-    docker_config.write_text(json.dumps({"auths": auths}))
-
-
-def _regcred(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    write_config(docker_config, auths)
 
 
 def test_export_never_ships_the_web_login_tokens(docker_config: Path) -> None:
     """Neither the k8s secret nor the CI config carries the refresh (or access) token."""
     _seed(docker_config)
     for fmt in ("k8s", "config"):
-        done = _regcred("export", "--format", fmt)
+        done = regcred("export", "--format", fmt)
         assert done.returncode == 0, done.stderr
         assert "refresh" not in done.stdout
         text = done.stdout
@@ -52,7 +42,7 @@ def test_export_never_ships_the_web_login_tokens(docker_config: Path) -> None:
         assert REFRESH not in text
         assert "long-lived-refresh" not in text
         assert HUB in text  # the Hub credential itself is exported
-    named = _regcred("export", REFRESH)
+    named = regcred("export", REFRESH)
     assert named.returncode == 1
     assert "never exported" in named.stderr
 
@@ -60,7 +50,7 @@ def test_export_never_ships_the_web_login_tokens(docker_config: Path) -> None:
 def test_hub_logout_erases_the_web_login_tokens(docker_config: Path) -> None:
     """logout of Hub leaves neither token behind (docker erases both)."""
     _seed(docker_config)
-    done = _regcred("logout")
+    done = regcred("logout")
     assert done.returncode == 0, done.stderr
     assert set(json.loads(docker_config.read_text())["auths"]) == {"ghcr.io"}
 
@@ -68,6 +58,6 @@ def test_hub_logout_erases_the_web_login_tokens(docker_config: Path) -> None:
 def test_list_labels_them(docker_config: Path) -> None:
     """list shows what the two extra keys are."""
     _seed(docker_config)
-    done = _regcred("list")
+    done = regcred("list")
     assert "Docker Hub web-login refresh token" in done.stdout
     assert "Docker Hub web-login access token" in done.stdout

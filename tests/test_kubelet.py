@@ -24,6 +24,7 @@ import pytest
 
 from regcred import kubelet
 from tests.conftest import VENV_BIN
+from tests.fixtures.config_files import write_config
 
 if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
@@ -132,19 +133,6 @@ def keyring_lookup(auth: dict[str, Any], image: str) -> list[tuple[str, str]]:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def write_config(path: Path, auths: dict[str, tuple[str, str]], **extra: Any) -> None:
-    """A real docker config.json with plaintext ``auths``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data: dict[str, Any] = {
-        "auths": {
-            key: {"auth": base64.b64encode(f"{user}:{secret}".encode()).decode()}
-            for key, (user, secret) in auths.items()
-        }
-    }
-    data.update(extra)
-    path.write_text(json.dumps(data))
 
 
 def jwt(exp: object, **claims: Any) -> str:

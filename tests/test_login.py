@@ -16,6 +16,8 @@ import pytest
 import regcred
 from regcred import _config
 from tests.conftest import VENV_BIN, require_program
+from tests.fixtures import processes
+from tests.fixtures.programs import helper_script
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
@@ -30,15 +32,7 @@ def regcred_cli(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a user would (no stdin unless given)."""
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    return processes.regcred(*args, stdin=stdin if stdin is not None else "", extra_env=env)
 
 
 def _login(registry: Registry, *extra: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -183,15 +177,10 @@ def test_password_flag_warns(registry_http: Registry, docker_config: Path) -> No
 
 
 def test_helper_that_fails_to_store_is_an_error(
-    registry_http: Registry, docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry_http: Registry, docker_config: Path, bin_dir: Path
 ) -> None:
     """A configured helper that fails: login fails, nothing in plaintext, config untouched (S23)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    helper = bin_dir / "docker-credential-broken"
-    helper.write_text("#!/bin/sh\ncat >/dev/null\necho 'keyring is locked'\nexit 1\n")
-    helper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    helper_script(bin_dir, "broken", "cat >/dev/null\necho 'keyring is locked'\nexit 1\n", sh=True)
     docker_config.parent.mkdir()
     original = b'{"auths": {}, "credsStore": "broken", "psFormat": "x"}'
     docker_config.write_bytes(original)

@@ -23,6 +23,7 @@ import pytest
 
 from regcred import _config
 from tests.conftest import VENV_BIN, installed_helper, require_program
+from tests.fixtures.processes import regcred
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -110,17 +111,6 @@ def _regcred(*args: str, stdin: str = "") -> subprocess.Popen[str]:
     )
 
 
-def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def _secret_service_get(key: str) -> subprocess.CompletedProcess[str]:
     go = require_program("docker-credential-secretservice", "golang-docker-credential-helpers")
     return subprocess.run([go, "get"], input=key, capture_output=True, text=True, timeout=60, check=False)
@@ -147,7 +137,7 @@ def test_a_login_during_a_migrate_ends_where_config_json_says(
 
     _config.update(docker_config, seed)
     if direction == "to-file":  # the seed lives in the keyring, as docker would keep it
-        assert _run("migrate", "--to", "regcred-secretservice").returncode == 0
+        assert regcred("migrate", "--to", "regcred-secretservice").returncode == 0
     target = "regcred-secretservice" if direction == "to-keyring" else "file"
 
     login = _regcred("login", key, "-u", registry.username, "--password-stdin")
@@ -158,7 +148,7 @@ def test_a_login_during_a_migrate_ends_where_config_json_says(
     while link.requests == 0 and time.monotonic() < deadline:  # the login is now waiting on the link
         time.sleep(0.05)
     assert link.requests > 0
-    migrated = _run("migrate", "--to", target)
+    migrated = regcred("migrate", "--to", target)
     assert migrated.returncode == 0, migrated.stderr
     assert login.stdout is not None
     assert login.stderr is not None
@@ -180,9 +170,9 @@ def test_a_login_during_a_migrate_ends_where_config_json_says(
         assert "credsStore" not in data
         assert "auth" in entry
         assert in_keyring.returncode == 1, "the keyring still holds a copy config.json no longer names"
-    got = _run("get", key)
+    got = regcred("get", key)
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["Secret"] == registry.password
-    assert _run("logout", key).returncode == 0
+    assert regcred("logout", key).returncode == 0
     assert _secret_service_get(key).returncode == 1
-    assert _run("get", key).returncode == 1
+    assert regcred("get", key).returncode == 1

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import VENV_BIN
+from tests.fixtures.processes import regcred
+from tests.fixtures.programs import helper_script
 
 if TYPE_CHECKING:
     from tests.fixtures.registry import Registry
 
-REGCRED = str(VENV_BIN / "regcred")
 AUTH = base64.b64encode(b"alice:s3cret").decode()
 
 #: config.json text (the escape as JSON writes it) -> the place the error names
@@ -49,18 +47,6 @@ CONFIGS = {
 }
 
 
-def _run(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REGCRED, *argv],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=os.environ,
-    )
-
-
 @pytest.fixture(params=sorted(CONFIGS))
 def surrogate_config(request: pytest.FixtureRequest, docker_config: Path) -> tuple[bytes, str]:
     """config.json holding a lone surrogate; returns (its bytes, the place named)."""
@@ -80,7 +66,7 @@ def test_refused_with_the_place(
 ) -> None:
     """Exit 1, one line naming the file and the place, no traceback, file unchanged."""
     raw, place = surrogate_config
-    done = _run(*argv)
+    done = regcred(*argv)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stdout + done.stderr
     assert "s3cret" not in done.stdout + done.stderr
@@ -102,7 +88,7 @@ def test_login_refuses_before_writing(
 ) -> None:
     """A login that the registry accepts still stops at the file: nothing rewritten, one line."""
     raw, place = surrogate_config
-    done = _run(
+    done = regcred(
         "login", registry_http.address, "-u", registry_http.username, "--password-stdin",
         stdin=registry_http.password + "\n",
     )  # fmt: skip
@@ -121,39 +107,35 @@ def test_a_surrogate_pair_is_text(docker_config: Path) -> None:
     docker_config.write_text(
         '{"auths": {"reg.example": {"auth": "AUTH"}}, "psFormat": "\\ud83d\\udc33"}'.replace("AUTH", AUTH)
     )
-    done = _run("list")
+    done = regcred("list")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:2] == ["reg.example", "alice"]
 
 
 def _hostile_helper(bin_dir: Path) -> None:
     """A FAKE helper, on purpose: no real helper prints lone surrogates, a hostile or broken one may."""
-    bin_dir.mkdir()
-    script = bin_dir / "docker-credential-hostile"
-    script.write_text(
-        "#!/bin/sh\n"
+    helper_script(
+        bin_dir,
+        "hostile",
         'case "$1" in\n'
         'list) printf \'%s\' \'{"reg\\ud800.example":"u\\udc00","ok.example":"\\ud83d\\udc33"}\';;\n'
         'get) printf \'%s\' \'{"ServerURL":"ok.example","Username":"u\\ud800","Secret":"s\\udfffx"}\';;\n'
-        "esac\n"
+        "esac\n",
+        sh=True,
     )
-    script.chmod(0o755)
 
 
-def test_a_helper_printing_a_lone_surrogate(
-    docker_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_helper_printing_a_lone_surrogate(docker_config: Path, bin_dir: Path) -> None:
     """Helper output is read as Go reads it (U+FFFD for a lone surrogate): list and get work."""
-    _hostile_helper(tmp_path / "bin")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    _hostile_helper(bin_dir)
     docker_config.parent.mkdir()
     docker_config.write_text('{"credsStore": "hostile"}')
-    listed = _run("list", "--json")
+    listed = regcred("list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == {"reg\ufffd.example": "u\ufffd", "ok.example": "\U0001f433"}
-    text = _run("list")
+    text = regcred("list")
     assert text.returncode == 0, text.stderr
     assert "reg\ufffd.example" in text.stdout
-    got = _run("get", "ok.example")
+    got = regcred("get", "ok.example")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout) == {"ServerURL": "ok.example", "Username": "u\ufffd", "Secret": "s\ufffdx"}

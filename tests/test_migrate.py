@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from regcred import _config
 from regcred._lookup import get_credentials
 from regcred.cli import main
 from tests.conftest import VENV_BIN, missing, require_program
+from tests.fixtures.programs import fake_helper, helper_script
 
 if TYPE_CHECKING:
     from tests.fixtures.differential import Referee
@@ -28,56 +28,6 @@ SECRET_A = "migrate-secret-a-\u00fc&<x>"
 SECRET_B = "migrate-secret-b"
 TOKEN = "refresh-token-c"
 SECRETS = (SECRET_A, SECRET_B, TOKEN)
-
-_FAKE = """#!{python}
-import json, sys
-STATE, MODE = {state!r}, {mode!r}
-try:
-    with open(STATE) as f:
-        db = json.load(f)
-except FileNotFoundError:
-    db = {{}}
-action, data = sys.argv[1], sys.stdin.read()
-def save():
-    with open(STATE, "w") as f:
-        json.dump(db, f)
-if action == "list":
-    print(json.dumps({{k: v[0] for k, v in db.items()}}))
-elif action == "store":
-    if MODE == "fail-store":
-        print("the vault is sealed"); sys.exit(1)
-    d = json.loads(data); db[d["ServerURL"]] = [d["Username"], d["Secret"]]; save()
-elif action == "get":
-    if data not in db:
-        print("credentials not found in native keychain"); sys.exit(1)
-    user, secret = db[data]
-    if MODE == "lie":
-        secret += "-tampered"
-    print(json.dumps({{"ServerURL": data, "Username": user, "Secret": secret}}))
-elif action == "erase":
-    if MODE == "fail-erase":
-        print("erase refused"); sys.exit(1)
-    db.pop(data, None); save()
-"""
-
-
-@pytest.fixture
-def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A PATH of: fake helpers, our helpers (venv), Debian's Go helpers."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", f"{path}:{VENV_BIN}:/usr/local/bin:/usr/bin:/bin")
-    return path
-
-
-def fake_helper(bin_dir: Path, name: str, mode: str = "", db: dict[str, list[str]] | None = None) -> Path:
-    """A docker-credential-NAME keeping its entries in a JSON file; returns that file."""
-    state = bin_dir / f"{name}.json"
-    state.write_text(json.dumps(db or {}))
-    script = bin_dir / f"docker-credential-{name}"
-    script.write_text(_FAKE.format(python=sys.executable, state=str(state), mode=mode))
-    script.chmod(0o755)
-    return state
 
 
 def seed(path: Path) -> bytes:
@@ -583,7 +533,7 @@ def test_docker_cli_logs_in_with_migrated_credentials(
     assert docker_login() == f"[Username: {registry_http.username}]"
 
 
-_RACING_LOGOUT = """#!{python}
+_RACING_LOGOUT = """\
 # Test instrument: a helper store whose read-back, once config.json routes to it, acts
 # out a concurrent 'regcred logout b.example:5000' (erase from here, drop the entry).
 import json, sys
@@ -626,11 +576,7 @@ def test_a_logout_racing_the_switch_loses_no_other_credential(
     seed(docker_config)
     state = bin_dir / "racy.json"
     state.write_text("{}")
-    script = bin_dir / "docker-credential-racy"
-    script.write_text(
-        _RACING_LOGOUT.format(python=sys.executable, state=str(state), config=str(docker_config))
-    )
-    script.chmod(0o755)
+    helper_script(bin_dir, "racy", _RACING_LOGOUT.format(state=str(state), config=str(docker_config)))
     code, _, err = run(capsys, "migrate", "--to", "racy")
     assert code == 1
     assert len(err.strip().splitlines()) == 1

@@ -30,6 +30,7 @@ import pytest
 from regcred import _config
 from regcred._lookup import get_credentials
 from tests.conftest import VENV_BIN, installed_helper
+from tests.fixtures import processes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -105,10 +106,7 @@ def _route(config: _config.Config, key: str) -> str:
 
 
 def regcred(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(VENV_BIN / "regcred"), *args],
-        capture_output=True, text=True, timeout=120, check=False, env=env,
-    )  # fmt: skip
+    done = processes.regcred(*args, env=env)
     for secret in SECRETS:
         assert secret not in done.stdout + done.stderr
     return done

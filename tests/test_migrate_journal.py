@@ -22,6 +22,7 @@ import pytest
 from regcred import _config, get_credentials, store_credentials
 from regcred._tools.migrate_journal import Journal, MigrateLock
 from tests.conftest import VENV_BIN, installed_helper
+from tests.fixtures import processes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,10 +55,7 @@ def journal(config_path: Path) -> Path:
 
 
 def regcred(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(VENV_BIN / "regcred"), *args],
-        capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    done = processes.regcred(*args, timeout=timeout)
     shown = done.stderr if args[0] in {"get", "export"} else done.stdout + done.stderr  # those print it
     for secret in SECRETS.values():
         assert secret not in shown

@@ -10,29 +10,18 @@ runs as the test user with its storage in a temporary vfs directory
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.conftest import require_program
 from tests.fixtures.differential import containers_env
+from tests.fixtures.processes import regcred
 
 if TYPE_CHECKING:
     import pytest
 
     from tests.fixtures.registry import Registry
-
-
-def regcred(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "regcred", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
 
 
 def podman(root: Path, authfile: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

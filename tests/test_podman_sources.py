@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -22,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.conftest import VENV_BIN, installed_helper, missing, require_program
+from tests.fixtures.config_files import write_config
 from tests.fixtures.differential import _containers_files
+from tests.fixtures.processes import REGCRED, run
 
 if TYPE_CHECKING:
     import pytest
@@ -30,17 +31,7 @@ if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
     from tests.fixtures.registry import Registry
 
-REGCRED = str(VENV_BIN / "regcred")
 _TIMEOUT = 180
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def _write(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
 
 
 def _podman_env(root: Path, **extra: str) -> dict[str, str]:
@@ -65,9 +56,7 @@ def _podman_login(registry: Registry, env: dict[str, str]) -> list[str]:
 
 
 def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, env=env, timeout=_TIMEOUT, check=False
-    )
+    return run(argv, stdin=stdin, env=env, timeout=_TIMEOUT)
 
 
 def _private_run() -> list[str]:
@@ -242,31 +231,27 @@ def test_list_and_get_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pas
             check=False,
         )
         assert stored.returncode == 0, stored.stdout
-    _write(
+    write_config(
         docker_dir / "config.json",
         {
-            "auths": {
-                "docker.example": {"auth": _b64("dora:1")},
-                "https://legacy.example": {"auth": _b64("leg:2")},
-                "example.com/foo": {"auth": _b64("foo:3")},
-                "shared.example": {"auth": _b64("docker-wins:4")},
-                "helper.example": {},
-            },
-            "credHelpers": {"helper.example": "regcred-pass"},
+            "docker.example": ("dora", "1"),
+            "https://legacy.example": ("leg", "2"),
+            "example.com/foo": ("foo", "3"),
+            "shared.example": ("docker-wins", "4"),
+            "helper.example": {},
         },
+        credHelpers={"helper.example": "regcred-pass"},
     )
-    _write(
+    write_config(
         runtime / "containers" / "auth.json",
         {
-            "auths": {
-                "quay.io/org/repo": {"auth": _b64("repo-user:5")},
-                "quay.io": {"auth": _b64("quay-user:6")},
-                "docker.io": {"auth": _b64("hub-user:7")},
-                "shared.example": {"auth": _b64("podman-loses:8")},
-            }
+            "quay.io/org/repo": ("repo-user", "5"),
+            "quay.io": ("quay-user", "6"),
+            "docker.io": ("hub-user", "7"),
+            "shared.example": ("podman-loses", "8"),
         },
     )
-    _write(tmp_path / "xdg" / "containers" / "auth.json", {"auths": {"xdg.example": {"auth": _b64("xed:9")}}})
+    write_config(tmp_path / "xdg" / "containers" / "auth.json", {"xdg.example": ("xed", "9")})
 
     env = dict(os.environ)
     as_json = _run([REGCRED, "list", "--json", "--sources"], env)

@@ -35,6 +35,7 @@ from regcred.stores._catalog import KnownStore
 from regcred.stores._router import Router
 from tests import cross_helpers
 from tests.conftest import installed_helper, require_program
+from tests.fixtures.programs import fake_helper, helper_script
 from tests.fixtures.windows_model import SIMULATION, FakeMsvcrt, SharingViolations
 
 if TYPE_CHECKING:
@@ -292,11 +293,8 @@ def _row(backend: str, cls: type[CredentialStore]) -> KnownStore:
 
 
 def _programs(bin_dir: Path, *names: str, suffix: str = "") -> None:
-    bin_dir.mkdir(exist_ok=True)
     for name in names:
-        program = bin_dir / f"docker-credential-{name}{suffix}"
-        program.write_text("#!/bin/sh\nexit 1\n")
-        program.chmod(0o755)
+        helper_script(bin_dir, name, "exit 1\n", sh=True, suffix=suffix)
 
 
 def _where_new(tmp_path: Path, data: dict[str, object] | None = None) -> str:
@@ -393,7 +391,7 @@ def test_an_auto_row_is_what_login_and_doctor_pick(
     import regcred
 
     bin_dir = tmp_path / "bin"
-    state = portable_helper(bin_dir, "regcred-toy")  # a FAKE helper: the toy store's executable
+    state = fake_helper(bin_dir, "regcred-toy")  # a FAKE helper: the toy store's executable
     monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin")
 
     def toy(**changes: object) -> KnownStore:
@@ -459,50 +457,6 @@ def test_doctor_still_checks_modes_where_they_exist(docker_config: Path) -> None
 
 # -- the CLI and the library: natively here, and in the Windows simulation --------------
 
-_HELPER = """\
-import json, sys
-STATE = {state!r}
-action = sys.argv[1]
-data = sys.stdin.read().strip()
-try:
-    with open(STATE) as f:
-        db = json.load(f)
-except FileNotFoundError:
-    db = {{}}
-def save():
-    with open(STATE, "w") as f:
-        json.dump(db, f)
-if action == "list":
-    print(json.dumps({{k: v[0] for k, v in db.items()}}))
-elif action == "store":
-    d = json.loads(data); db[d["ServerURL"]] = [d["Username"], d["Secret"]]; save()
-elif action == "get":
-    if data not in db:
-        print("credentials not found in native keychain"); sys.exit(1)
-    print(json.dumps({{"ServerURL": data, "Username": db[data][0], "Secret": db[data][1]}}))
-elif action == "erase":
-    db.pop(data, None); save()
-"""
-
-
-def portable_helper(bin_dir: Path, name: str, *, suffix: str = "") -> Path:
-    """A FAKE docker-credential-NAME keeping its entries in a JSON file; runs on every system.
-
-    On Windows a ``.cmd`` that runs this Python; elsewhere a script with a
-    ``#!`` line (``suffix`` ".EXE" for the simulation, whose PATHEXT wants one).
-    """
-    bin_dir.mkdir(exist_ok=True)
-    code = _HELPER.format(state=str(bin_dir / f"{name}.json"))
-    if os.name == "nt":  # pragma: no cover - real Windows (the workflow)
-        script = bin_dir / f"{name}-helper.py"
-        script.write_text(code)
-        (bin_dir / f"docker-credential-{name}.cmd").write_text(f'@"{sys.executable}" "{script}" %*\r\n')
-    else:
-        program = bin_dir / f"docker-credential-{name}{suffix}"
-        program.write_text(f"#!{sys.executable}\n{code}")
-        program.chmod(0o755)
-    return bin_dir / f"{name}.json"
-
 
 class Client:
     """``regcred`` (or Python code) in a child interpreter: native, or the Windows simulation."""
@@ -567,7 +521,7 @@ def _walk_through_the_client(client: Client, config: Path, bin_dir: Path, suffix
     assert listed.returncode == 0, listed.stderr
     assert "reg.example:5000" in listed.stdout
     assert SECRET not in listed.stdout
-    state = portable_helper(bin_dir, "vault", suffix=suffix)
+    state = fake_helper(bin_dir, "vault", suffix=suffix)
     moved = client.cli("migrate", "--to", "vault")
     assert moved.returncode == 0, moved.stderr
     assert json.loads(config.read_text())["credsStore"] == "vault"
@@ -641,7 +595,7 @@ class TestSimulatedWindows:
     def test_login_records_wincred_as_docker_does(self, tmp_path: Path, registry_http: Registry) -> None:
         """DetectDefaultStore on Windows: docker-credential-wincred on PATH becomes credsStore."""
         client, config, bin_dir = _client(tmp_path, simulate=True)
-        state = portable_helper(bin_dir, "wincred", suffix=".EXE")
+        state = fake_helper(bin_dir, "wincred", suffix=".EXE")
         done = client.cli(
             "login", registry_http.address, "-u", registry_http.username, "--password-stdin",
             stdin=registry_http.password + "\n",
@@ -654,8 +608,8 @@ class TestSimulatedWindows:
 
     def test_docker_desktop_config_is_never_changed(self, tmp_path: Path, registry_http: Registry) -> None:
         client, config, bin_dir = _client(tmp_path, simulate=True)
-        portable_helper(bin_dir, "wincred", suffix=".EXE")
-        portable_helper(bin_dir, "desktop", suffix=".EXE")
+        fake_helper(bin_dir, "wincred", suffix=".EXE")
+        fake_helper(bin_dir, "desktop", suffix=".EXE")
         config.parent.mkdir()
         config.write_text(json.dumps({"auths": {}, "credsStore": "desktop"}))
         done = client.cli(
@@ -683,8 +637,8 @@ def test_cross_helpers_script_on_the_secret_service_pair(keyring: Keyring, tmp_p
 
 def test_cross_helpers_script_fails_on_a_pair_that_disagrees(tmp_path: Path) -> None:
     """Two unrelated fake helpers keep separate files: the script must say so (exit 1)."""
-    a = portable_helper(tmp_path / "a", "left").parent / "docker-credential-left"
-    b = portable_helper(tmp_path / "b", "right").parent / "docker-credential-right"
+    a = fake_helper(tmp_path / "a", "left").parent / "docker-credential-left"
+    b = fake_helper(tmp_path / "b", "right").parent / "docker-credential-right"
     done = subprocess.run(
         [sys.executable, "-m", "tests.cross_helpers", str(a), str(b)],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,

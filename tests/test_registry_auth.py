@@ -8,7 +8,6 @@ with token auth; token requests are counted on the token server.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import secrets
@@ -23,6 +22,7 @@ import requests
 
 import regcred
 from regcred.credentials import Credentials
+from tests.fixtures.config_files import write_config
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,17 +32,10 @@ if TYPE_CHECKING:
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def write_config(directory: Path, key: str, entry: dict[str, str]) -> Path:
-    """A docker config dir whose config.json holds ``entry`` for ``key``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps({"auths": {key: entry}}))
-    return directory
-
-
 def password_config(directory: Path, registry: Registry) -> Path:
     """A docker config dir with the registry's username and password."""
-    pair = f"{registry.username}:{registry.password}".encode()
-    return write_config(directory, registry.address, {"auth": base64.b64encode(pair).decode()})
+    write_config(directory / "config.json", {registry.address: (registry.username, registry.password)})
+    return directory
 
 
 def digest(data: bytes) -> str:
@@ -147,7 +140,8 @@ def test_identity_token_is_a_refresh_grant(registry_token: Registry, tmp_path: P
     token_server = registry_token.token_server
     assert token_server is not None
     refresh = token_server.issue_refresh_token()
-    config_dir = write_config(tmp_path / "cfg", registry_token.address, {"identitytoken": refresh})
+    config_dir = tmp_path / "cfg"
+    write_config(config_dir / "config.json", {registry_token.address: {"identitytoken": refresh}})
     with httpx.Client(auth=regcred.RegistryAuth(config_dir=config_dir)) as client:
         listed = client.get(f"{registry_token.url}/v2/_catalog")
         tags = client.get(f"{registry_token.url}/v2/regcred/none/tags/list")

@@ -8,7 +8,6 @@ referee the rows in ``tests/test_differential.py``.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -19,6 +18,8 @@ import pytest
 
 import regcred
 from tests.conftest import VENV_BIN, require_program
+from tests.fixtures import processes
+from tests.fixtures.config_files import auth_entry, write_config
 from tests.fixtures.differential import (
     INVALID,
     Referee,
@@ -27,30 +28,7 @@ from tests.fixtures.differential import (
     skopeo_authenticates,
 )
 
-REGCRED = str(VENV_BIN / "regcred")
 SECRET = "seam-secret-\u00fc"
-
-
-def _auth(username: str, password: str) -> dict[str, str]:
-    return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-
-
-def _write(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed ``regcred`` with the test's environment (plus ``env``)."""
-    return subprocess.run(
-        [REGCRED, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
 
 
 # -- defect 5: [::1] and [fe80::1] without a port --------------------------------------------
@@ -66,13 +44,15 @@ def test_bracketed_ipv6_without_port_is_a_registry_for_every_reader(
     creds = regcred.get_credentials(address)
     assert creds is not None
     assert (creds.server, creds.username, creds.secret) == (address, "v6user", SECRET)
-    got = run("get", address)
+    got = processes.regcred("get", address)
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["Username"] == "v6user"
-    exported = run("export", "--format", "config", address)
+    exported = processes.regcred("export", "--format", "config", address)
     assert exported.returncode == 0, exported.stderr
     assert list(json.loads(exported.stdout)["auths"]) == [address]
-    job = run("exec", "--registry", address, "--", "sh", "-c", 'cat "$DOCKER_CONFIG/config.json"')
+    job = processes.regcred(
+        "exec", "--registry", address, "--", "sh", "-c", 'cat "$DOCKER_CONFIG/config.json"'
+    )
     assert job.returncode == 0, job.stderr
     assert list(json.loads(job.stdout)["auths"]) == [address]
     assert regcred.get_credentials(f"{address}/ns/app:1.0") == creds  # an image on it, too
@@ -82,8 +62,8 @@ def test_bracketed_ipv6_without_port_is_a_registry_for_every_reader(
 
 
 def _doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, Any]]:
-    text = run("doctor", *args, env=env)
-    report = run("doctor", "--json", *args, env=env)
+    text = processes.regcred("doctor", *args, extra_env=env)
+    report = processes.regcred("doctor", "--json", *args, extra_env=env)
     assert text.returncode == report.returncode
     for output in (text.stdout, text.stderr, report.stdout, report.stderr):
         assert SECRET not in output
@@ -107,7 +87,7 @@ def test_doctor_lists_the_keys_of_a_pass_store_whose_key_is_missing(
     empty = tmp_path / "empty-gnupg"
     empty.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(empty))  # .gpg-id now names a key this gpg does not have
-    listed = run("list", "--json")
+    listed = processes.regcred("list", "--json")
     assert json.loads(listed.stdout) == {"other.example": "bob", "reg.example": "alice"}
     code, text, report = _doctor()
     assert code == 1
@@ -124,15 +104,13 @@ def test_doctor_lists_the_keys_of_a_pass_store_whose_key_is_missing(
 
 def test_doctor_lists_the_keys_routed_to_a_secret_service_with_no_bus(docker_config: Path) -> None:
     """Defect 2: no session bus; doctor still shows every key config.json sends to the helper."""
-    _write(
+    write_config(
         docker_config,
-        {
-            "auths": {"reg.example": {}, "plain.example": _auth("carol", SECRET)},
-            "credsStore": "regcred-secretservice",
-            "credHelpers": {
-                "reg.example": "regcred-secretservice",
-                "pinned.example": "regcred-secretservice",
-            },
+        {"reg.example": {}, "plain.example": ("carol", SECRET)},
+        credsStore="regcred-secretservice",
+        credHelpers={
+            "reg.example": "regcred-secretservice",
+            "pinned.example": "regcred-secretservice",
         },
     )
     env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin"}
@@ -150,14 +128,14 @@ def test_doctor_lists_the_keys_routed_to_a_secret_service_with_no_bus(docker_con
 
 def test_list_and_doctor_read_docker_auth_config_as_get_does(docker_config: Path) -> None:
     """Defect 3: ``get`` said bob (the variable) while ``list`` said alice (the file)."""
-    _write(docker_config, {"auths": {"reg.example": _auth("alice", SECRET)}})
-    env = {"DOCKER_AUTH_CONFIG": json.dumps({"auths": {"reg.example": _auth("bob", SECRET)}})}
-    got = run("get", "reg.example", env=env)
+    write_config(docker_config, {"reg.example": ("alice", SECRET)})
+    env = {"DOCKER_AUTH_CONFIG": json.dumps({"auths": {"reg.example": auth_entry("bob", SECRET)}})}
+    got = processes.regcred("get", "reg.example", extra_env=env)
     assert json.loads(got.stdout)["Username"] == "bob"
-    assert json.loads(run("list", "--json", env=env).stdout) == {"reg.example": "bob"}
-    rows = json.loads(run("list", "--json", "--sources", env=env).stdout)
+    assert json.loads(processes.regcred("list", "--json", extra_env=env).stdout) == {"reg.example": "bob"}
+    rows = json.loads(processes.regcred("list", "--json", "--sources", extra_env=env).stdout)
     assert rows[0] == {"key": "reg.example", "username": "bob", "source": "docker:$DOCKER_AUTH_CONFIG"}
-    table = run("list", env=env).stdout.splitlines()
+    table = processes.regcred("list", extra_env=env).stdout.splitlines()
     assert table[0].split() == ["reg.example", "bob", "docker:$DOCKER_AUTH_CONFIG"]  # get's answer first
     _, text, report = _doctor(env=env)
     assert ("reg.example", "bob", "env") in {
@@ -170,10 +148,10 @@ def test_list_and_doctor_read_docker_auth_config_as_get_does(docker_config: Path
 @pytest.mark.parametrize("value", ["{not json", "[1]", '{"auths": {"reg.example": {"auth": "!!"}}}'])
 def test_an_invalid_docker_auth_config_is_named_as_the_variable(docker_config: Path, value: str) -> None:
     """Defect 3: invalid JSON in the variable got file wording ("fix or move the file")."""
-    _write(docker_config, {"auths": {"reg.example": _auth("alice", SECRET)}})
+    write_config(docker_config, {"reg.example": ("alice", SECRET)})
     env = {"DOCKER_AUTH_CONFIG": value}
     for argv in (["get", "reg.example"], ["list"], ["list", "--json"]):
-        done = run(*argv, env=env)
+        done = processes.regcred(*argv, extra_env=env)
         assert done.returncode == 1, argv
         assert done.stderr.count("\n") == 1, done.stderr
         assert "the DOCKER_AUTH_CONFIG environment variable is not valid" in done.stderr
@@ -229,12 +207,14 @@ def test_logout_of_a_repository_removes_its_key_as_docker_logout_does(tmp_path: 
     """Defect 4: ``logout HOST/ns/repo`` left the namespaced key that list shows and get returns."""
     host = "reg.example:5000"
     seeded = tmp_path / "seed"
-    _write(seeded / "config.json", {"auths": {f"{host}/diff/img": _auth("alice", SECRET)}})
+    write_config(seeded / "config.json", {f"{host}/diff/img": ("alice", SECRET)})
     theirs, ours = _copy(seeded, tmp_path / "docker"), _copy(seeded, tmp_path / "regcred")
     assert _docker("--config", str(theirs), "logout", f"{host}/diff/img").returncode == 0
     assert _auth_keys(theirs) == set()  # the referee: docker removes the namespaced key
-    assert json.loads(run("--config", str(ours), "list", "--json").stdout) == {f"{host}/diff/img": "alice"}
-    done = run("--config", str(ours), "logout", f"{host}/diff/img")
+    assert json.loads(processes.regcred("--config", str(ours), "list", "--json").stdout) == {
+        f"{host}/diff/img": "alice"
+    }
+    done = processes.regcred("--config", str(ours), "logout", f"{host}/diff/img")
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"Removing login credentials for {host}/diff/img\n"
     assert _auth_keys(ours) == set()
@@ -251,8 +231,8 @@ def test_logout_of_a_repository_keeps_the_host_and_other_namespaces_as_podman_do
     """
     host = "reg.example:5000"
     seeded = tmp_path / "seed"
-    auths = {key: _auth("alice", SECRET) for key in (host, f"{host}/diff/img", f"{host}/other")}
-    _write(seeded / "config.json", {"auths": auths})
+    auths = dict.fromkeys((host, f"{host}/diff/img", f"{host}/other"), ("alice", SECRET))
+    write_config(seeded / "config.json", auths)
     podmans = _copy(seeded, tmp_path / "podman")
     done = _podman(
         tmp_path / "containers",
@@ -264,7 +244,7 @@ def test_logout_of_a_repository_keeps_the_host_and_other_namespaces_as_podman_do
     )
     assert done.returncode == 0, done.stderr
     ours = _copy(seeded, tmp_path / "regcred")
-    assert run("--config", str(ours), "logout", f"{host}/diff/img").returncode == 0
+    assert processes.regcred("--config", str(ours), "logout", f"{host}/diff/img").returncode == 0
     assert _auth_keys(ours) == _auth_keys(podmans) == {host, f"{host}/other"}
 
 
@@ -275,21 +255,23 @@ def test_logout_all_names_the_podman_credentials_that_keep_working(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     podman_file = tmp_path / "xdg" / "containers" / "auth.json"
-    _write(podman_file, {"auths": {"podman.example": _auth("pat", SECRET)}})
-    _write(docker_config, {"auths": {"docker.example": _auth("dan", SECRET)}})
-    done = run("logout", "--all")
+    write_config(podman_file, {"podman.example": ("pat", SECRET)})
+    write_config(docker_config, {"docker.example": ("dan", SECRET)})
+    done = processes.regcred("logout", "--all")
     assert done.returncode == 0
     assert done.stdout == "Removing login credentials for docker.example\n"
     assert "podman.example" in done.stderr
     assert "podman logout --all" in done.stderr
     assert done.stderr.count("\n") == 1
     assert SECRET not in done.stderr
-    assert json.loads(run("get", "podman.example").stdout)["Username"] == "pat"  # still works: said so
-    again = run("logout", "--all")  # nothing left on docker's side: the same sentence
+    assert (
+        json.loads(processes.regcred("get", "podman.example").stdout)["Username"] == "pat"
+    )  # still works: said so
+    again = processes.regcred("logout", "--all")  # nothing left on docker's side: the same sentence
     assert again.returncode == 0
     assert "podman.example" in again.stderr
     assert "podman logout --all" in again.stderr
-    single = run("logout", "podman.example")  # as logout R has always said it
+    single = processes.regcred("logout", "podman.example")  # as logout R has always said it
     assert "podman logout" in single.stderr
 
 
@@ -298,7 +280,7 @@ def test_logout_all_names_the_podman_credentials_that_keep_working(
 
 def _login(config_dir: Path, server: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [REGCRED, "--config", str(config_dir), "login", "-u", user, "--password-stdin", server],
+        [processes.REGCRED, "--config", str(config_dir), "login", "-u", user, "--password-stdin", server],
         input=password,
         capture_output=True,
         text=True,
@@ -332,7 +314,7 @@ def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, t
     assert pod.returncode == 0, pod.stderr
     assert set(json.loads(podmans.read_text())["auths"]) == _auth_keys(ours)
     # list shows it, get serves its repository and never another namespace
-    assert json.loads(run("--config", str(ours), "list", "--json").stdout) == {
+    assert json.loads(processes.regcred("--config", str(ours), "list", "--json").stdout) == {
         f"{referee.host}/diff/img": "alice"
     }
     found = regcred.get_credentials(f"{referee.host}/diff/img", config_dir=ours)
@@ -347,7 +329,7 @@ def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, t
         referee, config, "diff/ns/img", root
     )  # containers/image: not that namespace
     # logout of the same path removes it, and docker is then refused
-    out = run("--config", str(ours), "logout", f"{referee.host}/diff/img")
+    out = processes.regcred("--config", str(ours), "logout", f"{referee.host}/diff/img")
     assert out.returncode == 0, out.stderr
     assert _auth_keys(ours) == set()
     assert not docker_authenticates(referee, ours, "diff/img")
@@ -358,7 +340,7 @@ def test_login_to_a_repository_is_refused_when_a_helper_holds_the_host(
 ) -> None:
     """docker and podman ask a helper only for the host: a repository's login there would serve nobody."""
     ours = tmp_path / "regcred"
-    _write(ours / "config.json", {"auths": {}, "credsStore": "regcred-pass"})
+    write_config(ours / "config.json", {}, credsStore="regcred-pass")
     before = (ours / "config.json").read_bytes()
     done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
     assert done.returncode == 1
@@ -374,7 +356,7 @@ def test_a_repository_login_beside_the_hosts_key_says_which_one_docker_uses(
 ) -> None:
     """docker (and regcred, docker's reading) use the exact host key first; the login says so."""
     ours = tmp_path / "regcred"
-    _write(ours / "config.json", {"auths": {referee.host: _auth(*INVALID)}})
+    write_config(ours / "config.json", {referee.host: INVALID})
     done = _login(ours, f"{referee.host}/diff/img", *referee.valid)
     assert done.returncode == 0, done.stderr
     assert "docker and regcred use" in done.stderr
@@ -408,7 +390,9 @@ def test_doctor_states_a_missing_podman_helper(
     """A credHelpers entry in podman's file whose helper is missing: listed, with its state."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    _write(tmp_path / "xdg" / "containers" / "auth.json", {"credHelpers": {"reg.example": "regcred-no-such"}})
+    write_config(
+        tmp_path / "xdg" / "containers" / "auth.json", credHelpers={"reg.example": "regcred-no-such"}
+    )
     _, _, report = _doctor()
     assert ("reg.example", "helper regcred-no-such", "not-on-path") in {
         (c["key"], c["store"], c["state"]) for c in report["credentials"]

@@ -15,6 +15,7 @@ import pytest
 from regcred import _settings
 from regcred.errors import ConfigError
 from tests.conftest import VENV_BIN, installed_helper
+from tests.fixtures.processes import run
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
@@ -220,15 +221,7 @@ _BAD_SECONDS = re.compile(
 
 
 def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", **env},
-    )
+    return run(argv, stdin=stdin, extra_env={"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", **env})
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], stream: str, name: str) -> None:

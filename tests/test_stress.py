@@ -29,6 +29,7 @@ import pytest
 
 from regcred import _config
 from tests.conftest import VENV_BIN, installed_helper
+from tests.fixtures.processes import run
 from tests.fixtures.registry import start_registry
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ TIMEOUT = 180  # seconds, per process
 
 def _run(args: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) -> tuple[int, bytes]:
     """(exit code, stdout+stderr) of one process with a timeout."""
-    done = subprocess.run(args, input=stdin, capture_output=True, timeout=TIMEOUT, check=False, env=env)
+    done = run(args, stdin=stdin, env=env, timeout=TIMEOUT, binary=True)
     return done.returncode, done.stdout + done.stderr
 
 

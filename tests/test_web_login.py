@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import VENV_BIN, installed_helper, missing
+from tests.fixtures.config_files import write_config
 from tests.fixtures.hub_fake import AUDIENCE, CLIENT_ID, HubFake
 
 if TYPE_CHECKING:
@@ -97,10 +98,6 @@ class Tty:
         os.close(self.master)
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 def _unb64(text: str) -> str:
     return base64.b64decode(text).decode()
 
@@ -115,9 +112,7 @@ def _env(hub: HubFake, **extra: str) -> dict[str, str]:
 
 def _seed(docker_config: Path) -> bytes:
     """A config that already keeps a plaintext credential: new ones go to the file too."""
-    docker_config.parent.mkdir(exist_ok=True)
-    docker_config.write_text(json.dumps({"auths": {"other.example": {"auth": _b64("ann:other-pw")}}}))
-    return docker_config.read_bytes()
+    return write_config(docker_config, {"other.example": ("ann", "other-pw")})
 
 
 def _login(hub: HubFake, *args: str, **env: str) -> Tty:
@@ -375,9 +370,7 @@ def test_logout_json_says_whether_the_refresh_token_was_revoked(
 @pytest.mark.parametrize("stored", ["no-suffix-refresh", "a..b..c"])
 def test_logout_revokes_only_what_the_cli_stored(hub_fake: HubFake, docker_config: Path, stored: str) -> None:
     """docker's rule: a refresh token that does not split at `..` in two is erased, never revoked."""
-    docker_config.parent.mkdir()
-    auths = {HUB: {"auth": _b64("u:dckr_pat_x")}, REFRESH: {"auth": _b64(f"u:{stored}")}}
-    docker_config.write_text(json.dumps({"auths": auths}))
+    write_config(docker_config, {HUB: ("u", "dckr_pat_x"), REFRESH: ("u", stored)})
     done = subprocess.run(
         [REGCRED, "logout"], env=_env(hub_fake), capture_output=True, text=True, check=False
     )
@@ -504,13 +497,12 @@ def test_enter_opens_the_browser_on_a_desktop(hub_fake: HubFake, docker_config: 
 
 def test_logout_revokes_what_docker_stored(hub_fake: HubFake, docker_config: Path) -> None:
     """Entries exactly as docker 28.2.2 writes them (file store): regcred's logout revokes the raw token."""
-    docker_config.parent.mkdir()
     auths = {
-        HUB: {"auth": _b64("u:dckr_pat_from_docker")},
-        ACCESS: {"auth": _b64("u:eyJhbGciOiJSUzI1NiJ9.e30.sig")},
-        REFRESH: {"auth": _b64(f"u:v1.raw-refresh-from-docker..{CLIENT_ID}")},
+        HUB: ("u", "dckr_pat_from_docker"),
+        ACCESS: ("u", "eyJhbGciOiJSUzI1NiJ9.e30.sig"),
+        REFRESH: ("u", f"v1.raw-refresh-from-docker..{CLIENT_ID}"),
     }
-    docker_config.write_text(json.dumps({"auths": auths}))
+    write_config(docker_config, auths)
     done = subprocess.run(
         [REGCRED, "logout", "--all"],
         env=_env(hub_fake),

@@ -18,6 +18,7 @@ from regcred.cli import main
 from regcred.stores.aws import AwsSecretsManagerStore
 from tests.conftest import VENV_BIN, installed_helper
 from tests.fixtures.aws import free_port
+from tests.fixtures.processes import run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,9 +44,7 @@ def call(helper: str, action: str, stdin: bytes = b"", **env: str) -> subprocess
     for name, value in env.items():
         if value == "":
             full.pop(name)
-    return subprocess.run(
-        [helper, action], input=stdin, capture_output=True, env=full, timeout=120, check=False
-    )
+    return run([helper, action], stdin=stdin, env=full, binary=True)
 
 
 def no_secret(done: subprocess.CompletedProcess[bytes]) -> None:

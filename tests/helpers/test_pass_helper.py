@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import installed_helper, require_program
+from tests.fixtures.processes import run
 
 if TYPE_CHECKING:
     from tests.fixtures.passstore import PassEnv
@@ -36,9 +37,7 @@ def go() -> str:
 
 def call(helper: str, action: str, env: PassEnv, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run ``helper action`` on the pass store of ``env``."""
-    return subprocess.run(
-        [helper, action], input=stdin, capture_output=True, env=env.env(), timeout=60, check=False
-    )
+    return run([helper, action], stdin=stdin, env=env.env(), timeout=60, binary=True)
 
 
 def store(helper: str, env: PassEnv, server: str, username: str, secret: str) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import installed_helper, require_program
+from tests.fixtures.processes import run
 
 if TYPE_CHECKING:
     from tests.fixtures.keyring import Keyring
@@ -39,7 +40,7 @@ def go() -> str:
 
 def call(helper: str, action: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run ``helper action`` with the test's environment (its private bus)."""
-    return subprocess.run([helper, action], input=stdin, capture_output=True, timeout=60, check=False)
+    return run([helper, action], stdin=stdin, timeout=60, binary=True)
 
 
 def store(helper: str, server: str, username: str, secret: str) -> None:
