@@ -297,7 +297,9 @@ def test_bad_arguments_are_one_line_and_run_nothing(
 # -- signals -------------------------------------------------------------------------------
 
 
-def _start(config: Path, env: dict[str, str], script: str) -> subprocess.Popen[str]:
+def _start(
+    config: Path, env: dict[str, str], script: str, *, own_group: bool = False
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [REGCRED, "--config", str(config), "exec", "-r", "a.example", "--", "sh", "-c", script],
         stdin=subprocess.DEVNULL,
@@ -305,6 +307,7 @@ def _start(config: Path, env: dict[str, str], script: str) -> subprocess.Popen[s
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        process_group=0 if own_group else None,
     )
 
 
@@ -382,10 +385,15 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_sigtstp_stops_the_child_and_regcred_and_sigcont_resumes_both(tmp_path: Path) -> None:
-    """SIGTSTP is forwarded; regcred stops with its child, as a shell expects of a job (#17.13)."""
+    """SIGTSTP is forwarded; regcred stops with its child, as a shell expects of a job (#17.13).
+
+    regcred runs in a process group of its own, as a shell starts a job: the kernel
+    discards SIGTSTP sent to a process of an orphaned group, which pytest's own group
+    is when whatever started it has exited (a run left in the background).
+    """
     config = _config(tmp_path / "docker", {"auths": {"a.example": {"auth": _b64(f"ann:{SECRET}")}}})
     runtime, ready = tmp_path / "run", tmp_path / "ready"
-    proc = _start(config, _env(runtime), f'echo "$$" > {ready}; exec sleep 60')
+    proc = _start(config, _env(runtime), f'echo "$$" > {ready}; exec sleep 60', own_group=True)
     try:
         child = int(_wait_for(ready, proc))
         proc.send_signal(signal.SIGTSTP)

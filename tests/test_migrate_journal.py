@@ -244,7 +244,9 @@ def test_a_genuine_journal_is_settled_and_aliases_are_one_store(ring: Keyring, d
 
 
 @pytest.fixture(params=["fifo", "socket", "device"])
-def odd_file(request: pytest.FixtureRequest, ring: Keyring, docker_config: Path) -> Iterator[str]:
+def odd_file(
+    request: pytest.FixtureRequest, ring: Keyring, docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A FIFO, a listening Unix socket or a character device at the journal's path."""
     path = journal(docker_config)
     kind: str = request.param
@@ -253,7 +255,8 @@ def odd_file(request: pytest.FixtureRequest, ring: Keyring, docker_config: Path)
         os.mkfifo(path, 0o600)
     elif kind == "socket":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(path))
+        monkeypatch.chdir(path.parent)  # a relative name: pytest-xdist's tmp paths pass AF_UNIX's 108 bytes
+        sock.bind(path.name)
         sock.listen(1)
     else:
         if os.geteuid() != 0:
