@@ -137,3 +137,29 @@ def test_the_architecture_tree_names_every_module() -> None:
     documented = _documented_modules()
     assert sorted(modules - documented) == [], "add these to docs/architecture.md's tree"
     assert sorted(documented - modules) == [], "docs/architecture.md names modules that do not exist"
+
+
+def _platform_reads(source: str) -> list[str]:
+    """``sys.platform`` and ``os.name`` reads in ``source``, as ``line: text``."""
+    return [
+        f"{node.lineno}: {node.value.id}.{node.attr}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and (node.value.id, node.attr) in {("sys", "platform"), ("os", "name")}
+    ]
+
+
+def test_the_platform_walk_sees_both_spellings() -> None:
+    source = "import os, sys\ndef f():\n    return sys.platform == 'darwin' or os.name == 'nt'\n"
+    assert _platform_reads(source) == ["3: sys.platform", "3: os.name"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(SRC.rglob("*.py")) if p.name != "_system.py"],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_only_system_asks_which_system_this_is(path: Path) -> None:
+    """Every branch on the operating system asks ``regcred._system`` (issue 20: one answer)."""
+    assert _platform_reads(path.read_text()) == []

@@ -353,9 +353,9 @@ def _kill_below(pid: int) -> None:
     ``pid``'s own group is stopped first, so nothing in it forks while the
     table is read; our own group is never signalled.
     """
-    import sys
+    from regcred._system import is_linux
 
-    if not sys.platform.startswith("linux"):
+    if not is_linux():
         return
     try:
         os.killpg(pid, _SIGSTOP)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["PLATFORM", "has_modes", "is_macos", "is_windows"]
+__all__ = ["PLATFORM", "has_modes", "is_linux", "is_macos", "is_windows"]
 
 #: ``sys.platform`` unless a test (named as a simulation) set another value.
 PLATFORM: str = sys.platform
@@ -24,6 +24,11 @@ PLATFORM: str = sys.platform
 def is_windows() -> bool:
     """Windows: ``%USERPROFILE%``, ``msvcrt`` locks, ACLs instead of modes, ``wincred``."""
     return PLATFORM == "win32"
+
+
+def is_linux() -> bool:
+    """Linux: ``/proc`` (a stopped helper's descendants are found and killed there)."""
+    return PLATFORM.startswith("linux")
 
 
 def is_macos() -> bool:

@@ -158,13 +158,15 @@ def _open_browser(uri: str) -> bool:
     import shutil
     import subprocess
 
-    if os.name == "nt":
+    from regcred._system import is_macos, is_windows
+
+    if is_windows():
         try:
             os.startfile(uri)  # type: ignore[attr-defined]  # noqa: S606 - the desktop's opener
         except OSError:
             return False
         return True
-    if sys.platform == "darwin":
+    if is_macos():
         opener = "open"
     elif os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         opener = "xdg-open"
