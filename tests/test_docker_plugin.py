@@ -69,3 +69,43 @@ def test_docker_plugin_errors_are_regcreds(plugin_config: Path) -> None:
     done = _docker(plugin_config, "regcred", "logn")
     assert done.returncode == 2
     assert "did you mean 'login'?" in done.stderr
+
+
+def test_dockers_global_flags_come_first_and_config_is_followed(plugin_config: Path, tmp_path: Path) -> None:
+    """docker passes its own flags before the plugin's name; ``--config DIR`` is regcred's config too.
+
+    docker puts ``--config`` into no environment variable, so the plugin reads it
+    from the command line, as the real docker 28 passes it.
+    """
+    elsewhere = tmp_path / "other-docker"
+    elsewhere.mkdir()
+    auth = base64.b64encode(b"bob:pw-CANARY-other").decode()
+    (elsewhere / "config.json").write_text(json.dumps({"auths": {"other.example": {"auth": auth}}}))
+    (elsewhere / "cli-plugins").mkdir()
+    (elsewhere / "cli-plugins" / "docker-regcred").symlink_to(VENV_BIN / "docker-regcred")
+    for flags in (["--config", str(elsewhere)], [f"--config={elsewhere}", "--debug", "-l", "info"],
+                  ["-D", "--config", str(elsewhere), "--log-level=warn"]):  # fmt: skip
+        listed = _docker(plugin_config, *flags, "regcred", "list")
+        assert listed.returncode == 0, (flags, listed.stderr)
+        assert "other.example" in listed.stdout, (flags, listed.stdout)
+        assert "reg.example" not in listed.stdout, (flags, listed.stdout)
+        assert "CANARY" not in listed.stdout + listed.stderr
+    plain = _docker(plugin_config, "--debug", "regcred", "list")  # no --config: DOCKER_CONFIG's
+    assert plain.returncode == 0, plain.stderr
+    assert "reg.example" in plain.stdout
+    got = _docker(plugin_config, "--config", str(elsewhere), "regcred", "get", "other.example")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["Username"] == "bob"
+
+
+def test_the_plugin_run_by_hand_is_regcred(plugin_config: Path) -> None:
+    """``docker-regcred list`` and ``docker-regcred --config DIR list`` are ``regcred`` itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    for argv in (["list"], ["--config", str(plugin_config), "list"]):
+        done = subprocess.run(
+            [str(VENV_BIN / "docker-regcred"), *argv],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**env, "DOCKER_CONFIG": str(plugin_config)},
+        )  # fmt: skip
+        assert done.returncode == 0, (argv, done.stderr)
+        assert "reg.example" in done.stdout

@@ -82,3 +82,17 @@ def test_helper_pages_list_the_protocol_actions(generated: Path) -> None:
         assert f"docker-credential-regcred-pass {action}" in text.replace("\\-", "-").replace(
             "\\fR \\fI\\,", " "
         )
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_whatis_can_index_every_page(generated: Path, program: str) -> None:
+    """man-db's lexgrog reads each NAME line as ``prog - what it is``: whatis, apropos, mandb find it."""
+    lexgrog = require_program("lexgrog", "man-db")
+    done = subprocess.run(
+        [lexgrog, str(generated / f"{program}.1")],
+        capture_output=True, text=True, timeout=60, check=False, env=MAN_ENV,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    name, _, what = done.stdout.strip().partition(": ")[2].strip('"').partition(" - ")
+    assert name == program
+    assert len(what) > 10, done.stdout
