@@ -296,6 +296,7 @@ def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, t
     assert done.returncode == 0, done.stderr
     assert "Login Succeeded" in done.stdout
     assert "stored unencrypted" in done.stderr  # in the file, where docker and podman read it: said
+    assert f"docker sends these for every repository on {referee.host}" in done.stderr
     assert _auth_keys(ours) == {f"{referee.host}/diff/img"}
     # podman, asked to do the same, writes the same key
     podmans = tmp_path / "podman" / "auth.json"
@@ -328,6 +329,7 @@ def test_login_to_a_repository_stores_its_key_as_podman_does(referee: Referee, t
     assert not skopeo_authenticates(
         referee, config, "diff/ns/img", root
     )  # containers/image: not that namespace
+    assert docker_authenticates(referee, ours, "diff/ns/img")  # docker: any repository there (the note)
     # logout of the same path removes it, and docker is then refused
     out = processes.regcred("--config", str(ours), "logout", f"{referee.host}/diff/img")
     assert out.returncode == 0, out.stderr

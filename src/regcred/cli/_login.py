@@ -249,14 +249,30 @@ def run_login(args: LoginArgs) -> int:
 
 
 def _warn_if_host_wins(key: str, config_dir: str | None, auth_file: str | None) -> None:
-    """A per-repository login beside the registry's own key: docker (and so regcred) use the host's."""
+    """What docker will do with a per-repository login, which podman and skopeo read as its namespace's.
+
+    Beside the registry's own key, docker (and so regcred) use the host's for every
+    repository there.  Alone, docker falls back to it for every repository on the host
+    (its fileStore matches any key by hostname), where podman, skopeo and regcred
+    keep it to its namespace.
+    """
     from regcred import _write as _api
     from regcred._address import registry_of
 
     registry, repo = registry_of(key)
-    if not repo or _api.stored_credentials(registry, config_dir=config_dir, auth_file=auth_file) is None:
+    if not repo:
         return
     from regcred._text import printable
+
+    if _api.stored_credentials(registry, config_dir=config_dir, auth_file=auth_file) is None:
+        if auth_file is None:  # docker reads config.json, not podman's auth file
+            print(
+                f"note: while {printable(registry)} has no credentials of its own, docker sends these for "
+                f"every repository on {printable(registry)}; podman, skopeo and regcred only for "
+                f"{printable(key)}",
+                file=sys.stderr,
+            )
+        return
 
     print(
         f"WARNING! {printable(registry)} has credentials of its own, which docker and regcred use for "
