@@ -108,6 +108,20 @@ def test_login_endpoints(key: str, insecure: bool, expected: list[tuple[str, boo
     assert login_endpoints(key, insecure=insecure) == expected
 
 
+@pytest.mark.parametrize("key", ["reg.example", "127.0.0.1:5000", "localhost:5000", "[::1]:5000"])
+def test_require_tls_is_verified_https_only(key: str) -> None:
+    """podman's --tls-verify=true: no plain http, loopback included."""
+    assert login_endpoints(key, require_tls=True) == [(f"https://{key}", True)]
+
+
+def test_insecure_and_require_tls_exclude_each_other() -> None:
+    from regcred._net.options import LoginOptions
+    from regcred.errors import UsageError
+
+    with pytest.raises(UsageError, match="exclude each other"):
+        LoginOptions(insecure=True, require_tls=True)
+
+
 @pytest.mark.parametrize(
     "key",
     [

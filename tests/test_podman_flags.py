@@ -147,3 +147,31 @@ def test_tls_verify_false_is_insecure(registry_tls: Registry, docker_config: Pat
         registry_tls, "--tls-verify=false", "--tls-verify=true"
     )  # the last one wins, as in podman
     assert verify.returncode == 1
+
+
+def test_tls_verify_true_is_https_only_as_in_podman(
+    registry_http: Registry, docker_config: Path, tmp_path: Path
+) -> None:
+    """An explicit --tls-verify[=true] never falls back to plain http, even on loopback, as in podman.
+
+    Without the flag a loopback registry may be plain http (docker's rule, and podman's
+    default for localhost is not that: it needs --tls-verify=false there).
+    """
+    authfile = tmp_path / "p.json"
+    argv = ("login", "--authfile", str(authfile), "-u", registry_http.username, "--password-stdin")
+    for flag in ("--tls-verify", "--tls-verify=true"):
+        refused = _login(registry_http, flag)
+        assert refused.returncode == 1, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert registry_http.password not in refused.stdout + refused.stderr
+        assert not docker_config.exists()  # nothing stored
+        theirs = podman(tmp_path, authfile, *argv, flag, registry_http.address, stdin=registry_http.password)
+        assert theirs.returncode != 0, theirs.stdout  # podman agrees
+    last_wins = _login(registry_http, "--tls-verify", "--tls-verify=false")
+    assert last_wins.returncode == 0, last_wins.stderr
+    theirs = podman(
+        tmp_path, authfile, *argv, "--tls-verify", "--tls-verify=false", registry_http.address,
+        stdin=registry_http.password,
+    )  # fmt: skip
+    assert theirs.returncode == 0, theirs.stderr
+    assert _login(registry_http).returncode == 0  # no flag: loopback http, as docker does

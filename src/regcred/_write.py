@@ -190,6 +190,7 @@ def login(
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    require_tls: bool = False,
 ) -> LoginResult:
     """Check ``username``/``secret`` against the registry, then store them where docker looks.
 
@@ -202,7 +203,10 @@ def login(
     into that file instead of ``config_dir``'s config.json (podman's
     ``--authfile``: the same ``auths``/``credHelpers`` shape).  ``timeout``
     bounds each network step of the check, in seconds (None:
-    ``REGCRED_HTTP_TIMEOUT``, 15 by default).
+    ``REGCRED_HTTP_TIMEOUT``, 15 by default).  ``insecure`` allows plain http
+    and unverified TLS for the registry's host; ``require_tls`` allows verified
+    https only, even for a loopback registry (podman's ``--tls-verify=true``);
+    the two exclude each other.
 
     ``server`` with a repository path (``quay.io/org/app``) is a per-repository
     login, as podman's: the key ``quay.io/org/app`` goes into the file's
@@ -230,7 +234,7 @@ def login(
         log(f"credential store: {choice.describe(path)} ({choice.why})")
     verified, endpoint, token = False, "", secret if username == TOKEN_USERNAME else ""
     if verify:
-        options = _login_options(insecure, cert_dirs, timeout)
+        options = _login_options(insecure, require_tls, cert_dirs, timeout)
         result = _verify(key, username, secret, options, path, log)
         verified, endpoint = result.verified, result.endpoint
         token = result.identity_token or token
@@ -248,13 +252,16 @@ def check_login(
     log: Callable[[str], None] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    require_tls: bool = False,
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
     key = login_key(server)
     path = config_file(config_dir, auth_file)
     router = Router(_config.load(path))
     choice = _choose(router, key, None, log) if _is_repository(key) else router.where_new(key, log=log)
-    result = _verify(key, username, secret, _login_options(insecure, cert_dirs, timeout), path, log)
+    result = _verify(
+        key, username, secret, _login_options(insecure, require_tls, cert_dirs, timeout), path, log
+    )
     return LoginResult(
         key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
     )
@@ -615,11 +622,13 @@ def _take_back(helper: str, key: str, log: Callable[[str], None] | None) -> None
             log(f"could not take {key} back from docker-credential-{helper}: {exc}")
 
 
-def _login_options(insecure: bool, cert_dirs: Sequence[str], timeout: float | None) -> LoginOptions:
+def _login_options(
+    insecure: bool, require_tls: bool, cert_dirs: Sequence[str], timeout: float | None
+) -> LoginOptions:
     """The one record of login's network settings, built where the caller's arguments arrive."""
     from regcred._net.options import LoginOptions
 
-    return LoginOptions(insecure=insecure, cert_dirs=cert_dirs, timeout=timeout)
+    return LoginOptions(insecure=insecure, require_tls=require_tls, cert_dirs=cert_dirs, timeout=timeout)
 
 
 def _verify(

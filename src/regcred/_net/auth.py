@@ -116,6 +116,7 @@ def login_flow(
     username: str,
     secret: str,
     insecure: bool = False,
+    require_tls: bool = False,
     log: Callable[[str], None] | None = None,
     secrets: Secrets | None = None,
 ) -> Generator[Request, Response, Verification]:
@@ -126,7 +127,7 @@ def login_flow(
     if not username or not secret:
         raise LoginError("no basic auth credentials")
     first_error: TransportError | None = None
-    for endpoint, verify in login_endpoints(server_key, insecure=insecure):
+    for endpoint, verify in login_endpoints(server_key, insecure=insecure, require_tls=require_tls):
         emit(f"trying {endpoint}/v2/" + ("" if verify else " (TLS verification disabled)"))
         try:
             ping = yield from fetch(Request("GET", f"{endpoint}/v2/", verify=verify), emit)
@@ -274,10 +275,11 @@ def _verify_login(
             username=username,
             secret=secret,
             insecure=options.insecure,
+            require_tls=options.require_tls,
             log=log,
             secrets=secrets,
         )
-        endpoints = login_endpoints(server_key, insecure=options.insecure)
+        endpoints = login_endpoints(server_key, insecure=options.insecure, require_tls=options.require_tls)
         registry_host = origin(endpoints[0][0])[1]
         dirs = {} if server_key == DOCKER_HUB else {registry_host: options.cert_dirs}
         timeout = options.seconds()

@@ -20,20 +20,31 @@ __all__ = ["LoginOptions"]
 
 
 class LoginOptions(Record):
-    """Login's network settings: TLS (``insecure``, ``cert_dirs``) and the timeout."""
+    """Login's network settings: TLS (``insecure``, ``require_tls``, ``cert_dirs``) and the timeout."""
 
-    __slots__ = ("cert_dirs", "insecure", "timeout")
+    __slots__ = ("cert_dirs", "insecure", "require_tls", "timeout")
     #: allow plain http and unverified TLS for the registry's own host (``--insecure``)
     insecure: bool
+    #: verified https only, never plain http, even for a loopback registry (podman's ``--tls-verify=true``)
+    require_tls: bool
     #: extra ``certs.d``-style directories for the registry's host (``--cert-dir``)
     cert_dirs: tuple[str, ...]
     #: seconds for each network step (``--timeout``); None: ``REGCRED_HTTP_TIMEOUT``
     timeout: float | None
 
     def __init__(
-        self, *, insecure: bool = False, cert_dirs: Sequence[str] = (), timeout: float | None = None
+        self,
+        *,
+        insecure: bool = False,
+        require_tls: bool = False,
+        cert_dirs: Sequence[str] = (),
+        timeout: float | None = None,
     ) -> None:
-        self._set(insecure=insecure, cert_dirs=tuple(cert_dirs), timeout=timeout)
+        if insecure and require_tls:
+            from regcred.errors import UsageError
+
+            raise UsageError("insecure and require_tls exclude each other (--insecure, --tls-verify)")
+        self._set(insecure=insecure, require_tls=require_tls, cert_dirs=tuple(cert_dirs), timeout=timeout)
 
     def seconds(self) -> float:
         """The bound on each connect, TLS handshake and answer: ``timeout``, else the setting."""
@@ -41,4 +52,6 @@ class LoginOptions(Record):
 
     def with_cert_dirs(self, cert_dirs: Sequence[str]) -> LoginOptions:
         """These options with ``cert_dirs`` instead."""
-        return LoginOptions(insecure=self.insecure, cert_dirs=cert_dirs, timeout=self.timeout)
+        return LoginOptions(
+            insecure=self.insecure, require_tls=self.require_tls, cert_dirs=cert_dirs, timeout=self.timeout
+        )

@@ -2,7 +2,8 @@
 
 * :func:`login_endpoints`: ``https://`` first; plain ``http://`` only for
   a loopback registry (decided from its name, never by DNS) or with
-  ``insecure``; Docker Hub's key and aliases go to its v2 endpoint.
+  ``insecure``, and never with ``require_tls``; Docker Hub's key and aliases
+  go to its v2 endpoint.
 * :func:`check_realm`: a Bearer challenge's realm gets the username and
   password, so it must be https (or http on the registry's own host when
   the registry itself is plain http), and never a loopback, private or
@@ -28,7 +29,9 @@ _HOST_PORT = re.compile(
 )
 
 
-def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[str, bool]]:
+def login_endpoints(
+    server_key: str, *, insecure: bool = False, require_tls: bool = False
+) -> list[tuple[str, bool]]:
     """``[(endpoint, verify_tls), ...]`` to try, in order, for a docker server key."""
     if is_hub(server_key):
         return [(HUB_ENDPOINT, True)]
@@ -40,6 +43,8 @@ def login_endpoints(server_key: str, *, insecure: bool = False) -> list[tuple[st
             f"invalid registry address {CONTROL.sub('?', server_key)[:200]!r}: "
             "expected host[:port] (IPv6 in brackets)"
         )
+    if require_tls:
+        return [(f"https://{server_key}", True)]
     if insecure:
         return [(f"https://{server_key}", False), (f"http://{server_key}", True)]
     host = server_key.rpartition(":")[0] if match.group(1) else server_key

@@ -133,7 +133,7 @@ def start(server_key: str, options: LoginOptions | None = None) -> Preconnected 
     """
     try:
         options = options or LoginOptions()
-        endpoints = login_endpoints(server_key, insecure=options.insecure)
+        endpoints = login_endpoints(server_key, insecure=options.insecure, require_tls=options.require_tls)
     except AddressError:  # the flow reports it
         return None
     targets = []

@@ -33,7 +33,8 @@ class LoginArgs(CommonArgs):
     password: str | None
     password_stdin: bool
     cert_dir: list[str]
-    insecure: bool
+    #: True: --insecure / --tls-verify=false; False: --tls-verify (https only); None: neither (the last wins)
+    insecure: bool | None
     timeout: float | None
     verbose: bool
     json: bool
@@ -61,7 +62,9 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
     )
     login.add_argument(
         "--insecure",
-        action="store_true",
+        action="store_const",
+        const=True,
+        default=None,
         help="allow plain HTTP and unverified TLS for this registry",
     )
     login.add_argument(
@@ -91,15 +94,17 @@ def add_login_arguments(login: argparse.ArgumentParser) -> None:
     login.add_argument(
         "--tls-verify=false",
         dest="insecure",
-        action="store_true",
+        action="store_const",
+        const=True,
         help="podman's spelling of --insecure",
     )
     login.add_argument(
         "--tls-verify",
         "--tls-verify=true",
         dest="insecure",
-        action="store_false",
-        help="verify TLS (the default; podman's spelling)",
+        action="store_const",
+        const=False,
+        help="verified https only, never plain HTTP, even on loopback (podman's meaning)",
     )
     login.add_argument(
         "--get-login",
@@ -201,7 +206,8 @@ def run_login(args: LoginArgs) -> int:
     key = login_key(args.server)  # HOST/ns/repo stays a per-repository key, as podman keeps it
     common = {
         "config_dir": args.config,
-        "insecure": args.insecure,
+        "insecure": args.insecure is True,
+        "require_tls": args.insecure is False,  # the last of --insecure / --tls-verify[=…] wins, as in podman
         "cert_dirs": args.cert_dir,
         "timeout": args.timeout,
         "log": log,
