@@ -31,6 +31,33 @@ pytest_plugins = [
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+
+def _default_signal_actions() -> None:
+    """Give the suite, and so every process it starts, the signals' default actions.
+
+    An ignored signal stays ignored across exec, and regcred rightly keeps what it
+    inherits (``nohup regcred exec …`` keeps the command immune to SIGHUP; Python
+    itself leaves an ignored SIGINT ignored).  A suite started by ``nohup``, or with
+    ``&`` from a script, would hand every regcred it runs SIGINT and SIGHUP ignored,
+    and the tests of Ctrl-C, of signals forwarded by ``exec`` and of migrate's undo
+    would fail for a reason of the caller's.  As a shell's foreground job, then.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return
+    names = ("SIGHUP", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTSTP", "SIGTTIN", "SIGTTOU")
+    wanted = [getattr(signal, name) for name in names]
+    for signum in wanted:
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python sets it up
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, *wanted])
+
+
+_default_signal_actions()
+
 # Hypothesis: CI runs derandomized, so a run is reproducible and a property never
 # fails at random.  Developers explore new inputs with `--hypothesis-profile=random`
 # (README, "Development").  The default profile is the "ci" one everywhere else too.

@@ -300,17 +300,8 @@ def test_bad_arguments_are_one_line_and_run_nothing(
 def _start(
     config: Path, env: dict[str, str], script: str, *, own_group: bool = False
 ) -> subprocess.Popen[str]:
-    """regcred exec running ``sh -c script``, with every signal's default action, as a shell's job has.
-
-    An ignored signal stays ignored across exec, and regcred passes its own
-    dispositions on to the command as a shell does (so ``nohup regcred exec`` keeps
-    the command immune to SIGHUP): a suite started by ``nohup``, or with ``&`` from
-    a script, would otherwise give the command SIGINT and SIGHUP ignored.
-    """
-    env_program = require_program("env", "coreutils")
-    argv = [REGCRED, "--config", str(config), "exec", "-r", "a.example", "--", "sh", "-c", script]
     return subprocess.Popen(
-        [env_program, "--default-signal", *argv],
+        [REGCRED, "--config", str(config), "exec", "-r", "a.example", "--", "sh", "-c", script],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -574,11 +565,10 @@ def test_ctrl_c_on_the_terminal_reaches_the_child_once(tmp_path: Path) -> None:
     )
     env = _env(tmp_path / "run")
     argv = [REGCRED, "--config", str(config), "exec", "-r", "a.example", "--", "sh", "-c", script]
-    env_program = require_program("env", "coreutils")  # every signal's default action: see _start
     pid, master = pty.fork()
     if pid == 0:  # pragma: no cover - the forked child: regcred on the pty
         try:
-            os.execve(env_program, [env_program, "--default-signal", *argv], env)  # noqa: S606 - no shell
+            os.execve(REGCRED, argv, env)  # noqa: S606 - the program itself, no shell
         finally:
             os._exit(127)
     try:

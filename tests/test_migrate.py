@@ -658,3 +658,40 @@ def test_a_registrys_key_beside_its_repository_keys_stays_too(
     assert code == 0, err
     assert "leaving a.example: per-repository keys" in out
     assert docker_config.read_bytes() == before  # nothing to move: the file is not rewritten
+
+
+def test_a_credential_logged_out_before_it_is_read_is_a_race_not_a_loss(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key the plan routes to a helper that no longer holds it (a logout in between): one line, no change.
+
+    The FAKE helper lists ``gone.example`` but answers its ``get`` with "not found",
+    the state a ``regcred logout`` racing the migrate leaves (seen in
+    tests/test_stress.py): the migrate stops before changing anything and says
+    that config.json changed, not that the helper lost a credential.
+    """
+    code = (
+        "import json, sys\n"
+        "action = sys.argv[1]\n"
+        "if action == 'list':\n"
+        "    print(json.dumps({'gone.example': 'gus', 's.example': 'sam'}))\n"
+        "elif action == 'get' and sys.stdin.read().strip() == 's.example':\n"
+        "    print(json.dumps({'ServerURL': 's.example', 'Username': 'sam', 'Secret': 's-secret'}))\n"
+        "elif action == 'get':\n"
+        "    print('credentials not found in native keychain'); sys.exit(1)\n"
+        "else:\n"
+        "    sys.exit(1)\n"
+    )
+    helper_script(bin_dir, "vanishing", code)
+    docker_config.parent.mkdir()
+    docker_config.write_text(
+        '{\n  "auths": {"gone.example": {}, "s.example": {}},\n  "credsStore": "vanishing"\n}\n'
+    )
+    before = docker_config.read_bytes()
+    code_, _, err = run(capsys, "migrate", "--to", "file")
+    assert code_ == 1
+    assert "changed while migrating" in err, err
+    assert "gone.example" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "s-secret" not in err
+    assert docker_config.read_bytes() == before

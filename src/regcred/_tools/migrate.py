@@ -342,7 +342,13 @@ class _Run:
 
     def _read(self, source: Source) -> Credentials:
         if source.store:
-            return helper_store(source.store).get(source.key)
+            try:
+                return helper_store(source.store).get(source.key)
+            except CredentialsNotFoundError:  # a logout since the plan was made: nothing is changed yet
+                raise ConfigError(
+                    f"{self.path} changed while migrating: {source.key} is no longer in "
+                    f"{_where(source.store, self.path)}; nothing was moved, run regcred migrate again"
+                ) from None
         entry = self.config.entry(source.key)
         found = entry.credentials() if entry is not None else None
         if found is None:  # pragma: no cover - planned from this config
