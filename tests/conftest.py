@@ -41,19 +41,36 @@ def _default_signal_actions() -> None:
     ``&`` from a script, would hand every regcred it runs SIGINT and SIGHUP ignored,
     and the tests of Ctrl-C, of signals forwarded by ``exec`` and of migrate's undo
     would fail for a reason of the caller's.  As a shell's foreground job, then.
+
+    An ignored signal gets a handler that does nothing: the suite itself still
+    ignores it (``nohup scripts/test`` survives the hangup), and a handler, unlike
+    SIG_IGN, is reset to the default action in every program the suite starts.
     """
     import signal
 
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
         return
-    names = ("SIGHUP", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTSTP", "SIGTTIN", "SIGTTOU")
+    names = [
+        "SIGINT",
+        "SIGHUP",
+        "SIGQUIT",
+        "SIGTERM",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGALRM",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+    ]
     wanted = [getattr(signal, name) for name in names]
     for signum in wanted:
         if signal.getsignal(signum) == signal.SIG_IGN:
-            signal.signal(signum, signal.SIG_DFL)
-    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python sets it up
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, *wanted])
+            signal.signal(signum, _ignore)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, wanted)
+
+
+def _ignore(_signum: int, _frame: object) -> None:
+    """Ignore the signal here, as the caller asked; the programs the suite starts get the default."""
 
 
 _default_signal_actions()

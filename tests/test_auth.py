@@ -909,3 +909,15 @@ def test_token_server_grants_requested_scopes(registry_token: Registry) -> None:
     assert (status, json.loads(body)["errors"][0]["code"]) == (404, "NAME_UNKNOWN")
     unscoped = token_server.sign(registry_token.username)
     assert registry_token.get(path, {"Authorization": f"Bearer {unscoped}"})[0] == 401
+
+
+def test_the_library_refuses_insecure_with_require_tls_before_anything(tmp_path: Path) -> None:
+    """``regcred.login(insecure=True, require_tls=True)`` is a usage error, even with ``verify=False``."""
+    import regcred
+    from regcred.errors import UsageError
+
+    for verify in (True, False):
+        with pytest.raises(UsageError, match="exclude each other"):
+            regcred.login("reg.example", username="u", secret="s", verify=verify, config_dir=tmp_path,
+                          insecure=True, require_tls=True)  # fmt: skip
+    assert not (tmp_path / "config.json").exists()

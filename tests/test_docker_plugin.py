@@ -109,3 +109,36 @@ def test_the_plugin_run_by_hand_is_regcred(plugin_config: Path) -> None:
         )  # fmt: skip
         assert done.returncode == 0, (argv, done.stderr)
         assert "reg.example" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["-Dl", "info"], ["-Dlinfo"], ["-l=info", "-D"], ["--tlsverify=false", "-H", "unix:///nowhere.sock"]],
+)
+def test_short_bundles_and_switch_values_are_dockers_flags_too(plugin_config: Path, flags: list[str]) -> None:
+    """pflag's short bundles and ``=value`` switches, before the plugin's name (argv as docker passes it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    done = subprocess.run(
+        [str(VENV_BIN / "docker-regcred"), *flags, "regcred", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**env, "DOCKER_CONFIG": str(plugin_config)},
+    )  # fmt: skip
+    assert done.returncode == 0, (flags, done.stderr)
+    assert "reg.example" in done.stdout
+
+
+def test_a_config_directory_named_like_a_flag(plugin_config: Path, tmp_path: Path) -> None:
+    """``docker --config -odd regcred list``: pflag takes ``-odd`` as the value, and so does the plugin."""
+    odd = tmp_path / "-odd"
+    odd.mkdir()
+    auth = base64.b64encode(b"olga:pw-CANARY-odd").decode()
+    (odd / "config.json").write_text(json.dumps({"auths": {"odd.example": {"auth": auth}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    done = subprocess.run(
+        [str(VENV_BIN / "docker-regcred"), "--config", "-odd", "regcred", "list"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        env={**env, "DOCKER_CONFIG": str(plugin_config)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "odd.example" in done.stdout
+    assert "CANARY" not in done.stdout + done.stderr

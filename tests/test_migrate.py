@@ -695,3 +695,42 @@ def test_a_credential_logged_out_before_it_is_read_is_a_race_not_a_loss(
     assert len(err.strip().splitlines()) == 1, err
     assert "s-secret" not in err
     assert docker_config.read_bytes() == before
+
+
+def test_a_target_listing_a_key_it_no_longer_holds_has_no_prior(
+    docker_config: Path, bin_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The target helper lists ``r.example`` but no longer holds it (a logout in between): no prior, moved.
+
+    A FAKE helper whose ``list`` always names the key and whose ``get`` finds it
+    only once it has been stored.
+    """
+    state = bin_dir / "late.json"
+    code = (
+        "import json, sys\n"
+        f"STATE = {str(state)!r}\n"
+        "action, data = sys.argv[1], sys.stdin.read().strip()\n"
+        "try:\n"
+        "    db = json.load(open(STATE))\n"
+        "except FileNotFoundError:\n"
+        "    db = {}\n"
+        "if action == 'list':\n"
+        "    print(json.dumps({'r.example': 'ray', **{k: v[0] for k, v in db.items()}}))\n"
+        "elif action == 'store':\n"
+        "    c = json.loads(data); db[c['ServerURL']] = [c['Username'], c['Secret']]\n"
+        "    json.dump(db, open(STATE, 'w'))\n"
+        "elif action == 'get' and data in db:\n"
+        "    print(json.dumps({'ServerURL': data, 'Username': db[data][0], 'Secret': db[data][1]}))\n"
+        "elif action == 'erase':\n"
+        "    db.pop(data, None); json.dump(db, open(STATE, 'w'))\n"
+        "else:\n"
+        "    print('credentials not found in native keychain'); sys.exit(1)\n"
+    )
+    helper_script(bin_dir, "late", code)
+    auth = base64.b64encode(b"ray:r-secret").decode()
+    docker_config.parent.mkdir()
+    docker_config.write_text(json.dumps({"auths": {"r.example": {"auth": auth}}}))
+    code_, _, err = run(capsys, "migrate", "--to", "late")
+    assert code_ == 0, err
+    assert json.loads(state.read_text()) == {"r.example": ["ray", "r-secret"]}
+    assert creds("r.example") == ("ray", "r-secret")

@@ -191,7 +191,7 @@ def podman_auth_files() -> list[Path]:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
         files.append(Path(runtime) / "containers" / "auth.json")
-    elif _system.PLATFORM == "linux" and hasattr(os, "getuid"):
+    elif _system.is_linux() and hasattr(os, "getuid"):
         # Only when this user can reach it: /run/containers is often root's alone (0700),
         # and what a user cannot read, that user's podman cannot use either.
         per_uid = Path(f"/run/containers/{os.getuid()}")

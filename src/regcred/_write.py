@@ -220,6 +220,7 @@ def login(
     :class:`~regcred.errors.CredentialStoreError`.  Prints nothing.
     """
     key = login_key(server)
+    options = _login_options(insecure, require_tls, cert_dirs, timeout)  # a contradiction fails here
     if not username:
         raise LoginError("username is empty")
     if not secret:
@@ -234,7 +235,6 @@ def login(
         log(f"credential store: {choice.describe(path)} ({choice.why})")
     verified, endpoint, token = False, "", secret if username == TOKEN_USERNAME else ""
     if verify:
-        options = _login_options(insecure, require_tls, cert_dirs, timeout)
         result = _verify(key, username, secret, options, path, log)
         verified, endpoint = result.verified, result.endpoint
         token = result.identity_token or token
@@ -256,12 +256,11 @@ def check_login(
 ) -> LoginResult:
     """Check credentials against the registry and store nothing (``login`` with stored ones)."""
     key = login_key(server)
+    options = _login_options(insecure, require_tls, cert_dirs, timeout)
     path = config_file(config_dir, auth_file)
     router = Router(_config.load(path))
     choice = _choose(router, key, None, log) if _is_repository(key) else router.where_new(key, log=log)
-    result = _verify(
-        key, username, secret, _login_options(insecure, require_tls, cert_dirs, timeout), path, log
-    )
+    result = _verify(key, username, secret, options, path, log)
     return LoginResult(
         key, username, choice.describe(path), result.verified, plaintext=False, endpoint=result.endpoint
     )

@@ -315,7 +315,7 @@ class _Run:
         if self.plan.target:
             store = helper_store(self.plan.target)
             listed = store.list()
-            self.priors = {key: store.get(key) if key in listed else None for key in self.creds}
+            self.priors = {key: _get_or_none(store, key) if key in listed else None for key in self.creds}
         moves = []
         for move in self.plan.moves:
             erase = [[s.store, s.key] for s, _ in self.erase if s.store and canonical(s.key) == move.key]
@@ -334,7 +334,10 @@ class _Run:
             self.creds[move.key] = helper_credentials(moved) if self.plan.target else moved
             self.erase.append((move.source, creds))
             for dup in move.duplicates:
-                other = self._read(dup)
+                try:
+                    other = self._read(dup)
+                except _VanishedError:
+                    continue  # another spelling, logged out meanwhile: nothing of it to move or erase
                 if (other.username, other.secret) == (creds.username, creds.secret):
                     self.erase.append((dup, other))
                 else:
@@ -345,9 +348,9 @@ class _Run:
             try:
                 return helper_store(source.store).get(source.key)
             except CredentialsNotFoundError:  # a logout since the plan was made: nothing is changed yet
-                raise ConfigError(
-                    f"{self.path} changed while migrating: {source.key} is no longer in "
-                    f"{_where(source.store, self.path)}; nothing was moved, run regcred migrate again"
+                raise _VanishedError(
+                    f"{_where(source.store, self.path)} changed while migrating: it no longer holds "
+                    f"{source.key} (logged out meanwhile?); nothing was moved, run regcred migrate again"
                 ) from None
         entry = self.config.entry(source.key)
         found = entry.credentials() if entry is not None else None
@@ -533,6 +536,18 @@ def _same_backend(a: str, b: str) -> bool:
     from regcred.stores._catalog import same_backend
 
     return same_backend(a, b)
+
+
+class _VanishedError(ConfigError):
+    """A credential the plan found is gone from its helper before it was read (a racing logout)."""
+
+
+def _get_or_none(store: CredentialStore, key: str) -> Credentials | None:
+    """``store.get(key)``, None when it is not there (listed a moment ago, logged out since)."""
+    try:
+        return store.get(key)
+    except CredentialsNotFoundError:
+        return None
 
 
 def _where(store: str, path: Path) -> str:

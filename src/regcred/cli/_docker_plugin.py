@@ -20,38 +20,46 @@ import sys
 NAME = "regcred"
 
 # docker's global flags (docker 28 ``docker --help``), as pflag spells them.
-_VALUED = {
-    "--config",
-    "-c",
-    "--context",
-    "-H",
-    "--host",
-    "-l",
-    "--log-level",
-    "--tlscacert",
-    "--tlscert",
-    "--tlskey",
-}
-_SWITCHES = {"-D", "--debug", "--tls", "--tlsverify"}
-_ATTACHED = {"-c", "-H", "-l"}
+_LONG_VALUED = {"--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey"}
+_LONG_SWITCHES = {"--debug", "--tls", "--tlsverify"}
+_SHORT_VALUED = {"c": "--context", "H": "--host", "l": "--log-level"}
+_SHORT_SWITCHES = {"D"}
 
 
 def _after_docker_flags(args: list[str]) -> tuple[str | None, list[str]] | None:
-    """``(--config value, regcred's args)`` when ``args`` is docker's flags then NAME; else None."""
+    """``(--config value, regcred's args)`` when ``args`` is docker's flags then NAME; else None.
+
+    pflag's forms: ``--config DIR``, ``--config=DIR``, switches with ``=true``,
+    and short bundles (``-D``, ``-linfo``, ``-l info``, ``-Dl info``).
+    """
     config, i = None, 0
     while i < len(args):
         arg = args[i]
         if arg == NAME:
             return config, args[i + 1 :]
-        flag, eq, value = arg.partition("=")
-        if flag in _VALUED and not eq:  # --config DIR
-            if i + 1 == len(args):
-                return None
-            value, i = args[i + 1], i + 1
-        elif flag not in _VALUED | _SWITCHES and arg[:2] not in _ATTACHED:  # -linfo: a short flag's value
-            return None  # not docker's command line: run as ``regcred ARGS...``
-        if flag == "--config":
-            config = value
+        if arg.startswith("--"):
+            flag, eq, value = arg.partition("=")
+            if flag in _LONG_VALUED and not eq:
+                if i + 1 == len(args):
+                    return None
+                value, i = args[i + 1], i + 1
+            elif flag not in _LONG_VALUED and flag not in _LONG_SWITCHES:
+                return None  # not docker's command line: run as ``regcred ARGS...``
+            if flag == "--config":
+                config = value
+        elif arg.startswith("-") and len(arg) > 1:
+            letters = arg[1:]
+            while letters[:1] in _SHORT_SWITCHES and letters:
+                letters = letters[1:]
+            if letters:
+                if letters[0] not in _SHORT_VALUED:
+                    return None
+                if len(letters) == 1:  # -l info: the value is the next word
+                    if i + 1 == len(args):
+                        return None
+                    i += 1
+        else:
+            return None
         i += 1
     return None
 
@@ -80,5 +88,5 @@ def main(argv: list[str] | None = None) -> int:
     if split is not None:
         config, args = split
         if config is not None:
-            args = ["--config", config, *args]
+            args = [f"--config={config}", *args]  # one word: a directory named "-x" stays a value
     return regcred_main(args)
