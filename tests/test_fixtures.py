@@ -68,6 +68,21 @@ def test_fake_helper_is_a_store_with_failure_modes(bin_dir: Path) -> None:
         fake_helper(bin_dir, "x", mode="typo")
 
 
+def test_fake_helper_lists_what_it_does_not_hold_and_runs_a_hook_on_get(bin_dir: Path) -> None:
+    """``listed`` keys are listed but not found; ``before_get`` runs first on each get, with db and save()."""
+    fake_helper(bin_dir, "ghost", {"kept.example": ("kim", "k-secret")}, listed={"gone.example": "gus"})
+    store = HelperStore("ghost")
+    assert store.list() == {"gone.example": "gus", "kept.example": "kim"}
+    with pytest.raises(CredentialsNotFoundError):
+        store.get("gone.example")
+    state = fake_helper(
+        bin_dir, "racer", {"a.example": ("ann", "a-secret")}, before_get="db.pop(data, None); save()"
+    )
+    with pytest.raises(CredentialsNotFoundError):
+        HelperStore("racer").get("a.example")
+    assert json.loads(state.read_text()) == {}
+
+
 def test_bin_dir_comes_first_on_path(bin_dir: Path) -> None:
     """A helper_script in bin_dir is the one found, and our own helpers are on PATH too."""
     helper_script(bin_dir, "regcred-pass", "echo shadow\n", sh=True)

@@ -15,7 +15,7 @@ from regcred import _config
 from regcred._lookup import get_credentials
 from regcred.cli import main
 from tests.conftest import VENV_BIN, missing, require_program
-from tests.fixtures.programs import fake_helper, helper_script
+from tests.fixtures.programs import fake_helper
 
 if TYPE_CHECKING:
     from tests.fixtures.differential import Referee
@@ -533,34 +533,16 @@ def test_docker_cli_logs_in_with_migrated_credentials(
     assert docker_login() == f"[Username: {registry_http.username}]"
 
 
+#: Test instrument: once config.json routes to the helper, its read-back acts out a
+#: concurrent 'regcred logout b.example:5000' (erase from here, drop the entry).
 _RACING_LOGOUT = """\
-# Test instrument: a helper store whose read-back, once config.json routes to it, acts
-# out a concurrent 'regcred logout b.example:5000' (erase from here, drop the entry).
-import json, sys
-STATE, CONFIG = {state!r}, {config!r}
-with open(STATE) as f:
-    db = json.load(f)
-action, data = sys.argv[1], sys.stdin.read()
-def save():
-    with open(STATE, "w") as f:
-        json.dump(db, f)
-if action == "list":
-    print(json.dumps({{k: v[0] for k, v in db.items()}}))
-elif action == "store":
-    d = json.loads(data); db[d["ServerURL"]] = [d["Username"], d["Secret"]]; save()
-elif action == "erase":
+with open({config!r}) as f:
+    config = json.load(f)
+if data == "b.example:5000" and "credsStore" in config:
     db.pop(data, None); save()
-elif action == "get":
-    with open(CONFIG) as f:
-        config = json.load(f)
-    if data == "b.example:5000" and "credsStore" in config:
-        db.pop(data, None); save()
-        del config["auths"][data]
-        with open(CONFIG, "w") as f:
-            json.dump(config, f)
-    if data not in db:
-        print("credentials not found in native keychain"); sys.exit(1)
-    print(json.dumps({{"ServerURL": data, "Username": db[data][0], "Secret": db[data][1]}}))
+    del config["auths"][data]
+    with open({config!r}, "w") as f:
+        json.dump(config, f)
 """
 
 
@@ -574,9 +556,7 @@ def test_a_logout_racing_the_switch_loses_no_other_credential(
     then routed to a store that no longer held it.
     """
     seed(docker_config)
-    state = bin_dir / "racy.json"
-    state.write_text("{}")
-    helper_script(bin_dir, "racy", _RACING_LOGOUT.format(state=str(state), config=str(docker_config)))
+    state = fake_helper(bin_dir, "racy", before_get=_RACING_LOGOUT.format(config=str(docker_config)))
     code, _, err = run(capsys, "migrate", "--to", "racy")
     assert code == 1
     assert len(err.strip().splitlines()) == 1
@@ -668,28 +648,16 @@ def test_a_credential_logged_out_before_it_is_read_is_a_race_not_a_loss(
     The FAKE helper lists ``gone.example`` but answers its ``get`` with "not found",
     the state a ``regcred logout`` racing the migrate leaves (seen in
     tests/test_stress.py): the migrate stops before changing anything and says
-    that config.json changed, not that the helper lost a credential.
+    that the helper changed while migrating, not that it lost a credential.
     """
-    code = (
-        "import json, sys\n"
-        "action = sys.argv[1]\n"
-        "if action == 'list':\n"
-        "    print(json.dumps({'gone.example': 'gus', 's.example': 'sam'}))\n"
-        "elif action == 'get' and sys.stdin.read().strip() == 's.example':\n"
-        "    print(json.dumps({'ServerURL': 's.example', 'Username': 'sam', 'Secret': 's-secret'}))\n"
-        "elif action == 'get':\n"
-        "    print('credentials not found in native keychain'); sys.exit(1)\n"
-        "else:\n"
-        "    sys.exit(1)\n"
-    )
-    helper_script(bin_dir, "vanishing", code)
+    fake_helper(bin_dir, "vanishing", {"s.example": ("sam", "s-secret")}, listed={"gone.example": "gus"})
     docker_config.parent.mkdir()
     docker_config.write_text(
         '{\n  "auths": {"gone.example": {}, "s.example": {}},\n  "credsStore": "vanishing"\n}\n'
     )
     before = docker_config.read_bytes()
-    code_, _, err = run(capsys, "migrate", "--to", "file")
-    assert code_ == 1
+    code, _, err = run(capsys, "migrate", "--to", "file")
+    assert code == 1
     assert "changed while migrating" in err, err
     assert "gone.example" in err
     assert len(err.strip().splitlines()) == 1, err
@@ -705,32 +673,11 @@ def test_a_target_listing_a_key_it_no_longer_holds_has_no_prior(
     A FAKE helper whose ``list`` always names the key and whose ``get`` finds it
     only once it has been stored.
     """
-    state = bin_dir / "late.json"
-    code = (
-        "import json, sys\n"
-        f"STATE = {str(state)!r}\n"
-        "action, data = sys.argv[1], sys.stdin.read().strip()\n"
-        "try:\n"
-        "    db = json.load(open(STATE))\n"
-        "except FileNotFoundError:\n"
-        "    db = {}\n"
-        "if action == 'list':\n"
-        "    print(json.dumps({'r.example': 'ray', **{k: v[0] for k, v in db.items()}}))\n"
-        "elif action == 'store':\n"
-        "    c = json.loads(data); db[c['ServerURL']] = [c['Username'], c['Secret']]\n"
-        "    json.dump(db, open(STATE, 'w'))\n"
-        "elif action == 'get' and data in db:\n"
-        "    print(json.dumps({'ServerURL': data, 'Username': db[data][0], 'Secret': db[data][1]}))\n"
-        "elif action == 'erase':\n"
-        "    db.pop(data, None); json.dump(db, open(STATE, 'w'))\n"
-        "else:\n"
-        "    print('credentials not found in native keychain'); sys.exit(1)\n"
-    )
-    helper_script(bin_dir, "late", code)
+    state = fake_helper(bin_dir, "late", listed={"r.example": "ray"})
     auth = base64.b64encode(b"ray:r-secret").decode()
     docker_config.parent.mkdir()
     docker_config.write_text(json.dumps({"auths": {"r.example": {"auth": auth}}}))
-    code_, _, err = run(capsys, "migrate", "--to", "late")
-    assert code_ == 0, err
+    code, _, err = run(capsys, "migrate", "--to", "late")
+    assert code == 0, err
     assert json.loads(state.read_text()) == {"r.example": ["ray", "r-secret"]}
     assert creds("r.example") == ("ray", "r-secret")
